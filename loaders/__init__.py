@@ -1,0 +1,60 @@
+"""Read the files alliances really have (KMZ/KML, XLSX/CSV, GeoJSON) into canonical features."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from loaders.errors import ImportFileError, UnsupportedFileError
+from loaders.features import COLUMNS, LoadResult, Rejected
+
+SUPPORTED = (".kmz", ".kml", ".xlsx", ".xlsm", ".csv", ".txt", ".geojson", ".json")
+
+__all__ = ["COLUMNS", "ImportFileError", "LoadResult", "Rejected", "SUPPORTED", "read_bytes", "read_file"]
+
+
+def read_bytes(data: bytes, name: str, *, country: str | None = None) -> LoadResult:
+    """Read one file's bytes, picking the loader from the file name's extension.
+
+    Parameters
+    ----------
+    data
+        The file content.
+    name
+        The file name (provenance, and the extension picks the format).
+    country
+        ISO alpha-2 code preferred when geocoding town names (the region's country).
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix == ".kmz":
+        from loaders.kml import features_from_kmz
+
+        return features_from_kmz(data, name)
+    if suffix == ".kml":
+        from loaders.kml import features_from_kml
+
+        return features_from_kml(data, name)
+    if suffix in (".xlsx", ".xlsm"):
+        from loaders.sheets import features_from_xlsx
+
+        return features_from_xlsx(data, name, country=country)
+    if suffix in (".csv", ".txt"):
+        from loaders.sheets import features_from_csv
+
+        return features_from_csv(data, name, country=country)
+    if suffix in (".geojson", ".json"):
+        from loaders.geojson import features_from_geojson
+
+        return features_from_geojson(data, name)
+    raise UnsupportedFileError(
+        f"{name}: '{suffix or 'no extension'}' files are not imported. "
+        f"Use one of {', '.join(SUPPORTED)} (export My Maps layers as KMZ/KML)."
+    )
+
+
+def read_file(path: str | Path, *, country: str | None = None) -> LoadResult:
+    """Read one file from disk (see `read_bytes`)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"{path.name}: cannot be opened ({exc.strerror}). Check the path.") from None
+    return read_bytes(data, path.name, country=country)
