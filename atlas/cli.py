@@ -1,0 +1,82 @@
+"""The command line: ``python -m atlas import|analyze|compare|export …``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from loaders.errors import ImportFileError
+
+
+def _print_json(obj: object) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from atlas.workspace import Workspace
+
+    workspace = Workspace(args.workspace)
+    results = workspace.import_files(args.files, country=args.country)
+    report = {
+        "workspace": str(workspace.path),
+        "workspace_features": len(workspace.base_features()),
+        "files": [r.summary() for r in results],
+    }
+    if args.json:
+        _print_json(report)
+        return 0
+    for entry in report["files"]:
+        layers = ", ".join(f"{k} {v}" for k, v in entry["by_layer"].items() if v)
+        print(f"{entry['file']}: {entry['rows_read']} read, {entry['accepted']} imported "
+              f"({layers or 'none'}), {len(entry['rejected'])} rejected")
+        for rejected in entry["rejected"]:
+            print(f"  - {rejected['where']}: {rejected['reason']}")
+    print(f"{report['workspace']}: {report['workspace_features']} features in the workspace")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(prog="python -m atlas", description="Creative Atlas command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("import", help="import KMZ/KML/XLSX/CSV/GeoJSON files into a workspace")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--workspace", required=True, type=Path, metavar="DIR")
+    p.add_argument("--country", help="ISO country code preferred when geocoding town names (e.g. IE)")
+    p.add_argument("--json", action="store_true", help="print one JSON report on stdout")
+    p.set_defaults(run=_cmd_import)
+
+    for module in _COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def _command_modules() -> list:
+    # Sub-commands that live in their own modules register themselves here.
+    import importlib
+
+    found = []
+    for name in ("atlas.cli_analyze", "atlas.cli_export"):
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return found
+
+
+_COMMAND_MODULES = _command_modules()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ImportFileError, ValueError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
