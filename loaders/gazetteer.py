@@ -110,7 +110,7 @@ def _candidates(name: str, country: str | None) -> list[Place]:
     return []
 
 
-_STRIP = re.compile(r"^(co\.?|county|gmina|powiat|kommun|län|lan)\s+", re.IGNORECASE)
+_COUNTY = re.compile(r"^(co\.?|county|gmina|powiat|kommun|län|lan|województwo|woj\.)\s+", re.IGNORECASE)
 
 
 def geocode(town: str | None, address: str | None = None, *, country: str | None = None) -> Match:
@@ -128,7 +128,9 @@ def geocode(town: str | None, address: str | None = None, *, country: str | None
         tries += [p.strip() for p in str(town).split(",")[:1] if p.strip() != str(town).strip()]
     if address and str(address).strip():
         parts = [p.strip() for p in re.split(r"[,\n]", str(address)) if p.strip()]
-        tries += [_STRIP.sub("", p) for p in reversed(parts) if not re.search(r"\d", p)]
+        # Street parts hold digits and county parts a prefix ("Co. Roscommon"): the town is
+        # the first part that is neither.
+        tries += [p for p in parts if not re.search(r"\d", p) and not _COUNTY.match(p)]
     if not tries:
         return Match(None, "no coordinates and no town or address to look up. Add latitude/longitude or a town.")
     ambiguous: list[Place] = []

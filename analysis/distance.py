@@ -1,0 +1,167 @@
+"""Great-circle distances in kilometres between lon/lat points, with a k-d tree on the unit sphere.
+
+Points are mapped to unit vectors (x, y, z); the straight-line (chord) distance between
+two unit vectors is a monotonic function of the great-circle angle, so a
+``scipy.spatial.cKDTree`` on those vectors finds the great-circle nearest neighbour
+exactly, with no projection and so no projection error anywhere on Earth (Iceland,
+the Canaries and the North Cape are as exact as Brussels). Distances are on the sphere
+of the mean Earth radius (IUGG R1 = 6371.0088 km), which stays within 0.5 % of the WGS84
+ellipsoid's geodesic (worst case about 0.3 % on north-south lines near the poles or the
+equator, typically under 0.2 % in Europe).
+"""
+from __future__ import annotations
+
+from itertools import chain
+
+import numpy as np
+from scipy import sparse
+from scipy.spatial import cKDTree
+
+EARTH_RADIUS_KM = 6371.0088
+# Distances that differ from a radius by less than this still count as "within" it, so a
+# settlement placed exactly on the radius is covered despite floating-point rounding.
+TOLERANCE_KM = 1e-9
+
+
+def _as_lonlat(values: np.ndarray, what: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.size == 0:
+        return array.reshape(0, 2)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(
+            f"{what}: expected an array of shape (n, 2) with longitude, latitude in degrees, "
+            f"got shape {array.shape}. Pass np.column_stack([lon, lat])."
+        )
+    return array
+
+
+def to_xyz(lonlat: np.ndarray) -> np.ndarray:
+    """Return unit vectors (n, 3) for lon/lat degrees (n, 2); rows with NaN stay NaN."""
+    lonlat = _as_lonlat(lonlat, "lonlat")
+    lon = np.radians(lonlat[:, 0])
+    lat = np.radians(lonlat[:, 1])
+    cos_lat = np.cos(lat)
+    return np.column_stack([cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)])
+
+
+def chord_from_km(km: float | np.ndarray) -> float | np.ndarray:
+    """Return the unit-sphere chord length for a great-circle distance in km."""
+    angle = np.clip(np.asarray(km, dtype=float) / EARTH_RADIUS_KM, 0.0, np.pi)
+    return 2.0 * np.sin(angle / 2.0)
+
+
+def km_between_xyz(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return great-circle km between paired unit vectors (n, 3), well conditioned at any range."""
+    cross = np.linalg.norm(np.cross(a, b), axis=1)
+    dot = np.einsum("ij,ij->i", a, b)
+    return EARTH_RADIUS_KM * np.arctan2(cross, dot)
+
+
+def pairwise_km(a_lonlat: np.ndarray, b_lonlat: np.ndarray) -> np.ndarray:
+    """Return great-circle km between paired lon/lat points (row i of a to row i of b)."""
+    return km_between_xyz(to_xyz(a_lonlat), to_xyz(b_lonlat))
+
+
+def destination(lon: float, lat: float, azimuth_deg: np.ndarray, km: float) -> np.ndarray:
+    """Return lon/lat (n, 2) reached from (lon, lat) along each azimuth after `km` on the sphere."""
+    phi1, lam1 = np.radians(lat), np.radians(lon)
+    theta = np.radians(np.asarray(azimuth_deg, dtype=float))
+    delta = km / EARTH_RADIUS_KM
+    sin_phi2 = np.sin(phi1) * np.cos(delta) + np.cos(phi1) * np.sin(delta) * np.cos(theta)
+    phi2 = np.arcsin(np.clip(sin_phi2, -1.0, 1.0))
+    lam2 = lam1 + np.arctan2(
+        np.sin(theta) * np.sin(delta) * np.cos(phi1), np.cos(delta) - np.sin(phi1) * sin_phi2
+    )
+    lon2 = (np.degrees(lam2) + 540.0) % 360.0 - 180.0
+    return np.column_stack([lon2, np.degrees(phi2)])
+
+
+def _valid_targets(targets_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct finite target vectors and, for each, the first original row index.
+
+    Exact duplicates are dropped so that ties between coincident targets always go to the
+    one listed first, whatever order the tree happens to visit them in.
+    """
+    finite = np.flatnonzero(np.isfinite(targets_xyz).all(axis=1))
+    if finite.size == 0:
+        return np.empty((0, 3)), np.empty(0, dtype=np.intp)
+    _, first = np.unique(targets_xyz[finite], axis=0, return_index=True)
+    keep = finite[np.sort(first)]
+    return targets_xyz[keep], keep
+
+
+def nearest_km(points_lonlat: np.ndarray, targets_lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Find the great-circle distance from each point to its nearest target.
+
+    Parameters
+    ----------
+    points_lonlat, targets_lonlat
+        Arrays (n, 2) and (m, 2) of longitude, latitude in degrees (EPSG:4326 order).
+
+    Returns
+    -------
+    km, index
+        Distance in km (float, ``inf`` when there are no targets or the point has no
+        coordinates) and the row of the nearest target in `targets_lonlat` (``-1`` then).
+        Ties between coincident targets go to the first one listed.
+    """
+    points = _as_lonlat(points_lonlat, "points_lonlat")
+    targets = _as_lonlat(targets_lonlat, "targets_lonlat")
+    n = len(points)
+    km = np.full(n, np.inf)
+    index = np.full(n, -1, dtype=np.intp)
+    target_xyz, target_rows = _valid_targets(to_xyz(targets))
+    if n == 0 or len(target_rows) == 0:
+        return km, index
+    point_xyz = to_xyz(points)
+    ok = np.isfinite(point_xyz).all(axis=1)
+    tree = cKDTree(target_xyz)
+    _, found = tree.query(point_xyz[ok], k=1, workers=-1)
+    # Recompute the arc from the two vectors (atan2 form) rather than from the chord:
+    # same answer, better conditioned for very short and very long distances.
+    km[ok] = km_between_xyz(point_xyz[ok], target_xyz[found])
+    index[ok] = target_rows[found]
+    return km, index
+
+
+def within_km(
+    points_lonlat: np.ndarray, targets_lonlat: np.ndarray, radius_km: float
+) -> sparse.csr_matrix:
+    """Return which targets lie within `radius_km` great-circle km of each point.
+
+    Parameters
+    ----------
+    points_lonlat, targets_lonlat
+        Arrays (n, 2) and (m, 2) of longitude, latitude in degrees.
+    radius_km
+        Inclusive radius in km (a target exactly on the radius counts, up to 1e-9 km).
+
+    Returns
+    -------
+    A boolean ``csr_matrix`` of shape (n, m); points or targets without coordinates
+    have no entries.
+    """
+    points = _as_lonlat(points_lonlat, "points_lonlat")
+    targets = _as_lonlat(targets_lonlat, "targets_lonlat")
+    if not np.isfinite(radius_km) or radius_km < 0:
+        raise ValueError(f"radius_km must be a finite number of km >= 0, got {radius_km!r}.")
+    n, m = len(points), len(targets)
+    target_xyz = to_xyz(targets)
+    target_rows = np.flatnonzero(np.isfinite(target_xyz).all(axis=1))
+    if n == 0 or target_rows.size == 0:
+        return sparse.csr_matrix((n, m), dtype=bool)
+    point_xyz = to_xyz(points)
+    ok = np.isfinite(point_xyz).all(axis=1)
+    tree = cKDTree(target_xyz[target_rows])
+    # The relative rounding of a chord is ~1e-16, far below the 1e-9 km tolerance (1.6e-13).
+    chord = float(chord_from_km(radius_km + TOLERANCE_KM))
+    found = tree.query_ball_point(point_xyz[ok], chord, workers=-1, return_sorted=False)
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[ok] = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    local = np.fromiter(chain.from_iterable(found), dtype=np.intp, count=int(indptr[-1]))
+    indices = target_rows[local]
+    data = np.ones(len(indices), dtype=bool)
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n, m))
+    matrix.sort_indices()
+    return matrix
