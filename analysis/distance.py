@@ -50,11 +50,22 @@ def chord_from_km(km: float | np.ndarray) -> float | np.ndarray:
     return 2.0 * np.sin(angle / 2.0)
 
 
+def km_from_chord(chord: float | np.ndarray) -> float | np.ndarray:
+    """Return the great-circle km for a unit-sphere chord length (inverse of `chord_from_km`).
+
+    The chord of two nearby unit vectors is a difference of close numbers, which floating
+    point computes exactly, so this stays accurate to ~1e-12 km even for coincident points.
+    """
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord, dtype=float) / 2.0, 0.0, 1.0))
+
+
 def km_between_xyz(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Return great-circle km between paired unit vectors (n, 3), well conditioned at any range."""
-    cross = np.linalg.norm(np.cross(a, b), axis=1)
-    dot = np.einsum("ij,ij->i", a, b)
-    return EARTH_RADIUS_KM * np.arctan2(cross, dot)
+    cx = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
+    cy = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
+    cz = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    dot = a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+    return EARTH_RADIUS_KM * np.arctan2(np.sqrt(cx * cx + cy * cy + cz * cz), dot)
 
 
 def pairwise_km(a_lonlat: np.ndarray, b_lonlat: np.ndarray) -> np.ndarray:
@@ -85,8 +96,12 @@ def _valid_targets(targets_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     finite = np.flatnonzero(np.isfinite(targets_xyz).all(axis=1))
     if finite.size == 0:
         return np.empty((0, 3)), np.empty(0, dtype=np.intp)
-    _, first = np.unique(targets_xyz[finite], axis=0, return_index=True)
-    keep = finite[np.sort(first)]
+    xyz = targets_xyz[finite]
+    order = np.lexsort((finite, xyz[:, 2], xyz[:, 1], xyz[:, 0]))  # stable: first listed wins
+    ordered = xyz[order]
+    repeat = np.zeros(len(order), dtype=bool)
+    repeat[1:] = (ordered[1:] == ordered[:-1]).all(axis=1)
+    keep = finite[np.sort(order[~repeat])]
     return targets_xyz[keep], keep
 
 
@@ -116,10 +131,8 @@ def nearest_km(points_lonlat: np.ndarray, targets_lonlat: np.ndarray) -> tuple[n
     point_xyz = to_xyz(points)
     ok = np.isfinite(point_xyz).all(axis=1)
     tree = cKDTree(target_xyz)
-    _, found = tree.query(point_xyz[ok], k=1, workers=-1)
-    # Recompute the arc from the two vectors (atan2 form) rather than from the chord:
-    # same answer, better conditioned for very short and very long distances.
-    km[ok] = km_between_xyz(point_xyz[ok], target_xyz[found])
+    chord, found = tree.query(point_xyz[ok], k=1, workers=-1)
+    km[ok] = km_from_chord(chord)
     index[ok] = target_rows[found]
     return km, index
 
