@@ -1,0 +1,334 @@
+"""Regions as data: the shipped ``geodata/regions.json`` plus a workspace's own ``regions.json``."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loaders.errors import ImportFileError
+from loaders.layers import LAYERS
+
+GEODATA = Path(__file__).resolve().parents[1] / "geodata"
+SHIPPED = GEODATA / "regions.json"
+WORKSPACE_FILE = "regions.json"
+
+# Used when neither the region nor the file's "defaults" give a radius for a layer.
+FALLBACK_RADIUS_KM: dict[str, float] = {"hubs": 20.0, "training": 30.0, "networks": 30.0}
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_NUTS = re.compile(r"^[A-Z]{2}[0-9A-Z]{0,3}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_REGION_FIELDS = (
+    "id", "name", "countries", "nuts", "nuts_partial", "radius_km", "outline", "outline_from", "notes",
+)
+_SELECTOR_FIELDS = (
+    "countries", "admin1", "names", "near", "bbox", "keep_nearest_to", "drop_nearest_to",
+    "buffer_km", "concavity",
+)
+_FILE_FIELDS = ("about", "version", "defaults", "regions")
+
+
+class RegionsFileError(ImportFileError):
+    """A regions file (shipped or the workspace's) is not valid; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """One alliance's region.
+
+    Attributes
+    ----------
+    id, name
+        Stable id (lower-case, hyphens) and display name.
+    countries
+        ISO 3166-1 alpha-2 codes of the countries it lies in (``GB`` for Northern Ireland).
+    nuts
+        NUTS 2021 codes the region covers wholly; their union is its official boundary.
+    nuts_partial
+        NUTS 2021 codes the region covers only in part (its official boundary then needs
+        the approximate outline for that part).
+    radius_km
+        Default coverage radius per layer, in kilometres.
+    outline
+        File with the approximate outline (GeoJSON, EPSG:4326), or None.
+    outline_from
+        How the outline is (re)built from GeoNames settlements: a list of selectors.
+    notes
+        Free text: what the alliance covered, corrections made to the codes.
+    defined_in
+        The file(s) the entry comes from, for messages.
+    """
+
+    id: str
+    name: str
+    countries: tuple[str, ...]
+    nuts: tuple[str, ...] = ()
+    nuts_partial: tuple[str, ...] = ()
+    radius_km: dict[str, float] = field(default_factory=dict)
+    outline: Path | None = None
+    outline_from: tuple[dict[str, Any], ...] = ()
+    notes: str = ""
+    defined_in: str = ""
+
+    @property
+    def official_is_exact(self) -> bool:
+        """True when the union of the NUTS codes is the whole region (no partial codes)."""
+        return bool(self.nuts) and not self.nuts_partial
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise RegionsFileError(f"{path}: cannot be opened ({exc.strerror}). Check the path.") from None
+    except UnicodeDecodeError as exc:
+        raise RegionsFileError(f"{path}: not UTF-8 text ({exc.reason}). Save it as UTF-8.") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RegionsFileError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+            "Fix the syntax (a missing comma or quote is the usual cause)."
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("regions", []), list):
+        raise RegionsFileError(
+            f"{path}: expected an object with a \"regions\" list, e.g. "
+            '{"regions": [{"id": "my-region", "name": "My region", "countries": ["IE"], "nuts": ["IE042"]}]}.'
+        )
+    return doc
+
+
+def _check_radius(value: Any, where: str, problems: list[str]) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: radius_km must be an object like {{\"hubs\": 20, \"training\": 30}}.")
+        return {}
+    radius: dict[str, float] = {}
+    for layer, km in value.items():
+        if layer not in LAYERS:
+            problems.append(f"{where}: radius_km has unknown layer '{layer}'. Use {', '.join(LAYERS)}.")
+        elif isinstance(km, bool) or not isinstance(km, (int, float)) or not 0 < km <= 500:
+            problems.append(f"{where}: radius_km.{layer} is {km!r}; give kilometres as a number between 0 and 500.")
+        else:
+            radius[layer] = float(km)
+    return radius
+
+
+def _codes(value: Any, pattern: re.Pattern[str], what: str, example: str, where: str, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        problems.append(f"{where}: {what} must be a list of codes, e.g. [\"{example}\"].")
+        return ()
+    out = []
+    for code in value:
+        if not isinstance(code, str) or not pattern.match(code.strip().upper()):
+            problems.append(f"{where}: {what} code {code!r} is not valid; expected e.g. \"{example}\".")
+        else:
+            out.append(code.strip().upper())
+    return tuple(out)
+
+
+def _check_selector(selector: Any, where: str, problems: list[str]) -> None:
+    if not isinstance(selector, dict):
+        problems.append(f"{where}: each outline_from part must be an object such as "
+                        '{"countries": ["SE"], "admin1": ["02"]}.')
+        return
+    unknown = sorted(set(selector) - set(_SELECTOR_FIELDS))
+    if unknown:
+        problems.append(f"{where}: unknown outline_from field(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(_SELECTOR_FIELDS)}.")
+    if not selector.get("countries"):
+        problems.append(f"{where}: outline_from part needs \"countries\" (ISO codes of the settlements to use).")
+    for key in ("buffer_km", "concavity"):
+        value = selector.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            problems.append(f"{where}: outline_from.{key} must be a non-negative number.")
+    bbox = selector.get("bbox")
+    if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4):
+        problems.append(f"{where}: outline_from.bbox must be [min_lon, min_lat, max_lon, max_lat].")
+
+
+def _build(entry: dict[str, Any], base: Path, where: str, problems: list[str]) -> Region | None:
+    unknown = sorted(set(entry) - set(_REGION_FIELDS))
+    if unknown:
+        problems.append(f"{where}: unknown field(s) {', '.join(unknown)}; known fields: {', '.join(_REGION_FIELDS)}.")
+    before = len(problems)
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{where}: \"name\" is missing; give the region's display name.")
+    if not entry.get("countries"):
+        problems.append(f"{where}: \"countries\" is missing; give ISO codes, e.g. [\"SE\"] (GB for Northern Ireland).")
+    countries = _codes(entry.get("countries"), _COUNTRY, "countries", "IE", where, problems)
+    nuts = _codes(entry.get("nuts"), _NUTS, "nuts", "IE042", where, problems)
+    partial = _codes(entry.get("nuts_partial"), _NUTS, "nuts_partial", "SE224", where, problems)
+    radius = _check_radius(entry.get("radius_km"), where, problems)
+    outline = entry.get("outline")
+    outline_path = None
+    if outline is not None:
+        if not isinstance(outline, str):
+            problems.append(f"{where}: \"outline\" must be a file path relative to {base}.")
+        else:
+            outline_path = (base / outline).resolve()
+            if not outline_path.is_file():
+                problems.append(f"{where}: outline file {outline_path} does not exist. "
+                                f"Put the file there or fix the path (relative to {base}).")
+    selectors = entry.get("outline_from") or []
+    if isinstance(selectors, dict):
+        selectors = [selectors]
+    if not isinstance(selectors, list):
+        problems.append(f"{where}: \"outline_from\" must be a list of selector objects.")
+        selectors = []
+    for i, selector in enumerate(selectors, start=1):
+        _check_selector(selector, f"{where}, outline_from part {i}", problems)
+    notes = entry.get("notes") or ""
+    if not isinstance(notes, str):
+        problems.append(f"{where}: \"notes\" must be text.")
+    if len(problems) > before:
+        return None
+    return Region(
+        id=entry["id"], name=name.strip(), countries=countries, nuts=nuts, nuts_partial=partial,
+        radius_km=radius, outline=outline_path, outline_from=tuple(selectors), notes=str(notes),
+        defined_in=where.split(",")[0],
+    )
+
+
+def _entries(doc: dict[str, Any], path: Path, problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    unknown = sorted(set(doc) - set(_FILE_FIELDS))
+    if unknown:
+        problems.append(f"{path}: unknown top-level field(s) {', '.join(unknown)}; known: {', '.join(_FILE_FIELDS)}.")
+    out = []
+    seen: set[str] = set()
+    for i, entry in enumerate(doc.get("regions", []), start=1):
+        if not isinstance(entry, dict):
+            problems.append(f"{path}, region {i}: expected an object with id, name, countries, nuts.")
+            continue
+        rid = entry.get("id")
+        if not isinstance(rid, str) or not _ID.match(rid):
+            problems.append(f"{path}, region {i}: id {rid!r} is not valid; use lower-case letters, digits "
+                            "and hyphens, e.g. \"west-ireland\".")
+            continue
+        if rid in seen:
+            problems.append(f"{path}, region '{rid}': defined twice in the same file; keep one entry.")
+            continue
+        seen.add(rid)
+        out.append((rid, entry))
+    return out
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All regions available in a workspace, in file order, plus the default radii."""
+
+    regions: dict[str, Region]
+    default_radius_km: dict[str, float]
+    sources: tuple[str, ...]
+
+    def get(self, region_id: str) -> Region:
+        """Return one region; a ValueError names the known ids when it is unknown."""
+        try:
+            return self.regions[region_id]
+        except KeyError:
+            raise RegionsFileError(
+                f"unknown region '{region_id}'. Known regions: {', '.join(self.regions)}. "
+                f"Add it to {WORKSPACE_FILE} in the workspace folder to define a new one."
+            ) from None
+
+    def radius_km(self, region: Region | None = None, overrides: dict[str, float] | None = None) -> dict[str, float]:
+        """Return the radius per layer: overrides, else the region's, else the file's defaults."""
+        radius = dict(self.default_radius_km)
+        if region is not None:
+            radius.update(region.radius_km)
+        radius.update(overrides or {})
+        return radius
+
+    def __iter__(self):
+        return iter(self.regions.values())
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+
+def load_regions(workspace: str | Path | None = None, *, shipped: str | Path = SHIPPED) -> Registry:
+    """Load the shipped regions plus the workspace folder's ``regions.json``, when present.
+
+    An entry in the workspace file whose id is already known overrides it field by field:
+    the fields it gives replace the shipped ones (``radius_km`` is merged layer by layer;
+    ``null`` removes a field). New ids add regions. Paths in a file (``outline``) are
+    relative to that file's folder. All problems of both files are reported together in
+    one RegionsFileError.
+
+    Parameters
+    ----------
+    workspace
+        The workspace folder (or a Workspace); None loads only the shipped file.
+    shipped
+        The shipped regions file (tests point it elsewhere).
+    """
+    if workspace is not None and hasattr(workspace, "path"):
+        workspace = workspace.path
+    shipped = Path(shipped)
+    files = [shipped]
+    if workspace is not None and (Path(workspace) / WORKSPACE_FILE).is_file():
+        files.append(Path(workspace) / WORKSPACE_FILE)
+    problems: list[str] = []
+    merged: dict[str, tuple[dict[str, Any], Path, str]] = {}
+    defaults = dict(FALLBACK_RADIUS_KM)
+    for path in files:
+        doc = _read_json(path)
+        file_defaults = doc.get("defaults") or {}
+        if not isinstance(file_defaults, dict):
+            problems.append(f"{path}: \"defaults\" must be an object like {{\"radius_km\": {{\"hubs\": 20}}}}.")
+        else:
+            defaults.update(_check_radius(file_defaults.get("radius_km"), f"{path}, defaults", problems))
+        for rid, entry in _entries(doc, path, problems):
+            if rid in merged:
+                old, _, old_where = merged[rid]
+                new = dict(old)
+                for key, value in entry.items():
+                    if key == "radius_km" and isinstance(value, dict) and isinstance(old.get("radius_km"), dict):
+                        new[key] = {**old["radius_km"], **value}
+                    elif value is None:
+                        new.pop(key, None)
+                    else:
+                        new[key] = value
+                # Paths keep meaning relative to the file that gave them.
+                if "outline" in entry and entry["outline"] is not None:
+                    new["outline"] = str((path.parent / entry["outline"]).resolve())
+                merged[rid] = (new, path.parent, f"{old_where} + {path}")
+            else:
+                entry = dict(entry)
+                if isinstance(entry.get("outline"), str):
+                    entry["outline"] = str((path.parent / entry["outline"]).resolve())
+                merged[rid] = (entry, path.parent, str(path))
+    regions: dict[str, Region] = {}
+    for rid, (entry, base, where) in merged.items():
+        region = _build(entry, base, f"{where}, region '{rid}'", problems)
+        if region is not None:
+            regions[rid] = region
+    if problems:
+        raise RegionsFileError(f"{len(problems)} problem(s) in the regions file(s): " + " | ".join(problems))
+    return Registry(regions, defaults, tuple(str(p) for p in files))
+
+
+def parse_radius_args(values: list[str] | None) -> dict[str, float]:
+    """Parse ``["hubs=20", "training=30"]`` (command line ``--radius``) into kilometres per layer."""
+    radius: dict[str, float] = {}
+    for text in values or []:
+        layer, sep, km = text.partition("=")
+        layer = layer.strip()
+        if not sep or layer not in LAYERS:
+            raise ValueError(f"--radius {text!r}: expected LAYER=KM with LAYER one of {', '.join(LAYERS)}, e.g. hubs=20.")
+        try:
+            value = float(km.replace(",", "."))
+        except ValueError:
+            raise ValueError(f"--radius {text!r}: '{km}' is not a number of kilometres, e.g. hubs=20.") from None
+        if not 0 < value <= 500:
+            raise ValueError(f"--radius {text!r}: the radius must be between 0 and 500 km.")
+        radius[layer] = value
+    return radius
