@@ -113,7 +113,13 @@ def _frame_from_bytes(data: bytes, name: str) -> gpd.GeoDataFrame:
             f"{name}: '{suffix or 'no extension'}' is not a boundary format we read. "
             "Use GeoJSON, GeoPackage (.gpkg), KML/KMZ or a zipped shapefile (.zip)."
         )
-    return pyogrio.read_dataframe(io.BytesIO(data), use_arrow=False)
+    if suffix == ".gpkg":
+        # In memory the GeoPackage has no .gpkg name and GDAL warns; inside a zip it has one.
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr("boundary.gpkg", data)
+        data = buffer.getvalue()
+    return pyogrio.read_dataframe(data, use_arrow=False)
 
 
 def _flat_shapefile_zip(data: bytes, name: str) -> bytes:
