@@ -87,8 +87,8 @@ def destination(lon: float, lat: float, azimuth_deg: np.ndarray, km: float) -> n
     return np.column_stack([lon2, np.degrees(phi2)])
 
 
-def _valid_targets(targets_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the distinct finite target vectors and, for each, the first original row index.
+def distinct_points(targets_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct finite unit vectors and, for each, the first original row index.
 
     Exact duplicates are dropped so that ties between coincident targets always go to the
     one listed first, whatever order the tree happens to visit them in.
@@ -125,7 +125,7 @@ def nearest_km(points_lonlat: np.ndarray, targets_lonlat: np.ndarray) -> tuple[n
     n = len(points)
     km = np.full(n, np.inf)
     index = np.full(n, -1, dtype=np.intp)
-    target_xyz, target_rows = _valid_targets(to_xyz(targets))
+    target_xyz, target_rows = distinct_points(to_xyz(targets))
     if n == 0 or len(target_rows) == 0:
         return km, index
     point_xyz = to_xyz(points)
