@@ -1,0 +1,409 @@
+"""Siting: where k new facilities of a layer would cover the most people not yet covered.
+
+The maximal covering location problem (Church & ReVelle 1974) on the population that the
+layer's facilities leave uncovered. The model is built from plain arrays, spopt-style: a
+sparse candidate x settlement coverage matrix from exact great-circle distances
+(:func:`analysis.distance.within_km`), then
+
+* greedy with marginal gains (each pick covers the most still-uncovered people; the
+  gains are updated only for the candidates that reach the newly covered settlements),
+  which is within 1 - 1/e of the optimum in theory and usually within a few per cent;
+* the exact optimum by a mixed-integer programme solved with HiGHS
+  (``scipy.optimize.milp``) when the reduced problem is small enough, with a time
+  limit, so the greedy's gap to the optimum can be reported with the result.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from analysis.coverage import (
+    check_circuity,
+    covered_mask,
+    demand_population,
+    lonlat,
+    select_facilities,
+)
+from analysis.distance import nearest_km, within_km
+from loaders.layers import LAYERS
+
+WGS84 = "EPSG:4326"
+GREEDY = "greedy with marginal gains on a sparse coverage matrix"
+
+
+@dataclass
+class SitingResult:
+    """The best k new sites for a layer and how good they are.
+
+    Attributes
+    ----------
+    layer, radius_km, k
+        What was asked: layer, coverage radius in km (road km when circuity > 1), sites.
+    sites
+        The greedy picks in order, each ``{"name", "lat", "lon", "added_population",
+        "added_settlements", "candidate" (index label in the candidates frame, or in the
+        demand frame when candidates are the settlements), "source" ("settlements" or
+        "candidates"), "rank"}``; ``added_population`` is the marginal gain of the pick.
+        Fewer than k when no further site adds anyone.
+    covered_before, covered_after
+        Population covered by the layer's facilities, before and after the greedy sites.
+    population
+        Total population of the demand.
+    optimum
+        The largest population k new sites can add (exact MILP), or None when not solved
+        (too many candidates, or the time limit hit before a feasible proof).
+    gap_to_optimum
+        ``(optimum - greedy added) / optimum`` (0 when the optimum is 0), or None.
+    upper_bound
+        A proven upper bound on what k sites can add when the solver stopped at its time
+        limit (None otherwise): the gap is then at most ``(upper_bound - greedy)/upper_bound``.
+    optimal_sites
+        The exact solution's sites (same keys as ``sites``, ordered by marginal gain), or None.
+    method, notes
+        How the sites were found, and anything the reader should know (skipped
+        candidates, early stop, time limit, settlement-point caveat).
+    candidates
+        Number of candidate sites considered (located ones).
+    seconds
+        Wall time of the parts: ``matrix``, ``greedy``, ``exact``.
+    """
+
+    layer: str
+    radius_km: float
+    sites: list[dict[str, Any]]
+    covered_before: int
+    covered_after: int
+    optimum: int | None
+    gap_to_optimum: float | None
+    method: str
+    notes: list[str] = field(default_factory=list)
+    k: int = 0
+    population: int = 0
+    candidates: int = 0
+    upper_bound: int | None = None
+    optimal_sites: list[dict[str, Any]] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def added_population(self) -> int:
+        """Population the greedy sites add."""
+        return self.covered_after - self.covered_before
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary (the ``siting`` object of ``atlas analyze --json`` and more)."""
+        def clean(site: dict[str, Any]) -> dict[str, Any]:
+            return {key: (value.item() if isinstance(value, np.generic) else value) for key, value in site.items()}
+
+        return {
+            "layer": self.layer,
+            "radius_km": self.radius_km,
+            "k": self.k,
+            "sites": [clean(s) for s in self.sites],
+            "covered_before": self.covered_before,
+            "covered_after": self.covered_after,
+            "optimum": self.optimum,
+            "gap_to_optimum": self.gap_to_optimum,
+            "method": self.method,
+            "notes": list(self.notes),
+        }
+
+
+def _candidate_frame(
+    demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame | None, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Return candidate lon/lat, names, index labels and source, dropping unlocated ones."""
+    if candidates is None:
+        frame, source = demand, "settlements"
+    else:
+        if "name" not in candidates.columns:
+            raise ValueError(
+                f"candidates: expected a 'name' column and point geometries; got {list(candidates.columns)}. "
+                "Name each candidate site (e.g. the building's address)."
+            )
+        frame, source = candidates, "candidates"
+        if frame.crs is not None and frame.crs.to_epsg() != 4326:
+            frame = frame.to_crs(WGS84)
+    points = lonlat(frame.geometry)
+    located = np.isfinite(points).all(axis=1)
+    if not located.all():
+        names = frame["name"].to_numpy(dtype=object)[~located][:5]
+        notes.append(
+            f"{int((~located).sum())} {source} without a location were not considered as sites "
+            f"({', '.join(map(str, names))}{'…' if (~located).sum() > 5 else ''})."
+        )
+    labels = frame.index.to_numpy(dtype=object)
+    return points[located], frame["name"].to_numpy(dtype=object)[located], labels[located], source
+
+
+def greedy(matrix: sparse.csr_matrix, weights: np.ndarray, k: int) -> tuple[list[int], list[int], list[int]]:
+    """Pick up to `k` rows of a boolean candidate x demand matrix maximising covered weight.
+
+    Parameters
+    ----------
+    matrix
+        Boolean ``csr_matrix``: row i covers column j.
+    weights
+        Non-negative integer weight (population) per column.
+    k
+        Number of picks.
+
+    Returns
+    -------
+    picks, gains, counts
+        Row of each pick, its marginal gain in weight and in covered columns. Stops
+        early when no row adds any weight; ties go to the lowest row.
+    """
+    matrix = sparse.csr_matrix(matrix, dtype=bool)
+    n_rows, n_cols = matrix.shape
+    weights = np.asarray(weights, dtype=np.int64)
+    gains = matrix.astype(np.int64) @ weights
+    by_column = matrix.T.tocsr()
+    open_ = np.ones(n_cols, dtype=bool)
+    picks: list[int] = []
+    gain_list: list[int] = []
+    counts: list[int] = []
+    for _ in range(k):
+        if n_rows == 0:
+            break
+        best = int(np.argmax(gains))
+        if gains[best] <= 0:
+            break
+        row = matrix.indices[matrix.indptr[best]:matrix.indptr[best + 1]]
+        newly = row[open_[row]]
+        picks.append(best)
+        gain_list.append(int(gains[best]))
+        counts.append(int(len(newly)))
+        open_[newly] = False
+        # Only candidates that reach a newly covered settlement lose gain.
+        sub = by_column[newly]
+        gains -= np.bincount(
+            sub.indices, weights=np.repeat(weights[newly], np.diff(sub.indptr)), minlength=n_rows
+        ).astype(np.int64)
+    return picks, gain_list, counts
+
+
+def _reduce(matrix: sparse.csr_matrix, weights: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Drop useless rows/columns and merge identical ones; return matrix, weights, kept rows."""
+    matrix = sparse.csr_matrix(matrix, dtype=bool)
+    useful_cols = np.flatnonzero((matrix.getnnz(axis=0) > 0) & (weights > 0))
+    matrix = matrix[:, useful_cols].tocsr()
+    weights = weights[useful_cols]
+    # Settlements reached by the same set of candidates behave as one, with summed weight.
+    by_column = matrix.T.tocsr()
+    by_column.sort_indices()
+    groups: dict[bytes, int] = {}
+    group_of = np.empty(by_column.shape[0], dtype=np.intp)
+    for j in range(by_column.shape[0]):
+        key = by_column.indices[by_column.indptr[j]:by_column.indptr[j + 1]].tobytes()
+        group_of[j] = groups.setdefault(key, len(groups))
+    merge = sparse.csr_matrix(
+        (np.ones(len(group_of), dtype=bool), (np.arange(len(group_of)), group_of)),
+        shape=(len(group_of), len(groups)),
+    )
+    matrix = sparse.csr_matrix((matrix.astype(np.int64) @ merge.astype(np.int64)) > 0)
+    weights = np.bincount(group_of, weights=weights, minlength=len(groups)).astype(np.int64)
+    # Candidates covering exactly the same settlements are interchangeable: keep the first.
+    matrix.sort_indices()
+    seen: set[bytes] = set()
+    keep = []
+    for i in range(matrix.shape[0]):
+        key = matrix.indices[matrix.indptr[i]:matrix.indptr[i + 1]].tobytes()
+        if key and key not in seen:
+            seen.add(key)
+            keep.append(i)
+    keep_rows = np.asarray(keep, dtype=np.intp)
+    return matrix[keep_rows].tocsr(), weights, keep_rows
+
+
+def exact(
+    matrix: sparse.csr_matrix, weights: np.ndarray, k: int, *, time_limit_s: float = 10.0
+) -> tuple[list[int] | None, int | None, int | None, bool]:
+    """Solve the maximal covering problem exactly with HiGHS.
+
+    Returns
+    -------
+    rows, value, bound, proven
+        The chosen rows and the weight they cover (None when no solution was found),
+        the solver's upper bound on the optimum, and whether the value is proven optimal.
+    """
+    weights = np.asarray(weights, dtype=np.int64)
+    reduced, w, rows = _reduce(matrix, weights)
+    n_c, n_d = reduced.shape
+    if n_c == 0 or k == 0:
+        return [], 0, 0, True
+    if k >= n_c:
+        return rows.tolist(), int(w.sum()), int(w.sum()), True
+    # Variables: x (one binary per candidate), then y (settlement group covered, 0..1).
+    # max w.y  s.t.  y_j <= sum_{i covers j} x_i,  sum x <= k.
+    cover = sparse.hstack([-reduced.T.astype(float), sparse.identity(n_d, format="csr")], format="csr")
+    budget = sparse.csr_matrix(np.concatenate([np.ones(n_c), np.zeros(n_d)])[None, :])
+    c = np.concatenate([np.zeros(n_c), -w.astype(float)])
+    result = milp(
+        c,
+        constraints=[LinearConstraint(cover, -np.inf, 0.0), LinearConstraint(budget, 0.0, float(k))],
+        integrality=np.concatenate([np.ones(n_c), np.zeros(n_d)]),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "disp": False},
+    )
+    if result.x is None:
+        return None, None, None, False
+    chosen = np.flatnonzero(result.x[:n_c] > 0.5)[:k]
+    value = int(w[np.unique(reduced[chosen].indices)].sum())
+    bound = getattr(result, "mip_dual_bound", None)
+    bound = int(np.floor(-bound + 1e-6)) if bound is not None and np.isfinite(bound) else None
+    proven = result.status == 0 or (bound is not None and bound <= value)
+    return rows[chosen].tolist(), value, bound if bound is not None else (value if proven else None), proven
+
+
+def site(
+    demand: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    layer: str,
+    radius_km: float,
+    k: int,
+    candidates: gpd.GeoDataFrame | None = None,
+    include_planned: bool = False,
+    exact_limit: int = 5000,
+    circuity: float = 1.0,
+    time_limit_s: float = 10.0,
+) -> SitingResult:
+    """Find where `k` new facilities of `layer` would cover the most people not yet covered.
+
+    Parameters
+    ----------
+    demand
+        Settlements (EPSG:4326 points with ``name`` and ``population``).
+    facilities
+        Canonical features: the layer's existing facilities (plus planned with
+        `include_planned`) define who is already covered.
+    layer
+        ``hubs``, ``training`` or ``networks``.
+    radius_km
+        Coverage radius in km (compared with great-circle km x circuity, inclusive).
+    k
+        Number of new sites (>= 0).
+    candidates
+        Candidate sites: a GeoDataFrame with ``name`` and point geometry (e.g. empty
+        buildings on offer); default the demand settlements themselves.
+    exact_limit
+        Solve exactly when at most this many candidates (after dropping those that
+        reach nobody uncovered and merging interchangeable ones) remain.
+    time_limit_s
+        Time limit for the exact solver, seconds.
+
+    Returns
+    -------
+    SitingResult
+    """
+    if layer not in LAYERS:
+        raise ValueError(f"layer must be one of {list(LAYERS)}, got {layer!r}.")
+    radius = float(radius_km)
+    if not np.isfinite(radius) or radius < 0:
+        raise ValueError(f"radius_km must be a number of km >= 0, got {radius_km!r}.")
+    if int(k) != k or k < 0:
+        raise ValueError(f"k must be a whole number of sites >= 0, got {k!r}.")
+    k = int(k)
+    circuity = check_circuity(circuity)
+    if demand.crs is not None and demand.crs.to_epsg() != 4326:
+        demand = demand.to_crs(WGS84)
+    notes: list[str] = []
+    seconds: dict[str, float] = {}
+
+    started = time.perf_counter()
+    population = demand_population(demand)
+    points = lonlat(demand.geometry)
+    chosen = select_facilities(facilities, layer, include_planned=include_planned)
+    km, _ = nearest_km(points, lonlat(chosen.geometry))
+    covered = covered_mask(km * circuity, radius)
+    covered_before = int(population[covered].sum())
+    open_rows = np.flatnonzero(~covered & (population > 0) & np.isfinite(points).all(axis=1))
+    weights = population[open_rows]
+    cand_points, cand_names, cand_labels, source = _candidate_frame(demand, candidates, notes)
+    matrix = within_km(cand_points, points[open_rows], radius / circuity)
+    seconds["matrix"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    picks, gains, counts = greedy(matrix, weights, k)
+    seconds["greedy"] = time.perf_counter() - started
+
+    def describe(rows: list[int], gain: list[int], count: list[int]) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": cand_names[i], "lat": float(cand_points[i, 1]), "lon": float(cand_points[i, 0]),
+                "added_population": int(g), "added_settlements": int(c),
+                "candidate": cand_labels[i].item() if isinstance(cand_labels[i], np.generic) else cand_labels[i],
+                "source": source, "rank": rank,
+            }
+            for rank, (i, g, c) in enumerate(zip(rows, gain, count), start=1)
+        ]
+
+    sites = describe(picks, gains, counts)
+    added = int(sum(gains))
+    if len(picks) < k:
+        notes.append(
+            f"Only {len(picks)} of {k} sites add anyone: every uncovered settlement that a candidate "
+            "can reach is covered by then."
+        )
+
+    optimum: int | None = None
+    gap: float | None = None
+    upper: int | None = None
+    optimal_sites = None
+    reducible = int((matrix.getnnz(axis=1) > 0).sum())
+    if k == 0:
+        optimum, gap = 0, 0.0
+    elif reducible > exact_limit:
+        notes.append(
+            f"Exact optimum not computed: {reducible:,} candidates reach uncovered settlements "
+            f"(limit {exact_limit:,}); raise exact_limit to try."
+        )
+    else:
+        started = time.perf_counter()
+        rows, value, bound, proven = exact(matrix, weights, k, time_limit_s=time_limit_s)
+        seconds["exact"] = time.perf_counter() - started
+        if rows is not None and value is not None:
+            # The greedy may beat an unfinished solver run; the better of the two is a lower bound.
+            if proven:
+                optimum = max(value, added)
+                gap = (optimum - added) / optimum if optimum else 0.0
+            else:
+                upper = bound
+                notes.append(
+                    f"Exact solver stopped at its {time_limit_s:g} s limit before proving the optimum; "
+                    + (f"k sites can add at most {bound:,} people." if bound is not None else "no bound known.")
+                )
+            ordered, order_gains, order_counts = greedy(matrix[rows], weights, len(rows))
+            optimal_sites = describe([rows[i] for i in ordered], order_gains, order_counts)
+        else:
+            notes.append(f"Exact solver found no solution within {time_limit_s:g} s.")
+    notes.append("Population counts settlement points only; dispersed rural population is not included.")
+    return SitingResult(
+        layer=layer,
+        radius_km=radius,
+        sites=sites,
+        covered_before=covered_before,
+        covered_after=covered_before + added,
+        optimum=optimum,
+        gap_to_optimum=gap,
+        method=GREEDY + ("; exact optimum by MILP (HiGHS)" if optimum is not None or upper is not None else ""),
+        notes=notes,
+        k=k,
+        population=int(population.sum()),
+        candidates=len(cand_points),
+        upper_bound=upper,
+        optimal_sites=optimal_sites,
+        seconds=seconds,
+    )
+
+
+def candidates_from_frame(frame: pd.DataFrame, *, lat: str = "lat", lon: str = "lon") -> gpd.GeoDataFrame:
+    """Return a candidates GeoDataFrame (EPSG:4326) from a table with ``name`` and lat/lon columns."""
+    return gpd.GeoDataFrame(frame.copy(), geometry=gpd.points_from_xy(frame[lon], frame[lat]), crs=WGS84)

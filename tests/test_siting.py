@@ -1,0 +1,176 @@
+"""Tests for maximal-covering siting: greedy marginal gains and the exact MILP optimum."""
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from scipy import sparse
+from shapely.geometry import Point
+
+from analysis import siting
+from analysis.distance import EARTH_RADIUS_KM
+
+DEG_KM = EARTH_RADIUS_KM * math.pi / 180
+
+
+def at_km(km):
+    """A point `km` north of 50°N on the 10°E meridian (exact on the sphere)."""
+    return (10.0, 50.0 + km / DEG_KM)
+
+
+def demand_frame(rows):
+    names, pops, kms = zip(*rows)
+    lonlat = [at_km(k) for k in kms]
+    return gpd.GeoDataFrame({"name": list(names), "population": list(pops)},
+                            geometry=[Point(p) for p in lonlat], crs="EPSG:4326")
+
+
+def facility_frame(rows):
+    ids, layers, statuses, kms = zip(*rows) if rows else ((), (), (), ())
+    return gpd.GeoDataFrame(
+        {"feature_id": list(ids), "name": list(ids), "layer": list(layers), "kind": None,
+         "status": list(statuses), "town": None},
+        geometry=gpd.GeoSeries([Point(at_km(k)) for k in kms], crs="EPSG:4326"), crs="EPSG:4326",
+    )
+
+
+# Four towns 30 km apart on a line; candidate buildings half-way between neighbours.
+LINE = demand_frame([("S0", 3000, 0), ("S30", 4000, 30), ("S60", 4000, 60), ("S90", 3000, 90)])
+CANDIDATES = gpd.GeoDataFrame(
+    {"name": ["C15", "C45", "C75"]}, geometry=[Point(at_km(k)) for k in (15, 45, 75)], crs="EPSG:4326",
+)
+NONE = facility_frame([])
+
+
+def test_greedy_is_suboptimal_and_the_gap_is_reported():
+    # C45 covers S30 + S60 (8,000) and is picked first; then C15 or C75 adds only 3,000: 11,000.
+    # The optimum is C15 + C75: 7,000 + 7,000 = 14,000, so the greedy is 3/14 = 21.4 % short.
+    result = siting.site(LINE, NONE, layer="hubs", radius_km=16.0, k=2, candidates=CANDIDATES)
+    assert [s["name"] for s in result.sites] == ["C45", "C15"]
+    assert [s["added_population"] for s in result.sites] == [8000, 3000]
+    assert [s["added_settlements"] for s in result.sites] == [2, 1]
+    assert result.sites[0]["source"] == "candidates" and result.sites[0]["candidate"] == 1
+    assert result.sites[0]["lat"] == pytest.approx(50.0 + 45 / DEG_KM)
+    assert result.covered_before == 0
+    assert result.covered_after == 11000
+    assert result.optimum == 14000
+    assert result.gap_to_optimum == pytest.approx(3 / 14)
+    assert sorted(s["name"] for s in result.optimal_sites) == ["C15", "C75"]
+    assert [s["added_population"] for s in result.optimal_sites] == [7000, 7000]
+    assert "MILP" in result.method
+    assert result.candidates == 3
+
+
+def test_existing_facilities_are_not_counted_again():
+    facilities = facility_frame([("h90", "hubs", "existing", 90), ("t0", "training", "existing", 0)])
+    result = siting.site(LINE, facilities, layer="hubs", radius_km=16.0, k=2, candidates=CANDIDATES)
+    assert result.covered_before == 3000
+    assert [s["name"] for s in result.sites] == ["C45", "C15"]
+    assert [s["added_population"] for s in result.sites] == [8000, 3000]
+    assert result.covered_after == 14000
+    assert result.optimum == 11000 and result.gap_to_optimum == 0.0
+
+
+def test_planned_facilities_count_only_when_asked():
+    facilities = facility_frame([("p", "hubs", "planned", 45)])
+    base = siting.site(LINE, facilities, layer="hubs", radius_km=16.0, k=1, candidates=CANDIDATES)
+    plan = siting.site(LINE, facilities, layer="hubs", radius_km=16.0, k=1, candidates=CANDIDATES,
+                       include_planned=True)
+    assert base.covered_before == 0 and base.sites[0]["name"] == "C45"
+    assert plan.covered_before == 8000 and plan.sites[0]["added_population"] == 3000
+
+
+def test_settlements_as_candidates_with_the_radius_inclusive():
+    # With r = 30 km, S30 reaches S0 and S60 exactly on the radius: 3,000 + 4,000 + 4,000.
+    result = siting.site(LINE, NONE, layer="hubs", radius_km=30.0, k=3)
+    assert [s["name"] for s in result.sites] == ["S30", "S60"]
+    assert [s["added_population"] for s in result.sites] == [11000, 3000]
+    assert result.sites[0]["source"] == "settlements" and result.sites[0]["candidate"] == 1
+    assert result.covered_after == 14000 == result.population
+    assert result.optimum == 14000 and result.gap_to_optimum == 0.0
+    assert any("Only 2 of 3 sites" in note for note in result.notes)
+
+
+def test_nothing_to_gain_when_everyone_is_covered():
+    facilities = facility_frame([("h", "hubs", "existing", 45)])
+    result = siting.site(LINE, facilities, layer="hubs", radius_km=50.0, k=2)
+    assert result.sites == []
+    assert result.covered_before == result.covered_after == 14000
+    assert result.optimum == 0 and result.gap_to_optimum == 0.0
+
+
+def test_exact_skipped_above_the_limit_and_k_zero():
+    result = siting.site(LINE, NONE, layer="hubs", radius_km=16.0, k=2, candidates=CANDIDATES, exact_limit=2)
+    assert result.optimum is None and result.gap_to_optimum is None and result.optimal_sites is None
+    assert any("exact_limit" in note for note in result.notes)
+    assert result.covered_after == 11000
+    zero = siting.site(LINE, NONE, layer="hubs", radius_km=16.0, k=0)
+    assert zero.sites == [] and zero.optimum == 0
+
+
+def test_duplicate_and_unlocated_candidates():
+    candidates = gpd.GeoDataFrame(
+        {"name": ["A", "A again", "Nowhere"]},
+        geometry=[Point(at_km(15)), Point(at_km(15)), None], crs="EPSG:4326",
+    )
+    result = siting.site(LINE, NONE, layer="hubs", radius_km=16.0, k=2, candidates=candidates)
+    assert [s["name"] for s in result.sites] == ["A"]  # its twin adds nobody
+    assert result.candidates == 2
+    assert any("Nowhere" in note for note in result.notes)
+
+
+def test_to_dict_is_json_ready():
+    import json
+
+    result = siting.site(LINE, NONE, layer="hubs", radius_km=16.0, k=1, candidates=CANDIDATES)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["layer"] == "hubs"
+    assert data["sites"][0]["name"] == "C45" and data["sites"][0]["added_population"] == 8000
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"layer": "hub", "radius_km": 10, "k": 1}, "layer must be"),
+        ({"layer": "hubs", "radius_km": -1, "k": 1}, "radius_km"),
+        ({"layer": "hubs", "radius_km": 10, "k": -1}, "k must be"),
+        ({"layer": "hubs", "radius_km": 10, "k": 1.5}, "k must be"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        siting.site(LINE, NONE, **kwargs)
+
+
+def test_candidates_need_a_name():
+    with pytest.raises(ValueError, match="'name' column"):
+        siting.site(LINE, NONE, layer="hubs", radius_km=10, k=1,
+                    candidates=gpd.GeoDataFrame({"id": [1]}, geometry=[Point(10, 50)], crs="EPSG:4326"))
+
+
+def test_greedy_and_exact_on_plain_arrays():
+    # Rows cover columns: {0,1}, {2,3}, {1,2}; weights 3, 4, 4, 3 (the classic greedy trap).
+    matrix = sparse.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 0]], dtype=bool))
+    weights = np.array([3, 4, 4, 3])
+    picks, gains, counts = siting.greedy(matrix, weights, 2)
+    assert picks == [2, 0] and gains == [8, 3] and counts == [2, 1]
+    rows, value, bound, proven = siting.exact(matrix, weights, 2)
+    assert sorted(rows) == [0, 1] and value == 14 and proven
+    assert siting.exact(matrix, weights, 5)[1] == 14
+
+
+def test_exact_matches_brute_force_on_random_instances():
+    from itertools import combinations
+
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        dense = rng.random((9, 14)) < 0.25
+        weights = rng.integers(1, 100, 14)
+        matrix = sparse.csr_matrix(dense)
+        best = max(weights[dense[list(c)].any(axis=0)].sum() for c in combinations(range(9), 3))
+        assert siting.exact(matrix, weights, 3)[1] == best
+        greedy_value = sum(siting.greedy(matrix, weights, 3)[1])
+        assert greedy_value <= best
+        assert greedy_value >= (1 - 1 / math.e) * best
