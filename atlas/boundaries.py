@@ -49,7 +49,14 @@ _BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".kml", ".kmz", ".zip", ".sh
 
 
 class BoundaryUnavailable(OSError):
-    """No boundary could be obtained from a source (offline, no such code, nothing imported)."""
+    """No boundary could be obtained from a source (offline, no such code, nothing imported).
+
+    ``network`` is True when the cause was the connection (so later downloads would fail too).
+    """
+
+    def __init__(self, message: str, *, network: bool = False):
+        super().__init__(message)
+        self.network = network
 
 
 @dataclass
@@ -70,6 +77,9 @@ class Boundary:
         Copyright notice to show with the map, or "".
     notes
         Why a preferred source was not used (e.g. offline), for the report.
+    network_failed
+        True when a download failed for lack of a connection (callers looping over
+        regions then stop trying).
     """
 
     geometry: BaseGeometry
@@ -77,6 +87,7 @@ class Boundary:
     label: str
     attribution: str = ""
     notes: list[str] = field(default_factory=list)
+    network_failed: bool = False
 
     def area_km2(self) -> float:
         """Area in km², computed in EPSG:3035 (equal-area)."""
@@ -296,7 +307,7 @@ def _download(url: str, nuts_id: str, timeout_s: float) -> BaseGeometry:
         reason = getattr(exc, "reason", exc)
         raise BoundaryUnavailable(
             f"the official boundary of {nuts_id} could not be downloaded from {url} ({reason}); "
-            "this looks like no internet connection"
+            "this looks like no internet connection", network=True,
         ) from None
     try:
         geometry, _ = read_boundary_bytes(data, f"{nuts_id}.geojson", nuts=(nuts_id,))
@@ -557,12 +568,14 @@ def boundary_for(
             return imported
     notes: list[str] = []
     official: dict[str, BaseGeometry] = {}
+    network_failed = False
     codes = region.nuts + region.nuts_partial
     if codes:
         try:
             official, _ = official_boundary(codes, workspace, online=online, timeout_s=timeout_s,
                                             url_template=url_template)
         except BoundaryUnavailable as exc:
+            network_failed = exc.network
             notes.append(f"{exc}; using the approximate outline instead. "
                          "Connect to the internet and run again, or import a boundary file for the region.")
     if official and region.official_is_exact:
@@ -582,7 +595,7 @@ def boundary_for(
         label = (f"approximate: {exact}the rest from the approximate outline clipped to "
                  f"{' + '.join(region.nuts_partial)} (Eurostat GISCO); not an official boundary of the whole region")
         return Boundary(geometry, APPROXIMATE, label, GISCO_ATTRIBUTION, notes)
-    return Boundary(outline, APPROXIMATE, APPROXIMATE_LABEL, "GeoNames (CC BY 4.0)", notes)
+    return Boundary(outline, APPROXIMATE, APPROXIMATE_LABEL, "GeoNames (CC BY 4.0)", notes, network_failed)
 
 
 if __name__ == "__main__":

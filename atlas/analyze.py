@@ -1,0 +1,440 @@
+"""The adapter from a workspace and region (or explicit files) to analysis inputs, and the JSON report."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from analysis import demand as demand_module
+from analysis.coverage import CoverageResult, compute, lonlat, select_facilities
+from atlas.boundaries import IMPORTED, NONE, Boundary, boundary_for, read_boundary_file
+from atlas.regions import Region, Registry, load_regions
+from atlas.workspace import Workspace
+from loaders import read_file
+from loaders.features import CRS, empty_features
+from loaders.layers import HUBS, LAYERS, UNCLASSIFIED
+
+GEONAMES = "geonames"
+
+
+@dataclass
+class AnalysisInputs:
+    """Everything one analysis needs, resolved from a workspace, a region and/or files.
+
+    Attributes
+    ----------
+    region
+        The region, or None for explicit files only.
+    boundary
+        The boundary used to choose demand, or None ("all demand given counts").
+    facilities
+        Canonical features (EPSG:4326); every layer and status (the core selects).
+    demand
+        Settlements or cells inside the boundary: ``name``, ``population``, Point EPSG:4326.
+    demand_source
+        ``geonames`` or the population file's name.
+    radius_km
+        Radius per layer in km.
+    notes
+        Caveats for the report (boundary fallbacks, rejected rows, left-out features).
+    details
+        Extra report fields (demand rows read/rejected, facilities file report).
+    """
+
+    region: Region | None
+    boundary: Boundary | None
+    facilities: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    demand_source: str
+    radius_km: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _workspace(workspace: Workspace | str | Path | None) -> Workspace | None:
+    if workspace is None or isinstance(workspace, Workspace):
+        return workspace
+    path = Path(workspace)
+    if not path.is_dir():
+        raise ValueError(f"workspace {path} does not exist. Create it with: python -m atlas import FILE --workspace {path}")
+    return Workspace(path)
+
+
+def _facilities(source, workspace: Workspace | None, notes: list[str], details: dict[str, Any]) -> gpd.GeoDataFrame:
+    if isinstance(source, gpd.GeoDataFrame):
+        frame = source
+    elif source is not None:
+        result = read_file(source)
+        details["facilities_file"] = result.summary()
+        if result.rejected:
+            notes.append(f"{result.file}: {len(result.rejected)} of {result.rows_read} entries rejected "
+                         f"(first: {result.rejected[0].where}: {result.rejected[0].reason})")
+        frame = result.features
+    elif workspace is not None:
+        if not workspace.exists():
+            raise ValueError(
+                f"workspace {workspace.path} holds no imported features yet. "
+                f"Import them first: python -m atlas import FILE --workspace {workspace.path}"
+            )
+        frame = workspace.features()
+    else:
+        raise ValueError("no facilities: give --facilities FILE or --workspace DIR.")
+    if frame.crs is None:
+        frame = frame.set_crs(CRS)
+    elif not frame.crs.equals(CRS):
+        frame = frame.to_crs(CRS)
+    unclassified = int((frame["layer"] == UNCLASSIFIED).sum()) if "layer" in frame else 0
+    if unclassified:
+        notes.append(f"{unclassified} facility(ies) have no layer (unclassified) and are left out; "
+                     "assign them a layer on the Data page.")
+    unlocated = int((frame.geometry.isna() | frame.geometry.is_empty).sum())
+    if unlocated:
+        notes.append(f"{unlocated} facility(ies) have no location and cover nothing; add coordinates or a town.")
+    return frame if not frame.empty else empty_features()
+
+
+def _boundary(
+    boundary, region: Region | None, workspace: Workspace | None, *, online: bool, timeout_s: float,
+    url_template: str | None,
+) -> Boundary | None:
+    if isinstance(boundary, Boundary):
+        return boundary
+    if isinstance(boundary, BaseGeometry):
+        return Boundary(boundary, IMPORTED, "boundary given by the caller")
+    if boundary is not None:
+        geometry, described = read_boundary_file(boundary, nuts=region.nuts if region else ())
+        return Boundary(geometry, IMPORTED, f"imported boundary: {described}")
+    if region is not None:
+        return boundary_for(region, workspace, online=online, timeout_s=timeout_s, url_template=url_template)
+    return None
+
+
+def _demand(source, boundary: Boundary | None, region: Region | None, notes: list[str],
+            details: dict[str, Any]) -> tuple[gpd.GeoDataFrame, str]:
+    if source is None:
+        if boundary is None:
+            raise ValueError(
+                "no demand: give --demand FILE (name, lat, lon, population), or --region / --boundary "
+                "so the GeoNames settlements inside it can be used."
+            )
+        frame = demand_module.settlements(boundary.geometry)
+        notes.append(demand_module.SETTLEMENT_CAVEAT)
+        return frame, GEONAMES
+    if isinstance(source, gpd.GeoDataFrame):
+        frame, name = source, "demand given by the caller"
+    else:
+        load = demand_module.demand_from_file(source)
+        details["demand_file"] = load.summary()
+        if load.rejected:
+            notes.append(f"{load.file}: {len(load.rejected)} of {load.rows_read} rows rejected "
+                         f"(first: {load.rejected[0].where}: {load.rejected[0].reason})")
+        frame, name = load.demand, load.file
+    if boundary is not None:
+        inside = demand_module.clip(frame, boundary.geometry)
+        outside = len(frame) - len(inside)
+        if outside:
+            notes.append(f"{outside} demand rows lie outside the boundary and are not counted.")
+        details["demand_outside_boundary"] = outside
+        frame = inside
+    return frame, name
+
+
+def inputs(
+    *,
+    workspace: Workspace | str | Path | None = None,
+    region: Region | str | None = None,
+    facilities: str | Path | gpd.GeoDataFrame | None = None,
+    demand: str | Path | gpd.GeoDataFrame | None = None,
+    boundary: str | Path | BaseGeometry | Boundary | None = None,
+    radius_km: dict[str, float] | None = None,
+    online: bool = True,
+    timeout_s: float = 5.0,
+    url_template: str | None = None,
+    registry: Registry | None = None,
+) -> AnalysisInputs:
+    """Resolve what to analyse: explicit arguments override the workspace and region.
+
+    Parameters
+    ----------
+    workspace
+        Workspace (or its folder): facilities, imported boundaries, cached official
+        boundaries, and its ``regions.json``.
+    region
+        Region id or Region: boundary (imported > official > approximate) and radii.
+    facilities, demand, boundary
+        Files (any importable facilities file; CSV/GeoJSON/GPKG population layer;
+        GeoJSON/GPKG/KML/zipped-shapefile boundary) or frames/geometries in EPSG:4326.
+        With a boundary, only demand inside it counts; with none, all demand counts.
+    radius_km
+        Radius per layer (km) overriding the region's defaults.
+    online, timeout_s, url_template
+        Official boundary download (see `atlas.boundaries.boundary_for`).
+    """
+    workspace = _workspace(workspace)
+    notes: list[str] = []
+    details: dict[str, Any] = {}
+    registry = registry or load_regions(workspace)
+    if isinstance(region, str):
+        region = registry.get(region)
+    chosen_boundary = _boundary(boundary, region, workspace, online=online, timeout_s=timeout_s,
+                                url_template=url_template)
+    if chosen_boundary is not None:
+        notes.extend(chosen_boundary.notes)
+    frame = _facilities(facilities, workspace, notes, details)
+    demand_frame, source = _demand(demand, chosen_boundary, region, notes, details)
+    return AnalysisInputs(region, chosen_boundary, frame, demand_frame, source,
+                          registry.radius_km(region, radius_km), notes, details)
+
+
+# -- report -------------------------------------------------------------------------------
+def _km(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return round(value, 3) if math.isfinite(value) else None
+
+
+def _share(value: float) -> float:
+    return round(float(value), 6)
+
+
+def _facility_counts(inp: AnalysisInputs, result: CoverageResult, include_planned: bool) -> dict[str, dict[str, int]]:
+    """Facilities of each layer inside the boundary, and outside ones that serve settlements inside."""
+    counts: dict[str, dict[str, int]] = {}
+    for layer in result.radius_km:
+        chosen = select_facilities(inp.facilities, layer, include_planned=include_planned)
+        points = lonlat(chosen.geometry)
+        located = np.isfinite(points).all(axis=1)
+        if inp.boundary is None:
+            counts[layer] = {"inside": int(located.sum()), "serving_from_outside": 0}
+            continue
+        inside = np.zeros(len(chosen), dtype=bool)
+        inside[located] = shapely.intersects_xy(inp.boundary.geometry, points[located, 0], points[located, 1])
+        settlements = result.settlements
+        serving = set(settlements.loc[settlements[f"covered_{layer}"].to_numpy(dtype=bool), f"nearest_id_{layer}"].dropna())
+        outside_ids = set(chosen["feature_id"].to_numpy(dtype=object)[located & ~inside])
+        counts[layer] = {"inside": int(inside.sum()), "serving_from_outside": len(serving & outside_ids)}
+    return counts
+
+
+def report(
+    inp: AnalysisInputs,
+    result: CoverageResult,
+    *,
+    siting: Any = None,
+    sites_layer: str = HUBS,
+    include_planned: bool = False,
+) -> dict[str, Any]:
+    """Build the ``atlas analyze --json`` object from resolved inputs and core results.
+
+    Keys of the issue's schema come first (region, boundary, demand, radius_km, layers,
+    full_support_share, gaps, siting); extras follow (names, labels, notes, scenario).
+    ``layers[L].facilities`` counts facilities inside the boundary (all given ones when
+    there is none); ``facilities_serving_from_outside`` counts those outside it that are
+    the nearest covering facility of a settlement inside.
+    """
+    from analysis.gaps import uncovered
+
+    counts = _facility_counts(inp, result, include_planned)
+    layers = {}
+    for layer, figures in result.layers.items():
+        layers[layer] = {
+            "facilities": counts[layer]["inside"],
+            "covered_population": int(figures["covered_population"]),
+            "coverage_share": _share(figures["coverage_share"]),
+            "uncovered_settlements": int(figures["uncovered_settlements"]),
+            "facilities_serving_from_outside": counts[layer]["serving_from_outside"],
+            "facilities_without_location": int(result.unlocated.get(layer, 0)),
+        }
+    gaps = []
+    for row in uncovered(result).itertuples(index=False):
+        gaps.append({
+            "name": str(row.name),
+            "population": int(row.population),
+            "lat": None if not math.isfinite(row.lat) else round(float(row.lat), 6),
+            "lon": None if not math.isfinite(row.lon) else round(float(row.lon), 6),
+            "missing": list(row.missing),
+            "nearest_km": {layer: _km(km) for layer, km in row.nearest_km.items()},
+        })
+    site_report: dict[str, Any] = {"layer": sites_layer, "sites": []}
+    if siting is not None:
+        summary = _jsonable(siting.to_dict()) if hasattr(siting, "to_dict") else {}
+        site_report = {
+            "layer": siting.layer,
+            "sites": [
+                {"name": str(s["name"]), "lat": round(float(s["lat"]), 6), "lon": round(float(s["lon"]), 6),
+                 "added_population": int(s["added_population"])}
+                for s in siting.sites
+            ],
+        }
+        for key in ("k", "radius_km", "covered_before", "covered_after", "optimum", "gap_to_optimum",
+                    "method", "notes"):
+            if key in summary:
+                site_report[key] = summary[key]
+    boundary = inp.boundary
+    demand_report = {
+        "source": inp.demand_source,
+        "settlements": int(len(inp.demand)),
+        "population": int(result.population),
+    }
+    if inp.demand_source == GEONAMES:
+        demand_report["note"] = demand_module.SETTLEMENT_CAVEAT
+    if "demand_file" in inp.details:
+        demand_report["file"] = inp.details["demand_file"]
+    if "demand_outside_boundary" in inp.details:
+        demand_report["outside_boundary"] = inp.details["demand_outside_boundary"]
+    out: dict[str, Any] = {
+        "region": inp.region.id if inp.region else None,
+        "boundary": boundary.source if boundary else NONE,
+        "demand": demand_report,
+        "radius_km": {layer: float(km) for layer, km in result.radius_km.items()},
+        "layers": layers,
+        "full_support_share": _share(result.full_support_share),
+        "gaps": gaps,
+        "siting": site_report,
+        "region_name": inp.region.name if inp.region else None,
+        "boundary_label": boundary.label if boundary else "no boundary: all demand given counts",
+        "boundary_attribution": boundary.attribution if boundary else "",
+        "boundary_area_km2": round(boundary.area_km2(), 1) if boundary else None,
+        "include_planned": bool(include_planned),
+        "circuity": float(result.circuity),
+        "notes": list(dict.fromkeys(inp.notes)),
+    }
+    if "facilities_file" in inp.details:
+        out["facilities_file"] = inp.details["facilities_file"]
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if hasattr(value, "__dict__"):
+        return _jsonable({k: v for k, v in vars(value).items() if not k.startswith("_")})
+    return str(value)
+
+
+def _candidates(path: str | Path | None) -> gpd.GeoDataFrame | None:
+    if path is None:
+        return None
+    features = read_file(path).features
+    features = features[~(features.geometry.isna() | features.geometry.is_empty)]
+    if features.empty:
+        raise ValueError(f"{Path(path).name}: no candidate site has a location. Add coordinates or towns.")
+    return features
+
+
+def analyze(
+    *,
+    workspace: Workspace | str | Path | None = None,
+    region: Region | str | None = None,
+    facilities: str | Path | gpd.GeoDataFrame | None = None,
+    demand: str | Path | gpd.GeoDataFrame | None = None,
+    boundary: str | Path | BaseGeometry | Boundary | None = None,
+    radius_km: dict[str, float] | None = None,
+    sites: int = 0,
+    sites_layer: str = HUBS,
+    candidates: str | Path | gpd.GeoDataFrame | None = None,
+    include_planned: bool = False,
+    circuity: float = 1.0,
+    online: bool = True,
+    timeout_s: float = 5.0,
+    url_template: str | None = None,
+) -> dict[str, Any]:
+    """Run coverage, gaps and (with ``sites > 0``) siting, and return the JSON-able report.
+
+    See `inputs` for how the workspace, region and files combine and `report` for the
+    result. Siting looks for `sites` new facilities of `sites_layer` among the demand
+    points (or the `candidates` file's points), with the same radius and circuity.
+    """
+    if sites_layer not in LAYERS:
+        raise ValueError(f"--sites-layer '{sites_layer}' is not a layer; use one of {', '.join(LAYERS)}.")
+    if sites < 0 or sites > 10:
+        raise ValueError(f"--sites {sites}: give a number of new sites between 1 and 10.")
+    inp = inputs(workspace=workspace, region=region, facilities=facilities, demand=demand, boundary=boundary,
+                 radius_km=radius_km, online=online, timeout_s=timeout_s, url_template=url_template)
+    result = compute(inp.demand, inp.facilities, radius_km=inp.radius_km, include_planned=include_planned,
+                     circuity=circuity)
+    siting = None
+    if sites:
+        from analysis.siting import site
+
+        chosen = candidates if isinstance(candidates, gpd.GeoDataFrame) or candidates is None else _candidates(candidates)
+        siting = site(inp.demand, inp.facilities, layer=sites_layer, radius_km=inp.radius_km[sites_layer],
+                      k=sites, candidates=chosen, include_planned=include_planned, circuity=circuity)
+    return report(inp, result, siting=siting, sites_layer=sites_layer, include_planned=include_planned)
+
+
+# -- comparison ---------------------------------------------------------------------------
+def compare_regions(
+    workspace: Workspace | str | Path,
+    *,
+    region_ids: list[str] | None = None,
+    include_planned: bool = False,
+    circuity: float = 1.0,
+    online: bool = True,
+    timeout_s: float = 5.0,
+    url_template: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """Compare regions side by side: one row per region (see `analysis.compare`).
+
+    Each region uses its own boundary (imported > official > approximate), its own radii
+    and the workspace's facilities. After the first failed download (no connection) the
+    remaining regions are done offline, so a meeting without Wi-Fi does not wait for
+    every timeout.
+
+    Returns
+    -------
+    The comparison table, and per region id its boundary source and label and notes.
+    """
+    from analysis.compare import compare, compare_row
+
+    workspace = _workspace(workspace)
+    registry = load_regions(workspace)
+    ids = region_ids or list(registry.regions)
+    facilities = None
+    rows, details = [], {}
+    for region_id in ids:
+        region = registry.get(region_id)
+        inp = inputs(workspace=workspace, region=region, facilities=facilities, online=online,
+                     timeout_s=timeout_s, url_template=url_template, registry=registry)
+        facilities = inp.facilities  # read the workspace once
+        if inp.boundary is not None and inp.boundary.network_failed:
+            online = False
+        result = compute(inp.demand, inp.facilities, radius_km=inp.radius_km, include_planned=include_planned,
+                         circuity=circuity)
+        inside = _inside(inp)
+        rows.append(compare_row(region.id, region.name, result, inside))
+        details[region.id] = {
+            "boundary": inp.boundary.source if inp.boundary else NONE,
+            "boundary_label": inp.boundary.label if inp.boundary else "",
+            "notes": list(dict.fromkeys(inp.notes)),
+        }
+    return compare(rows), details
+
+
+def _inside(inp: AnalysisInputs) -> gpd.GeoDataFrame:
+    """Return the facilities located inside the boundary (all of them when there is none)."""
+    frame = inp.facilities
+    if inp.boundary is None or frame.empty:
+        return frame
+    points = lonlat(frame.geometry)
+    located = np.isfinite(points).all(axis=1)
+    inside = np.zeros(len(frame), dtype=bool)
+    inside[located] = shapely.intersects_xy(inp.boundary.geometry, points[located, 0], points[located, 1])
+    return frame.loc[inside]

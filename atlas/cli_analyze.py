@@ -1,0 +1,231 @@
+"""The ``analyze`` and ``compare`` sub-commands of ``python -m atlas``."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from loaders.layers import LAYERS
+
+
+def _print_json(obj: object) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+# Values are checked here rather than by argparse so that a mistake gives the same
+# one-line "error: ..." (exit 2) as every other user error, not a usage dump.
+def _sites(text: str | None) -> int:
+    if text is None:
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"--sites '{text}' is not a whole number; give how many new sites to find (1-10).") from None
+    if not 1 <= value <= 10:
+        raise ValueError(f"--sites {value}: give between 1 and 10 new sites.")
+    return value
+
+
+def _circuity(text: str | None) -> float:
+    if text is None:
+        return 1.0
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"--circuity '{text}' is not a number; give a factor of about 1.3 for roads.") from None
+    if not math.isfinite(value) or value < 1:
+        raise ValueError(f"--circuity {value}: the factor must be at least 1 (about 1.3 for roads).")
+    return value
+
+
+def _layer(text: str | None) -> str:
+    if text is None:
+        return "hubs"
+    if text not in LAYERS:
+        raise ValueError(f"--sites-layer '{text}' is not a layer; use one of {', '.join(LAYERS)}.")
+    return text
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"--timeout '{text}' is not a number of seconds.") from None
+    if not 0 < value <= 120:
+        raise ValueError(f"--timeout {value}: give between 0 and 120 seconds.")
+    return value
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.1f} %"
+
+
+def _km(value: float | None) -> str:
+    return "none" if value is None else f"{value:.1f} km"
+
+
+def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
+    title = report.get("region_name") or report.get("region") or "custom analysis"
+    print(f"{title}")
+    print(f"  boundary: {report['boundary']} - {report['boundary_label']}")
+    demand = report["demand"]
+    print(f"  demand: {demand['settlements']:,} settlements, {demand['population']:,} people ({demand['source']})")
+    scenario = []
+    if report.get("include_planned"):
+        scenario.append("planned facilities included")
+    if report.get("circuity", 1.0) != 1.0:
+        scenario.append(f"road circuity x{report['circuity']}")
+    if scenario:
+        print(f"  scenario: {', '.join(scenario)}")
+    print()
+    print(f"  {'layer':<10} {'radius':>8} {'facilities':>10} {'covered people':>15} {'share':>8} {'uncovered towns':>16}")
+    for layer, figures in report["layers"].items():
+        print(f"  {layer:<10} {report['radius_km'][layer]:>6g} km {figures['facilities']:>10} "
+              f"{figures['covered_population']:>15,} {_pct(figures['coverage_share']):>8} "
+              f"{figures['uncovered_settlements']:>16}")
+    print(f"  full support (all layers within reach): {_pct(report['full_support_share'])} of the population")
+    gaps = report["gaps"]
+    print()
+    if gaps:
+        print(f"  settlements lacking a layer ({len(gaps)}; largest first):")
+        for gap in gaps[:max_gaps]:
+            nearest = ", ".join(f"{layer} {_km(gap['nearest_km'].get(layer))}" for layer in gap["missing"])
+            print(f"    {gap['name']} ({gap['population']:,}): missing {nearest}")
+        if len(gaps) > max_gaps:
+            print(f"    ... and {len(gaps) - max_gaps} more (use --json for all)")
+    else:
+        print("  every settlement has all layers within reach")
+    siting = report.get("siting") or {}
+    if siting.get("sites"):
+        print()
+        print(f"  best new {siting['layer']} sites:")
+        for i, s in enumerate(siting["sites"], start=1):
+            print(f"    {i}. {s['name']} ({s['lat']:.4f}, {s['lon']:.4f}): +{s['added_population']:,} people")
+        if siting.get("gap_to_optimum") is not None:
+            print(f"    greedy is {_pct(siting['gap_to_optimum'])} below the optimum "
+                  f"(best possible: +{siting['optimum']:,} people)")
+    if report.get("notes"):
+        print()
+        for note in report["notes"]:
+            print(f"  note: {note}")
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from atlas.analyze import analyze
+    from atlas.regions import parse_radius_args
+
+    if args.region and not args.workspace and not args.facilities:
+        raise ValueError("--region needs --workspace DIR (its imported facilities) or --facilities FILE.")
+    sites, layer = _sites(args.sites), _layer(args.sites_layer)
+    if args.sites_layer and not sites:
+        raise ValueError("--sites-layer needs --sites K (how many new sites to look for).")
+    if args.candidates and not sites:
+        raise ValueError("--candidates needs --sites K (how many new sites to look for).")
+    report = analyze(
+        workspace=args.workspace, region=args.region, facilities=args.facilities, demand=args.demand,
+        boundary=args.boundary, radius_km=parse_radius_args(args.radius), sites=sites,
+        sites_layer=layer, candidates=args.candidates,
+        include_planned=args.include_planned, circuity=_circuity(args.circuity), online=not args.offline,
+        timeout_s=_timeout(args.timeout),
+    )
+    if args.json:
+        _print_json(report)
+    else:
+        _print_report(report)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from atlas.analyze import compare_regions
+
+    table, details = compare_regions(
+        args.workspace, region_ids=args.region or None, include_planned=args.include_planned,
+        circuity=_circuity(args.circuity), online=not args.offline, timeout_s=_timeout(args.timeout),
+    )
+    if args.json:
+        records = json.loads(table.to_json(orient="records", force_ascii=False))
+        for record in records:
+            rid = record.get("region_id") or record.get("region")
+            if rid in details:
+                record.setdefault("boundary", details[rid]["boundary"])
+        _print_json({"regions": records, "details": details})
+        return 0
+    with_boundary = table.copy()
+    key = "region_id" if "region_id" in table.columns else ("region" if "region" in table.columns else None)
+    if key is not None:
+        with_boundary["boundary"] = [details.get(r, {}).get("boundary", "") for r in table[key]]
+    import pandas as pd
+
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", "{:,.3f}".format):
+        print(with_boundary.to_string(index=False))
+    return 0
+
+
+def _cmd_import_boundary(args: argparse.Namespace) -> int:
+    from atlas.boundaries import import_boundary
+    from atlas.regions import load_regions
+    from atlas.workspace import Workspace
+
+    if not args.workspace.is_dir():
+        raise ValueError(f"workspace {args.workspace} does not exist. Create it with: "
+                         f"python -m atlas import FILE --workspace {args.workspace}")
+    region = load_regions(args.workspace).get(args.region)
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{args.file.name}: cannot be opened ({exc.strerror}). Check the path.") from None
+    boundary = import_boundary(Workspace(args.workspace), region.id, data, args.file.name, nuts=region.nuts)
+    summary = {"region": region.id, "boundary": boundary.source, "boundary_label": boundary.label,
+               "area_km2": round(boundary.area_km2(), 1)}
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"{region.name}: {boundary.label}, {summary['area_km2']:,} km²; analyses of this region now use it")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``analyze``, ``compare`` and ``import-boundary`` to the ``python -m atlas`` command line."""
+    p = subparsers.add_parser(
+        "analyze", help="coverage, gaps and siting for a region or for explicit files",
+        description="Coverage, gaps and siting. Explicit files override the workspace and region.",
+    )
+    p.add_argument("--workspace", type=Path, metavar="DIR", help="workspace folder (facilities, boundaries)")
+    p.add_argument("--region", metavar="ID", help="region id from geodata/regions.json or the workspace's regions.json")
+    p.add_argument("--facilities", type=Path, metavar="FILE", help="facilities: any importable file (layer and status per feature)")
+    p.add_argument("--demand", type=Path, metavar="FILE",
+                   help="population layer: CSV with name, lat, lon, population, or GeoJSON/GPKG with a population column")
+    p.add_argument("--boundary", type=Path, metavar="FILE", help="boundary: GeoJSON, GPKG, KML/KMZ or zipped shapefile")
+    p.add_argument("--radius", action="append", metavar="LAYER=KM",
+                   help=f"radius per layer, repeatable, e.g. --radius hubs=20 ({', '.join(LAYERS)})")
+    p.add_argument("--sites", metavar="K", help="find K (1-10) best new sites")
+    p.add_argument("--sites-layer", metavar="LAYER", help=f"layer for --sites: {', '.join(LAYERS)} (default hubs)")
+    p.add_argument("--candidates", type=Path, metavar="FILE",
+                   help="candidate sites for --sites (default: the settlements)")
+    p.add_argument("--include-planned", action="store_true", help="count planned facilities too (scenario)")
+    p.add_argument("--circuity", metavar="F", help="road-circuity factor (about 1.3)")
+    p.add_argument("--offline", action="store_true", help="do not download official boundaries")
+    p.add_argument("--timeout", default="5", metavar="S", help="seconds to wait for the GISCO server")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(run=_cmd_analyze)
+
+    c = subparsers.add_parser("compare", help="compare the regions of a workspace side by side")
+    c.add_argument("--workspace", required=True, type=Path, metavar="DIR")
+    c.add_argument("--region", action="append", metavar="ID", help="limit to these regions (repeatable)")
+    c.add_argument("--include-planned", action="store_true", help="count planned facilities too (scenario)")
+    c.add_argument("--circuity", metavar="F", help="road-circuity factor (about 1.3)")
+    c.add_argument("--offline", action="store_true", help="do not download official boundaries")
+    c.add_argument("--timeout", default="5", metavar="S", help="seconds to wait for the GISCO server")
+    c.add_argument("--json", action="store_true", help="print JSON on stdout")
+    c.set_defaults(run=_cmd_compare)
+
+    b = subparsers.add_parser("import-boundary", help="store a region's own boundary file in a workspace")
+    b.add_argument("file", type=Path, metavar="FILE", help="GeoJSON, GPKG, KML/KMZ or zipped shapefile")
+    b.add_argument("--workspace", required=True, type=Path, metavar="DIR")
+    b.add_argument("--region", required=True, metavar="ID")
+    b.add_argument("--json", action="store_true", help="print JSON on stdout")
+    b.set_defaults(run=_cmd_import_boundary)
