@@ -86,7 +86,8 @@ def test_compare_table_flattens_and_keeps_order():
     table = compare.compare([a, b])
     assert table["region_id"].tolist() == ["a", "b"]
     assert "largest_uncovered" not in table.columns
-    assert table["largest_uncovered_name"].tolist() == ["Small", None]
+    assert table.loc[0, "largest_uncovered_name"] == "Small"
+    assert table["largest_uncovered_name"].isna().tolist() == [False, True]
     assert table["largest_uncovered_population"].tolist()[0] == 10_000
     assert table["largest_uncovered_population"].isna().tolist() == [False, True]
     assert table.loc[1, "full_support_share"] == 1.0
