@@ -6,7 +6,7 @@ from pathlib import Path
 from loaders.errors import ImportFileError, UnsupportedFileError
 from loaders.features import COLUMNS, LoadResult, Rejected
 
-SUPPORTED = (".kmz", ".kml", ".xlsx", ".xlsm", ".csv", ".txt", ".geojson", ".json")
+SUPPORTED = (".kmz", ".kml", ".xlsx", ".xlsm", ".csv", ".txt", ".geojson", ".json", ".gpkg")
 
 __all__ = ["COLUMNS", "ImportFileError", "LoadResult", "Rejected", "SUPPORTED", "read_bytes", "read_file"]
 
@@ -26,12 +26,14 @@ def read_bytes(data: bytes, name: str, *, country: str | None = None) -> LoadRes
     suffix = Path(name).suffix.lower()
     if suffix == ".kmz":
         from loaders.kml import features_from_kmz
+        from loaders.roundtrip import restore_exported
 
-        return features_from_kmz(data, name)
+        return restore_exported(features_from_kmz(data, name))
     if suffix == ".kml":
         from loaders.kml import features_from_kml
+        from loaders.roundtrip import restore_exported
 
-        return features_from_kml(data, name)
+        return restore_exported(features_from_kml(data, name))
     if suffix in (".xlsx", ".xlsm"):
         from loaders.sheets import features_from_xlsx
 
@@ -44,6 +46,10 @@ def read_bytes(data: bytes, name: str, *, country: str | None = None) -> LoadRes
         from loaders.geojson import features_from_geojson
 
         return features_from_geojson(data, name)
+    if suffix == ".gpkg":
+        from loaders.gpkg import features_from_gpkg
+
+        return features_from_gpkg(data, name)
     raise UnsupportedFileError(
         f"{name}: '{suffix or 'no extension'}' files are not imported. "
         f"Use one of {', '.join(SUPPORTED)} (export My Maps layers as KMZ/KML)."

@@ -1,0 +1,166 @@
+"""Read GeoPackages (our own exports, or any with feature tables) into canonical features.
+
+The file is opened in memory with SQLite (no temporary file, no GDAL driver state) and
+only read. Tables read: those that ``atlas_export`` lists as ``features`` (what
+`exporters.gpkg` writes), else every feature table in ``gpkg_contents``. Columns named
+like canonical ones fill them (``feature_id`` verbatim, so our exports round-trip),
+``attributes`` (JSON text) is merged back and any other column is kept in ``attributes``.
+A table without a ``layer`` column takes its layer from the table name. Geometries in
+another CRS are reprojected to EPSG:4326. ``source_ref`` is ``table 'hubs' › row 3``.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS as ProjCRS
+
+from loaders.errors import ImportFileError
+from loaders.features import COLUMNS, CRS, LoadResult, Rejected, make_result
+from loaders.layers import layer_from_name
+
+_MAGIC = b"SQLite format 3\x00"
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+_CANONICAL = set(COLUMNS) - {"feature_id", "source_file", "source_ref", "attributes", "location_source"}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _wkb(blob: bytes | None) -> bytes | None:
+    """Strip the GeoPackage header from a geometry blob; None for a missing or empty geometry."""
+    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
+        return None
+    flags = blob[3]
+    if flags & 0b10000:  # empty geometry
+        return None
+    envelope = _ENVELOPE_BYTES.get((flags >> 1) & 0b111)
+    if envelope is None:
+        return None
+    return bytes(blob[8 + envelope:])
+
+
+def _tables(con: sqlite3.Connection) -> list[tuple[str, str | None]]:
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    if "gpkg_contents" not in names:
+        return []
+    if "atlas_export" in names:
+        listed = con.execute("SELECT table_name, layer FROM atlas_export WHERE kind = 'features'").fetchall()
+        return [(t, layer or None) for t, layer in listed if t in names]
+    rows = con.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'features'").fetchall()
+    return [(t, None) for (t,) in rows if t in names]
+
+
+def _crs(con: sqlite3.Connection, table: str) -> tuple[str | None, Any]:
+    row = con.execute(
+        "SELECT g.column_name, s.definition, s.organization, s.organization_coordsys_id "
+        "FROM gpkg_geometry_columns g LEFT JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id "
+        "WHERE g.table_name = ?", (table,),
+    ).fetchone()
+    if row is None:
+        return None, None
+    column, definition, organization, code = row
+    if organization and str(organization).upper() == "EPSG" and code == 4326:
+        return column, None
+    if not definition or definition == "undefined":
+        return column, None
+    try:
+        return column, ProjCRS.from_wkt(definition)
+    except Exception:  # pyproj raises CRSError and others for odd definitions
+        return column, None
+
+
+def _check(geometry: Any) -> str | None:
+    coords = shapely.get_coordinates(geometry)
+    if len(coords) and ((np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any()):
+        lon, lat = coords[(np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)][0]
+        return (f"a point at longitude {lon}, latitude {lat} is outside −180…180 / −90…90. "
+                "Check the layer's CRS in QGIS and save it as EPSG:4326.")
+    return None
+
+
+def features_from_gpkg(data: bytes, source_file: str) -> LoadResult:
+    """Read the feature tables of a GeoPackage given as bytes into canonical features.
+
+    Parameters
+    ----------
+    data
+        The ``.gpkg`` file content.
+    source_file
+        The file name (provenance and messages).
+    """
+    if not data:
+        raise ImportFileError(f"{source_file}: the file is empty (0 bytes). Export the GeoPackage again.")
+    if not data.startswith(_MAGIC):
+        raise ImportFileError(
+            f"{source_file}: not a GeoPackage (a GeoPackage is an SQLite database). "
+            "Save the layer from QGIS as GeoPackage, or export it again."
+        )
+    con = sqlite3.connect(":memory:")
+    try:
+        con.deserialize(data)
+        tables = _tables(con)
+        if not tables:
+            raise ImportFileError(
+                f"{source_file}: the GeoPackage holds no feature tables. Save a point, line or polygon layer "
+                "into it (QGIS: Export → Save Features As → GeoPackage)."
+            )
+        records, rejected, read = [], [], 0
+        for table, table_layer in tables:
+            geometry_column, crs = _crs(con, table)
+            cursor = con.execute(f"SELECT * FROM {_quote(table)}")
+            names = [d[0] for d in cursor.description]
+            for number, values in enumerate(cursor, start=1):
+                read += 1
+                where = f"table '{table}' › row {number}"
+                row = dict(zip(names, values))
+                blob = row.pop(geometry_column, None) if geometry_column else None
+                row.pop("fid", None)
+                wkb = _wkb(blob)
+                geometry = None
+                if wkb is not None:
+                    try:
+                        geometry = shapely.from_wkb(wkb)
+                    except shapely.errors.GEOSException as exc:
+                        rejected.append(Rejected(where, f"geometry cannot be read ({exc}). Fix it in QGIS.", row))
+                        continue
+                    if crs is not None:
+                        geometry = gpd.GeoSeries([geometry], crs=crs).to_crs(CRS).iloc[0]
+                    problem = _check(geometry)
+                    if problem:
+                        rejected.append(Rejected(where, problem, row))
+                        continue
+                attributes = row.pop("attributes", None)
+                try:
+                    attributes = json.loads(attributes) if isinstance(attributes, str) else (attributes or {})
+                except json.JSONDecodeError:
+                    attributes = {"attributes": attributes}
+                if not isinstance(attributes, dict):
+                    attributes = {"attributes": attributes}
+                extra = {k: v for k, v in row.items() if k not in COLUMNS and v is not None}
+                record = {k: row.get(k) for k in _CANONICAL}
+                if not record.get("layer"):
+                    record["layer"] = table_layer or layer_from_name(table)
+                record.update(
+                    feature_id=row.get("feature_id") or None,
+                    geometry=None if geometry is None or geometry.is_empty else geometry,
+                    location_source=row.get("location_source") or ("coordinates" if geometry is not None else "none"),
+                    source_ref=where,
+                    attributes={**attributes, **extra},
+                )
+                records.append(record)
+    except sqlite3.DatabaseError as exc:
+        raise ImportFileError(
+            f"{source_file}: the GeoPackage cannot be read ({exc}). The file is damaged or cut short: export it again."
+        ) from None
+    finally:
+        con.close()
+    return make_result(source_file, records, rejected, read)
+
+
+__all__ = ["features_from_gpkg"]
