@@ -1,0 +1,140 @@
+"""Small pure helpers behind the dashboard pages (no Streamlit): counts, sentences, tables, new sites."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from analysis.coverage import lonlat
+from loaders.features import COLUMNS, CRS, make_feature_id
+from loaders.layers import LAYERS, PLANNED
+
+SUGGESTED_SOURCE = "atlas (suggested site)"
+SITE_PREFIX = {"hubs": "Suggested hub", "training": "Suggested training", "networks": "Suggested network"}
+
+
+def is_demo(path: str | Path) -> bool:
+    """True for the shipped demo workspace (its figures are illustrative)."""
+    return Path(path).resolve().name == "demo_workspace"
+
+
+def inside(features: gpd.GeoDataFrame, boundary: BaseGeometry | None) -> np.ndarray:
+    """Return a boolean mask of features located inside `boundary` (all located ones without one)."""
+    points = lonlat(features.geometry)
+    located = np.isfinite(points).all(axis=1)
+    if boundary is None or boundary.is_empty:
+        return located
+    mask = np.zeros(len(features), dtype=bool)
+    mask[located] = shapely.intersects_xy(boundary, points[located, 0], points[located, 1])
+    return mask
+
+
+def facility_counts(features: gpd.GeoDataFrame, boundary: BaseGeometry | None) -> dict[str, dict[str, int]]:
+    """Return ``{layer: {"existing": n, "planned": n}}`` for facilities inside the boundary."""
+    chosen = features[inside(features, boundary)]
+    out = {}
+    for layer in LAYERS:
+        mine = chosen[chosen["layer"] == layer]
+        planned = int((mine["status"] == PLANNED).sum())
+        out[layer] = {"existing": len(mine) - planned, "planned": planned}
+    return out
+
+
+def coverage_sentence(radius_km: dict[str, float]) -> str:
+    """Return the one line saying what the coverage figures mean."""
+    parts = ", ".join(f"{layer} {km:g} km" for layer, km in radius_km.items())
+    return (f"**Coverage** is the share of the region's population living in a settlement that has an existing "
+            f"facility of that layer within reach in a straight line ({parts}); **full support** means within "
+            "reach of all three at once.")
+
+
+def uncovered_table(uncovered: pd.DataFrame, *, layer: str | None = None) -> pd.DataFrame:
+    """Flatten `analysis.gaps.uncovered` into a display table: town, population, missing, km per layer.
+
+    With `layer`, keep only the towns beyond reach of that layer.
+    """
+    rows = uncovered
+    if layer is not None:
+        rows = rows[rows["missing"].map(lambda m: layer in m)]
+    table = pd.DataFrame({
+        "town": rows["name"].to_numpy(dtype=object),
+        "population": rows["population"].to_numpy(dtype=np.int64),
+        "missing": [", ".join(m) for m in rows["missing"]],
+    })
+    for name in LAYERS:
+        table[f"{name} km"] = [
+            _round_km(d.get(name)) if isinstance(d, dict) else np.nan for d in rows["nearest_km"]
+        ]
+    return table.reset_index(drop=True)
+
+
+def _round_km(value: Any) -> float:
+    if value is None:
+        return math.nan
+    value = float(value)
+    return round(value, 1) if math.isfinite(value) else math.nan
+
+
+def suggested_site_feature(site: dict[str, Any], *, layer: str, country: str | None = None) -> gpd.GeoDataFrame:
+    """Return a canonical one-row frame for a suggested site, saved as a planned facility.
+
+    The name says what it is ("Suggested hub near Tuam"); the id is stable for the same
+    place and layer, so saving the same suggestion twice keeps one feature.
+    """
+    name = f"{SITE_PREFIX.get(layer, 'Suggested site')} near {site['name']}"
+    geometry = shapely.Point(round(float(site["lon"]), 6), round(float(site["lat"]), 6))
+    row = {column: None for column in COLUMNS}
+    row.update({
+        "feature_id": make_feature_id(SUGGESTED_SOURCE, f"{layer}|{name}", geometry),
+        "name": name, "layer": layer, "status": PLANNED, "town": str(site["name"]), "country": country,
+        "description": f"Suggested by the atlas: would bring {int(site.get('added_population') or 0):,} more "
+                       "people within reach.",
+        "location_source": "coordinates", "source_file": SUGGESTED_SOURCE,
+        "source_ref": f"siting, {layer}", "attributes": "{}",
+    })
+    frame = pd.DataFrame([row], columns=list(COLUMNS)).astype("object")
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([geometry], crs=CRS), crs=CRS)
+
+
+def sites_table(sites: list[dict[str, Any]]) -> pd.DataFrame:
+    """Return suggested sites as a table: number, near (town), added population, lat, lon."""
+    return pd.DataFrame({
+        "#": list(range(1, len(sites) + 1)),
+        "near": [str(s["name"]) for s in sites],
+        "adds people": [int(s["added_population"]) for s in sites],
+        "lat": [round(float(s["lat"]), 5) for s in sites],
+        "lon": [round(float(s["lon"]), 5) for s in sites],
+    })
+
+
+def comparison_views(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Split the comparison table into what the Compare page shows.
+
+    Returns ``table`` (readable column names, shares in %), ``coverage`` (coverage share
+    % per layer and full support, indexed by region name) and ``per_100k`` (facilities
+    per 100,000 inhabitants per layer, indexed by region name).
+    """
+    names = table["region_name"].astype(str)
+    display = pd.DataFrame({"region": names, "population": table["population"].astype("Int64")})
+    for layer in LAYERS:
+        display[f"{layer}"] = table[f"facilities_{layer}"].astype("Int64")
+        display[f"{layer} per 100k"] = pd.to_numeric(table[f"per_100k_{layer}"], errors="coerce").round(1)
+    for layer in LAYERS:
+        display[f"{layer} coverage %"] = (pd.to_numeric(table[f"coverage_share_{layer}"], errors="coerce") * 100).round(0)
+    display["full support %"] = (pd.to_numeric(table["full_support_share"], errors="coerce") * 100).round(0)
+    display["median km to hub"] = pd.to_numeric(table["median_km_hubs"], errors="coerce").round(1)
+    display["largest town lacking a layer"] = table["largest_uncovered_name"]
+    display["its population"] = table["largest_uncovered_population"]
+    coverage = pd.DataFrame(
+        {layer: display[f"{layer} coverage %"].to_numpy() for layer in LAYERS} | {"full support": display["full support %"].to_numpy()},
+        index=pd.Index(names, name="region"),
+    )
+    per_100k = pd.DataFrame({layer: display[f"{layer} per 100k"].to_numpy() for layer in LAYERS},
+                            index=pd.Index(names, name="region"))
+    return {"table": display, "coverage": coverage, "per_100k": per_100k}

@@ -1,0 +1,82 @@
+"""The map legend as data and as a small HTML block (large for the projector)."""
+from __future__ import annotations
+
+from html import escape
+
+from maps.style import (
+    BOUNDARY_RGB, DISTANCE_RGB, DISTANCE_STOPS_KM, GAP_RGB, LAYER_LABELS, LAYER_RGB, SITE_RGB, hex_colour,
+)
+
+# Legend symbol kinds: "dot" (existing facility), "ring" (planned), "line", "dashed",
+# "area" (translucent polygon), "ramp" (the distance colour scale).
+
+
+def legend_items(
+    layers: list[str] | tuple[str, ...],
+    *,
+    planned: bool = True,
+    boundary_source: str | None = None,
+    discs: bool = False,
+    gaps: bool = False,
+    uncovered: bool = False,
+    h3_layer: str | None = None,
+    sites: bool = False,
+) -> list[dict]:
+    """Return the legend entries for what the map shows: ``{"label", "colour", "symbol"}``."""
+    items = []
+    for layer in layers:
+        colour = hex_colour(LAYER_RGB[layer])
+        items.append({"label": LAYER_LABELS[layer], "colour": colour, "symbol": "dot"})
+    if planned and layers:
+        items.append({"label": "Planned (hollow ring, layer colour)", "colour": hex_colour(LAYER_RGB[layers[0]]),
+                      "symbol": "ring"})
+    if discs:
+        items.append({"label": "Within reach (coverage radius)", "colour": hex_colour(LAYER_RGB[layers[0]]) if layers
+                      else "#888888", "symbol": "area"})
+    if gaps:
+        items.append({"label": "Gap area (out of reach)", "colour": hex_colour(GAP_RGB), "symbol": "area"})
+    if uncovered:
+        items.append({"label": "Town out of reach", "colour": hex_colour(GAP_RGB), "symbol": "ring"})
+    if sites:
+        items.append({"label": "Suggested new site", "colour": hex_colour(SITE_RGB), "symbol": "dot"})
+    if h3_layer:
+        items.append({"label": f"Distance to nearest ({LAYER_LABELS[h3_layer].lower()}): "
+                      f"{DISTANCE_STOPS_KM[0]:.0f}–{DISTANCE_STOPS_KM[-1]:.0f}+ km",
+                      "colour": [hex_colour(c) for c in DISTANCE_RGB], "symbol": "ramp"})
+    if boundary_source:
+        approximate = boundary_source == "approximate"
+        items.append({"label": f"Region boundary ({boundary_source})", "colour": hex_colour(BOUNDARY_RGB),
+                      "symbol": "dashed" if approximate else "line"})
+    return items
+
+
+def _symbol(item: dict, size: int) -> str:
+    c = item["colour"]
+    s = size
+    if item["symbol"] == "dot":
+        return (f'<span style="display:inline-block;width:{s}px;height:{s}px;border-radius:50%;'
+                f'background:{c};border:2px solid #fff;box-shadow:0 0 0 1px {c}"></span>')
+    if item["symbol"] == "ring":
+        return (f'<span style="display:inline-block;width:{s - 4}px;height:{s - 4}px;border-radius:50%;'
+                f'background:#fff;border:{max(3, s // 5)}px solid {c}"></span>')
+    if item["symbol"] in ("line", "dashed"):
+        style = "dashed" if item["symbol"] == "dashed" else "solid"
+        return f'<span style="display:inline-block;width:{s * 1.6:.0f}px;border-top:3px {style} {c}"></span>'
+    if item["symbol"] == "ramp":
+        stops = ", ".join(c)
+        return (f'<span style="display:inline-block;width:{s * 3}px;height:{s // 1.5:.0f}px;'
+                f'background:linear-gradient(to right, {stops})"></span>')
+    return (f'<span style="display:inline-block;width:{s}px;height:{s}px;background:{c}44;'
+            f'border:2px solid {c}"></span>')
+
+
+def legend_html(items: list[dict], *, large: bool = False) -> str:
+    """Return the legend as HTML (labels escaped); `large` for reading across a room."""
+    size = 30 if large else 14
+    font = "1.6rem" if large else "0.9rem"
+    rows = "".join(
+        f'<div style="display:flex;align-items:center;gap:{size // 2}px;margin:{size // 5}px 0">'
+        f'{_symbol(item, size)}<span>{escape(item["label"])}</span></div>'
+        for item in items
+    )
+    return f'<div class="atlas-legend" style="font-size:{font};line-height:1.3">{rows}</div>'

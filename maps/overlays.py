@@ -1,0 +1,246 @@
+"""pydeck layers for everything that is not a facility: boundary, settlements, analysis results.
+
+All builders take plain frames (EPSG:4326) and return layers with stable ids; none of
+them needs basemap tiles, so the map stays readable offline (boundary + town labels).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+from shapely.geometry.base import BaseGeometry
+
+from loaders.layers import LAYERS, PLANNED
+from maps.records import line_paths, point_positions, polygon_rings, text, tooltip_fields
+from maps.style import (
+    BOUNDARY_RGB, GAP_RGB, LAYER_LABELS, LAYER_RGB, SETTLEMENT_RGB, SITE_RGB, WHITE, distance_rgb, rgba,
+)
+
+BOUNDARY_ID, BOUNDARY_FILL_ID = "region-boundary", "region-fill"
+SETTLEMENTS_ID, LABELS_ID = "settlements", "settlement-labels"
+GAPS_ID, UNCOVERED_ID, H3_ID = "gap-areas", "uncovered-settlements", "h3-distance"
+SITES_ID, SITE_LABELS_ID = "suggested-sites", "suggested-site-labels"
+
+
+def disc_layer_id(layer: str) -> str:
+    """Return the id of a layer's coverage-disc deck layer."""
+    return f"{layer}-discs"
+
+
+def catchment_layer_id(layer: str) -> str:
+    """Return the id of a layer's catchment deck layer."""
+    return f"{layer}-catchments"
+
+
+def boundary_layers(geometry: BaseGeometry | None, *, source: str = "", scale: float = 1.0) -> list[pdk.Layer]:
+    """Return a faint fill and an outline of the region (dashed when the outline is approximate)."""
+    rings = polygon_rings(geometry)
+    if not rings:
+        return []
+    approximate = source == "approximate"
+    paths = [{"path": p} for p in line_paths(geometry)]
+    return [
+        pdk.Layer("PolygonLayer", data=[{"polygon": r} for r in rings], id=BOUNDARY_FILL_ID,
+                  get_polygon="polygon", get_fill_color=rgba((235, 235, 228), 150),
+                  stroked=False, filled=True, pickable=False),
+        pdk.Layer("PathLayer", data=paths, id=BOUNDARY_ID, get_path="path",
+                  get_color=rgba(BOUNDARY_RGB, 220), get_width=2.5 * scale, width_units="'pixels'",
+                  get_dash_array=[8, 5] if approximate else [0, 0], dash_justified=True,
+                  extensions=[{"@@type": "PathStyleExtension", "dash": True}], pickable=False),
+    ]
+
+
+def settlement_layers(
+    settlements: gpd.GeoDataFrame | None, *, labels: int = 40, scale: float = 1.0
+) -> list[pdk.Layer]:
+    """Return small dots for settlements and name labels for the `labels` most populous.
+
+    Labels give orientation when no basemap is shown. Names keep their diacritics
+    (the text layer builds its character set from the data).
+    """
+    if settlements is None or len(settlements) == 0:
+        return []
+    frame = settlements.sort_values("population", ascending=False, kind="stable")
+    dots = [{"p": p} for p in point_positions(frame.geometry.values)]
+    top = frame.head(labels)
+    named = [
+        {"p": p, "t": text(name)}
+        for p, name in zip(point_positions(top.geometry.values), top["name"].tolist())
+    ]
+    return [
+        pdk.Layer("ScatterplotLayer", data=dots, id=SETTLEMENTS_ID, get_position="p",
+                  get_fill_color=rgba(SETTLEMENT_RGB, 120), get_radius=2 * scale,
+                  radius_units="'pixels'", pickable=False),
+        pdk.Layer("TextLayer", data=named, id=LABELS_ID, get_position="p", get_text="t",
+                  get_size=13 * scale, size_units="'pixels'", get_color=rgba(SETTLEMENT_RGB),
+                  get_pixel_offset=[0, -11 * scale], character_set="'auto'",
+                  font_family="'Helvetica, Arial, sans-serif'", font_weight=600,
+                  font_settings={"sdf": True}, outline_width=3, outline_color=rgba(WHITE),
+                  pickable=False),
+    ]
+
+
+def coverage_disc_layers(
+    facilities: gpd.GeoDataFrame,
+    radius_km: Mapping[str, float],
+    *,
+    include_planned: bool = False,
+    circuity: float = 1.0,
+) -> list[pdk.Layer]:
+    """Return one translucent disc per facility of each layer, of that layer's radius.
+
+    The disc radius is ``radius_km / circuity`` (the straight-line reach), drawn in
+    metres by deck.gl; overlapping discs look darker. Lines and polygons are drawn
+    around their representative point, as coverage counts them.
+    """
+    from analysis.coverage import lonlat
+
+    out = []
+    for layer in LAYERS:
+        if layer not in radius_km:
+            continue
+        mine = facilities[facilities["layer"] == layer]
+        if not include_planned:
+            mine = mine[mine["status"] != PLANNED]
+        xy = lonlat(mine.geometry)
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if len(xy) == 0:
+            continue
+        colour = LAYER_RGB[layer]
+        out.append(pdk.Layer(
+            "ScatterplotLayer", data=[{"p": p} for p in np.round(xy, 5).tolist()], id=disc_layer_id(layer),
+            get_position="p", get_radius=float(radius_km[layer]) * 1000.0 / circuity, radius_units="'meters'",
+            get_fill_color=rgba(colour, 38), get_line_color=rgba(colour, 150), stroked=True,
+            line_width_units="'pixels'", get_line_width=1.5, pickable=False,
+        ))
+    return out
+
+
+def _polygon_records(frame: gpd.GeoDataFrame, fields: Iterable[dict]) -> list[dict]:
+    records = []
+    for geometry, record in zip(frame.geometry.values, fields):
+        for rings in polygon_rings(geometry):
+            records.append({**record, "polygon": rings})
+    return records
+
+
+def gap_layer(gaps: gpd.GeoDataFrame | None) -> list[pdk.Layer]:
+    """Return the gap areas (region minus covered discs) with area and population in the tooltip."""
+    if gaps is None or len(gaps) == 0:
+        return []
+    area = gaps["area_km2"] if "area_km2" in gaps else pd.Series(np.nan, index=gaps.index)
+    population = gaps["population"] if "population" in gaps else pd.Series(0, index=gaps.index)
+    label = gaps["layer"].map(lambda v: f"Gap: no {LAYER_LABELS.get(v, v).lower()}") if "layer" in gaps else None
+    fields = [
+        tooltip_fields(label.iloc[i] if label is not None else "Gap area",
+                       f"{_number(a)} km² · {_number(p)} people in settlements")
+        for i, (a, p) in enumerate(zip(area.tolist(), population.tolist()))
+    ]
+    return [pdk.Layer(
+        "PolygonLayer", data=_polygon_records(gaps, fields), id=GAPS_ID, get_polygon="polygon",
+        get_fill_color=rgba(GAP_RGB, 70), get_line_color=rgba(GAP_RGB, 220), stroked=True,
+        line_width_units="'pixels'", get_line_width=2, pickable=True, auto_highlight=True,
+    )]
+
+
+def h3_grid_layer(grid: pd.DataFrame | None, *, layer: str, column: str | None = None) -> list[pdk.Layer]:
+    """Return H3 hexagons coloured by distance (km) to the nearest facility of `layer`.
+
+    `grid` has a cell id column (``h3``, ``cell`` or ``hex``) and ``nearest_km_<layer>``
+    (or `column`).
+    """
+    if grid is None or len(grid) == 0:
+        return []
+    cell_col = next(c for c in ("h3", "cell", "hex", "h3_cell") if c in grid.columns)
+    column = column or f"nearest_km_{layer}"
+    records = []
+    for cell, km in zip(grid[cell_col].tolist(), grid[column].tolist()):
+        km = float(km)
+        label = "no facility" if not math.isfinite(km) else f"{km:.1f} km"
+        records.append({"h": str(cell), "c": rgba(distance_rgb(km), 150),
+                        **tooltip_fields(f"{label} to the nearest", LAYER_LABELS.get(layer, layer))})
+    return [pdk.Layer(
+        "H3HexagonLayer", data=records, id=H3_ID, get_hexagon="h", get_fill_color="c",
+        stroked=False, filled=True, extruded=False, pickable=True, auto_highlight=True,
+    )]
+
+
+def catchment_layers(catchments: gpd.GeoDataFrame | None, *, layer: str) -> list[pdk.Layer]:
+    """Return catchment polygons of `layer` outlined in its colour, with facility and population."""
+    if catchments is None or len(catchments) == 0:
+        return []
+    colour = LAYER_RGB.get(layer, LAYER_RGB["unclassified"])
+    names = catchments["name"] if "name" in catchments else pd.Series("", index=catchments.index)
+    population = catchments["population"] if "population" in catchments else pd.Series(np.nan, index=catchments.index)
+    fields = [tooltip_fields(f"Catchment of {text(n)}", f"{_number(p)} people in settlements")
+              for n, p in zip(names.tolist(), population.tolist())]
+    return [pdk.Layer(
+        "PolygonLayer", data=_polygon_records(catchments, fields), id=catchment_layer_id(layer),
+        get_polygon="polygon", get_fill_color=rgba(colour, 25), get_line_color=rgba(colour, 230),
+        stroked=True, filled=True, line_width_units="'pixels'", get_line_width=2, pickable=True,
+    )]
+
+
+def uncovered_layer(settlements: gpd.GeoDataFrame | None, *, scale: float = 1.0) -> list[pdk.Layer]:
+    """Return uncovered settlements as vermillion rings sized by population."""
+    if settlements is None or len(settlements) == 0:
+        return []
+    km_cols = [c for c in settlements.columns if c.startswith("nearest_km_")]
+    records = []
+    for i, p in enumerate(point_positions(settlements.geometry.values)):
+        row = settlements.iloc[i]
+        far = " · ".join(
+            f"{LAYER_LABELS[c[11:]].split(' ')[0].lower()} {_km(row[c])}" for c in km_cols if c[11:] in LAYER_LABELS
+        )
+        radius = 4 + 2.2 * math.log10(max(float(row["population"]), 1.0))
+        records.append({"p": p, "r": round(radius * scale, 1),
+                        **tooltip_fields(row["name"], f"{_number(row['population'])} people", f"nearest: {far}")})
+    return [pdk.Layer(
+        "ScatterplotLayer", data=records, id=UNCOVERED_ID, get_position="p", get_radius="r",
+        radius_units="'pixels'", get_fill_color=rgba(GAP_RGB, 60), get_line_color=rgba(GAP_RGB),
+        stroked=True, line_width_units="'pixels'", get_line_width=2 * scale, pickable=True, auto_highlight=True,
+    )]
+
+
+def site_layers(sites: list[dict] | None, *, layer: str = "hubs", scale: float = 1.0) -> list[pdk.Layer]:
+    """Return suggested sites (dicts with name, lat, lon, added_population) as numbered markers."""
+    if not sites:
+        return []
+    records = [
+        {"p": [round(float(s["lon"]), 5), round(float(s["lat"]), 5)], "t": str(i),
+         **tooltip_fields(f"Suggested site {i}: near {text(s.get('name'))}",
+                          f"{LAYER_LABELS.get(layer, layer)} · adds {_number(s.get('added_population'))} people")}
+        for i, s in enumerate(sites, start=1)
+    ]
+    return [
+        pdk.Layer("ScatterplotLayer", data=records, id=SITES_ID, get_position="p", get_radius=13 * scale,
+                  radius_units="'pixels'", get_fill_color=rgba(SITE_RGB, 230), get_line_color=rgba(WHITE),
+                  stroked=True, line_width_units="'pixels'", get_line_width=2.5 * scale,
+                  pickable=True, auto_highlight=True),
+        pdk.Layer("TextLayer", data=records, id=SITE_LABELS_ID, get_position="p", get_text="t",
+                  get_size=14 * scale, size_units="'pixels'", get_color=rgba(WHITE), font_weight=700,
+                  character_set="'auto'", pickable=False),
+    ]
+
+
+def _number(value) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "?"
+    return "?" if not math.isfinite(v) else f"{v:,.0f}"
+
+
+def _km(value) -> str:
+    v = float(value)
+    return "none" if not math.isfinite(v) else f"{v:.0f} km"
+
+
+__all__ = [
+    "boundary_layers", "catchment_layers", "coverage_disc_layers", "gap_layer", "h3_grid_layer",
+    "settlement_layers", "site_layers", "uncovered_layer",
+]

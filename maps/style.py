@@ -1,0 +1,78 @@
+"""Colours, labels and sizes shared by every map: colour-blind-safe, readable on a projector.
+
+Layer colours are from the Okabe–Ito palette (distinguishable with the common colour
+vision deficiencies). Existing facilities are solid discs; planned ones are hollow
+rings (white centre, thick coloured edge) so they differ by shape, not by colour alone.
+"""
+from __future__ import annotations
+
+from loaders.layers import HUBS, NETWORKS, TRAINING, UNCLASSIFIED
+
+RGB = tuple[int, int, int]
+RGBA = list[int]
+
+LAYER_RGB: dict[str, RGB] = {
+    HUBS: (0, 114, 178),          # blue
+    TRAINING: (230, 159, 0),      # orange
+    NETWORKS: (0, 158, 115),      # bluish green
+    UNCLASSIFIED: (110, 110, 110),  # grey
+}
+LAYER_LABELS: dict[str, str] = {
+    HUBS: "Hubs & infrastructure",
+    TRAINING: "Training & supports",
+    NETWORKS: "Networks",
+    UNCLASSIFIED: "Unclassified",
+}
+BOUNDARY_RGB: RGB = (30, 30, 30)
+GAP_RGB: RGB = (213, 94, 0)        # vermillion: areas out of reach
+SITE_RGB: RGB = (204, 121, 167)    # reddish purple: suggested new sites
+SETTLEMENT_RGB: RGB = (70, 70, 70)
+WHITE: RGB = (255, 255, 255)
+
+# Sequential ramp for "distance to the nearest facility" (cividis-like: dark blue → yellow,
+# readable with colour vision deficiencies and in greyscale). Stops in km.
+DISTANCE_STOPS_KM: tuple[float, ...] = (0, 5, 10, 20, 30, 50)
+DISTANCE_RGB: tuple[RGB, ...] = (
+    (0, 34, 78), (50, 69, 107), (102, 105, 112), (149, 143, 120), (203, 186, 105), (253, 231, 55),
+)
+
+POINT_RADIUS_PX = 7.0
+POINT_EDGE_PX = 1.5
+PLANNED_EDGE_PX = 3.0
+
+
+def rgba(rgb: RGB, alpha: int = 255) -> RGBA:
+    """Return ``[r, g, b, a]`` for deck.gl."""
+    return [int(rgb[0]), int(rgb[1]), int(rgb[2]), int(alpha)]
+
+
+def hex_colour(rgb: RGB) -> str:
+    """Return ``#rrggbb`` for HTML."""
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def point_style(layer: str, planned: bool) -> dict[str, RGBA | float]:
+    """Return fill, edge colour and edge width (px) for a facility point of `layer`.
+
+    Existing: solid layer colour with a thin white edge (separates overlapping points).
+    Planned: a white, slightly transparent centre with a thick layer-coloured ring.
+    """
+    colour = LAYER_RGB.get(layer, LAYER_RGB[UNCLASSIFIED])
+    if planned:
+        return {"fill": rgba(WHITE, 210), "line": rgba(colour), "width": PLANNED_EDGE_PX}
+    return {"fill": rgba(colour, 235), "line": rgba(WHITE), "width": POINT_EDGE_PX}
+
+
+def distance_rgb(km: float) -> RGB:
+    """Return the ramp colour for a distance in km (linear between stops, clamped)."""
+    if km != km or km == float("inf"):  # NaN / no facility at all: the far end
+        return DISTANCE_RGB[-1]
+    stops = DISTANCE_STOPS_KM
+    if km <= stops[0]:
+        return DISTANCE_RGB[0]
+    for i in range(1, len(stops)):
+        if km <= stops[i]:
+            t = (km - stops[i - 1]) / (stops[i] - stops[i - 1])
+            a, b = DISTANCE_RGB[i - 1], DISTANCE_RGB[i]
+            return tuple(int(round(a[j] + t * (b[j] - a[j]))) for j in range(3))  # type: ignore[return-value]
+    return DISTANCE_RGB[-1]

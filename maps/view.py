@@ -1,0 +1,62 @@
+"""Fit a map view (Web Mercator centre and zoom) to a lon/lat bounding box."""
+from __future__ import annotations
+
+import math
+
+import pydeck as pdk
+
+DEFAULT_BOUNDS = (-11.0, 35.0, 30.0, 70.0)  # Europe, when there is nothing to fit
+
+
+def _merc_y(lat: float) -> float:
+    """Return the Web Mercator y of a latitude as a fraction of the world (0 top, 1 bottom)."""
+    lat = max(min(lat, 85.0511), -85.0511)
+    phi = math.radians(lat)
+    return (1.0 - math.log(math.tan(math.pi / 4 + phi / 2)) / math.pi) / 2.0
+
+
+def _lat_from_merc_y(y: float) -> float:
+    return math.degrees(2 * math.atan(math.exp(math.pi * (1 - 2 * y))) - math.pi / 2)
+
+
+def fit_view(
+    bounds: tuple[float, float, float, float] | None,
+    *,
+    width_px: int = 900,
+    height_px: int = 560,
+    padding: float = 0.08,
+    max_zoom: float = 13.0,
+) -> pdk.ViewState:
+    """Return a view showing the whole bounding box.
+
+    Parameters
+    ----------
+    bounds
+        ``(min_lon, min_lat, max_lon, max_lat)`` in degrees (EPSG:4326); None or an
+        invalid box gives a view of Europe.
+    width_px, height_px
+        The expected size of the map in pixels (the zoom is chosen for it).
+    padding
+        Share of the box added on each side.
+    max_zoom
+        Upper limit, so that a single point does not zoom to street level.
+
+    The values are rounded so that the same bounds always give the same view: the
+    browser keeps the user's pan and zoom across reruns as long as the view sent is
+    unchanged.
+    """
+    if bounds is None or not all(math.isfinite(v) for v in bounds) or bounds[0] > bounds[2] or bounds[1] > bounds[3]:
+        bounds = DEFAULT_BOUNDS
+    min_lon, min_lat, max_lon, max_lat = bounds
+    x0, x1 = (min_lon + 180.0) / 360.0, (max_lon + 180.0) / 360.0
+    y0, y1 = _merc_y(max_lat), _merc_y(min_lat)
+    dx = max((x1 - x0) * (1 + 2 * padding), 1e-9)
+    dy = max((y1 - y0) * (1 + 2 * padding), 1e-9)
+    zoom = math.log2(min(width_px / (256.0 * dx), height_px / (256.0 * dy)))
+    zoom = max(min(zoom, max_zoom), 1.0)
+    centre_lon = (min_lon + max_lon) / 2.0
+    centre_lat = _lat_from_merc_y((y0 + y1) / 2.0)
+    return pdk.ViewState(
+        latitude=round(centre_lat, 4), longitude=round(centre_lon, 4), zoom=round(zoom, 2),
+        pitch=0, bearing=0,
+    )

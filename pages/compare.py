@@ -1,0 +1,36 @@
+"""Compare: every region side by side — facilities, reach and the largest town left out."""
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from atlas.dashboard import comparison_views
+
+ctx = ui.context()
+st.title("Compare regions")
+
+if not ui.empty_state(ctx, "the comparison"):
+    planned = st.toggle("Count planned sites", key="compare.planned",
+                        help="A scenario: planned facilities count as if they were open.")
+    try:
+        with st.spinner("Comparing regions…"):
+            table, details = ui.comparison(ctx.path, ctx.stamp, ctx.online, planned)
+        views = comparison_views(table)
+        st.dataframe(views["table"], hide_index=True, width="stretch")
+        st.caption("Each region uses its own boundary and radii and every facility in the workspace "
+                   "(one just outside a region still serves the towns near it). Settlement points miss "
+                   "dispersed rural population, so shares are approximate.")
+        left, right = st.columns(2)
+        with left:
+            st.subheader("Population within reach (%)")
+            st.bar_chart(views["coverage"], stack=False, horizontal=True, height=380,
+                         y_label="", x_label="% of the population in settlements")
+        with right:
+            st.subheader("Facilities per 100,000 people")
+            st.bar_chart(views["per_100k"], stack=False, horizontal=True, height=380,
+                         y_label="", x_label="facilities per 100,000 inhabitants")
+        with st.expander("Boundaries used"):
+            for region_id, info in details.items():
+                st.markdown(f"- **{region_id}**: {info['boundary']} — {info['boundary_label']}")
+    except ui.USER_ERRORS as exc:
+        st.error(str(exc))

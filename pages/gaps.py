@@ -1,0 +1,83 @@
+"""Gaps: radii per layer, coverage figures, towns beyond reach, and where k new sites would help most."""
+from __future__ import annotations
+
+import streamlit as st
+
+import maps
+import ui
+from analysis.gaps import uncovered
+from atlas.dashboard import sites_table, suggested_site_feature, uncovered_table
+from atlas.workspace import Workspace
+from loaders.layers import LAYERS
+from maps.style import LAYER_LABELS
+
+ctx = ui.context()
+st.title("Gaps")
+
+if not ui.empty_state(ctx, "the gap analysis"):
+    defaults = dict(ui.radius_items(ctx))
+    with st.container(border=True):
+        cols = st.columns(5)
+        radius = tuple(
+            (layer, float(col.slider(f"{LAYER_LABELS[layer]} radius (km)", 1, 100, int(round(defaults[layer])),
+                                     key=f"gaps.radius.{ctx.region.id}.{layer}")))
+            for col, layer in zip(cols, LAYERS)
+        )
+        planned = cols[3].toggle("Count planned sites", key="gaps.planned",
+                                 help="A scenario: planned facilities count as if they were open.")
+        focus = cols[3].selectbox("Focus layer", LAYERS, key="gaps.focus", format_func=LAYER_LABELS.get)
+        k = cols[4].slider("New sites to suggest", 0, 10, 3, key="gaps.k")
+        show_gaps = cols[4].toggle("Show gap areas", value=True, key="gaps.areas")
+
+    key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+    try:
+        bound = ui.boundary(*key)
+        result = ui.coverage(*key, radius, planned)
+        figures = st.columns(5)
+        for col, layer in zip(figures, LAYERS):
+            col.metric(f"{LAYER_LABELS[layer]} coverage", f"{result.layers[layer]['coverage_share']:.0%}",
+                       help=f"{result.layers[layer]['uncovered_settlements']} settlements beyond "
+                            f"{dict(radius)[layer]:g} km.")
+        figures[3].metric("Full support", f"{result.full_support_share:.0%}")
+        figures[4].metric("Population", f"{result.population:,}")
+        siting = ui.siting(*key, focus, dict(radius)[focus], k, planned) if k else None
+        sites = siting.sites if siting is not None else []
+        towns = uncovered(result)
+        content = maps.MapContent(
+            features=ui.features(ctx.path, ctx.stamp), layers=(focus,), boundary=bound.geometry,
+            boundary_source=bound.source, settlements=ui.demand(*key), radius_km={focus: dict(radius)[focus]},
+            include_planned=planned, gaps=ui.gap_areas(*key, radius, planned, focus) if show_gaps else None,
+            uncovered=result.settlements[~result.settlements[f"covered_{focus}"]], sites=sites, sites_layer=focus,
+        )
+        map_col, legend_col = st.columns([4, 1])
+        with map_col:
+            st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=520), height=520, key="gaps.deck")
+        legend_col.html(maps.legend_html(maps.atlas_legend(content)))
+        st.caption(f"Boundary: {bound.source}. Settlement points miss dispersed rural population, "
+                   "so the figures are approximate.")
+
+        left, right = st.columns([3, 2])
+        with left:
+            table = uncovered_table(towns, layer=focus)
+            st.subheader(f"Towns beyond reach of {LAYER_LABELS[focus].lower()} ({len(table)})")
+            st.dataframe(table, hide_index=True, width="stretch", height=320)
+        with right:
+            st.subheader(f"{len(sites)} suggested new site(s)")
+            if sites:
+                st.dataframe(sites_table(sites), hide_index=True, width="stretch")
+                if siting.gap_to_optimum is not None:
+                    st.caption(f"Greedy picks reach {siting.covered_after:,} people; the best possible "
+                               f"with {k} sites is {siting.optimum:,} ({siting.gap_to_optimum:.1%} short).")
+                choice = st.selectbox("Suggested site", range(len(sites)), key="gaps.pick",
+                                      format_func=lambda i: f"{i + 1}: near {sites[i]['name']}")
+                if st.button("Add to the workspace as a planned facility", key="gaps.add", type="primary"):
+                    row = suggested_site_feature(sites[choice], layer=focus, country=ctx.region.countries[0])
+                    Workspace(ctx.path).add_features(row)
+                    st.session_state[ui.SAVED_SITE] = f"Saved '{row['name'].iloc[0]}' as a planned facility."
+                    st.rerun()
+            else:
+                st.caption("Set 'New sites to suggest' above 0 to search for sites.")
+        if st.session_state.get(ui.SAVED_SITE):
+            st.success(st.session_state.pop(ui.SAVED_SITE))
+    except ui.USER_ERRORS as exc:
+        st.error(str(exc))

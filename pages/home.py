@@ -1,0 +1,56 @@
+"""Home: the workspace and region at a glance — headline figures and an overview map."""
+from __future__ import annotations
+
+import streamlit as st
+
+import maps
+import ui
+from atlas.dashboard import coverage_sentence, facility_counts, is_demo
+from maps.style import LAYER_LABELS
+
+ctx = ui.context()
+st.title("Creative Atlas")
+
+if not ui.empty_state(ctx, "Home"):
+    st.subheader(ctx.region.name)
+    if is_demo(ctx.workspace.path):
+        st.caption("Illustrative demo data: invented facilities in real towns, not a real audit.")
+    try:
+        bound = ui.boundary(ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+        frame = ui.features(ctx.path, ctx.stamp)
+        content = maps.MapContent(features=frame, boundary=bound.geometry, boundary_source=bound.source)
+        map_col, legend_col = st.columns([4, 1])
+        # Draw facilities and boundary at once; town labels follow once the settlements are loaded
+        # (the first load of the GeoNames table takes a few seconds). Same view: the map does not move.
+        slot = map_col.empty()
+        slot.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=420), height=420)
+        legend_col.html(maps.legend_html(maps.atlas_legend(content)))
+        with st.spinner("Counting the people in the region's settlements…"):
+            content.settlements = ui.demand(ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+        slot.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=420), height=420)
+
+        radius = ui.radius_items(ctx)
+        rep = ui.report(ctx.path, ctx.stamp, ctx.region.id, ctx.online, radius)
+        counts = facility_counts(frame, bound.geometry)
+        cols = st.columns(4)
+        cols[0].metric("Population (settlements 500+)", f"{rep['demand']['population']:,}",
+                       help=f"{rep['demand']['settlements']} GeoNames settlements inside the boundary.")
+        for col, layer in zip(cols[1:], ("hubs", "training", "networks")):
+            planned = counts[layer]["planned"]
+            col.metric(LAYER_LABELS[layer], counts[layer]["existing"],
+                       help=f"Existing facilities inside the boundary; {planned} more planned.")
+        cols = st.columns(4)
+        for col, layer in zip(cols, ("hubs", "training", "networks")):
+            col.metric(f"{LAYER_LABELS[layer]} coverage", f"{rep['layers'][layer]['coverage_share']:.0%}")
+        cols[3].metric("Full support", f"{rep['full_support_share']:.0%}")
+        st.markdown(coverage_sentence(dict(radius)))
+        st.caption(f"**Boundary: {bound.source}.** {bound.label}. " + " ".join(bound.notes))
+        st.caption("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
+                   "are not counted), so population and coverage figures are approximate.")
+    except ui.USER_ERRORS as exc:
+        st.error(str(exc))
+
+    st.page_link("pages/map.py", label="Explore the map", icon=":material/map:")
+    st.page_link("pages/gaps.py", label="Find the gaps and where a new hub would help most",
+                 icon=":material/travel_explore:")
+    st.page_link("pages/present.py", label="Present in a meeting", icon=":material/slideshow:")

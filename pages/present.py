@@ -1,0 +1,61 @@
+"""Present: a full-screen map for alliance meetings, stepping through the story with big type."""
+from __future__ import annotations
+
+from html import escape
+
+import streamlit as st
+
+import maps
+import ui
+from atlas.dashboard import facility_counts
+from loaders.layers import HUBS
+from maps.story import STEPS, step_content
+
+# Meeting mode: no sidebar, no toolbar, big type (st.set_page_config belongs to app.py).
+st.html("""<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
+header[data-testid="stHeader"] {display: none !important;}
+.block-container {padding-top: 1rem; max-width: 100%;}
+.atlas-present h1 {font-size: 3.4rem; margin: 0;}
+.atlas-present p {font-size: 2rem; line-height: 1.25; margin: .3rem 0 .6rem 0;}
+div[data-testid="stButton"] button p {font-size: 1.6rem;}
+</style>""")
+
+ctx = ui.context()
+if not ui.empty_state(ctx, "the presentation"):
+    st.session_state.setdefault(ui.PRESENT_STEP, 0)
+    index = min(max(int(st.session_state[ui.PRESENT_STEP]), 0), len(STEPS) - 1)
+    step = STEPS[index]
+    key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+    radius = ui.radius_items(ctx)
+    try:
+        bound = ui.boundary(*key)
+        frame = ui.features(ctx.path, ctx.stamp)
+        result = ui.coverage(*key, radius, False)
+        content, sentence = step_content(
+            step, features=frame, boundary=bound.geometry, boundary_source=bound.source,
+            settlements=ui.demand(*key), result=result, counts=facility_counts(frame, bound.geometry),
+            gaps=ui.gap_areas(*key, radius, False, HUBS) if step.id == "gaps" else None,
+            sites=ui.siting(*key, HUBS, dict(radius)[HUBS], 3, False).sites if step.id == "sites" else None,
+        )
+        st.html(f'<div class="atlas-present"><h1>{escape(ctx.region.name)} · {escape(step.title)}</h1>'
+                f"<p>{escape(sentence)}</p></div>")
+        map_col, legend_col = st.columns([3, 1])
+        with map_col:
+            st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, scale=2.0, height_px=700), height=700,
+                            key="present.deck")
+        with legend_col:
+            st.html(maps.legend_html(maps.atlas_legend(content), large=True))
+            st.caption(f"Step {index + 1} of {len(STEPS)} · boundary: {bound.source} · "
+                       "settlements of 500+ (dispersed rural population not counted)")
+    except ui.USER_ERRORS as exc:
+        st.error(str(exc))
+
+    back, forward, leave = st.columns([1, 1, 4])
+    if back.button("◀ Previous", disabled=index == 0, key="present.prev", width="stretch"):
+        st.session_state[ui.PRESENT_STEP] = index - 1
+        st.rerun()
+    if forward.button("Next ▶", disabled=index == len(STEPS) - 1, key="present.next", width="stretch"):
+        st.session_state[ui.PRESENT_STEP] = index + 1
+        st.rerun()
+    leave.page_link("pages/home.py", label="Leave meeting mode", icon=":material/close:")

@@ -1,0 +1,251 @@
+"""Shared Streamlit pieces: session-state keys, the sidebar, and cached access to workspace data.
+
+Cached functions are keyed on the workspace's GeoPackage path and modification time
+plus simple parameters (region id, radii, flags), never on frames, so a change to the
+workspace (an import, an edit, a suggested site saved) invalidates them at once.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import streamlit as st
+
+from atlas.boundaries import Boundary, BoundaryUnavailable, boundary_for
+from atlas.regions import Region, Registry, load_regions
+from atlas.workspace import Workspace
+from loaders.errors import ImportFileError
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_WORKSPACE = ROOT / "geodata" / "demo_workspace"
+
+# Session-state keys, defined once.
+WORKSPACE = "atlas.workspace"        # text: workspace folder
+REGION = "atlas.region"              # region id
+ONLINE = "atlas.online"              # bool: basemap tiles + official boundary downloads
+CONTEXT = "atlas.context"            # Context built by the sidebar for the current run
+PRESENT_STEP = "present.step"        # int: current step of the meeting story
+SITES = "gaps.sites"                 # last siting result shown on the Gaps page
+SAVED_SITE = "gaps.saved_site"       # message after saving a suggested site
+
+# The project's own errors: pages show these with st.error, anything else propagates.
+USER_ERRORS = (ImportFileError, BoundaryUnavailable)
+BOUNDARY_TIMEOUT_S = 3.0
+ONLINE_TTL_S = 600  # retry the network after this long when a download failed
+
+
+@dataclass
+class Context:
+    """What every page needs: the workspace, its change stamp, the region and the online flag."""
+
+    workspace: Workspace
+    stamp: int
+    registry: Registry | None
+    region: Region | None
+    online: bool
+    problem: str | None = None
+
+    @property
+    def path(self) -> str:
+        return str(self.workspace.path)
+
+    @property
+    def ready(self) -> bool:
+        """True when there is a workspace with a region to show."""
+        return self.problem is None and self.region is not None and self.stamp > 0
+
+    def key(self) -> tuple[str, int, str, bool]:
+        """The cache key of everything derived from this workspace and region."""
+        return (self.path, self.stamp, self.region.id if self.region else "", self.online)
+
+
+def stamp(workspace: Workspace) -> int:
+    """Return the GeoPackage's mtime in ns (0 when there is none); regions.json changes count too."""
+    total = 0
+    for path in (workspace.gpkg, workspace.path / "regions.json"):
+        try:
+            total += os.stat(path).st_mtime_ns
+        except OSError:
+            pass
+    return total if workspace.gpkg.exists() else 0
+
+
+# -- cached data ------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=8)
+def features(path: str, stamp: int) -> gpd.GeoDataFrame:
+    """All features of the workspace (EPSG:4326, edits applied)."""
+    return Workspace(path).features()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def registry(path: str, stamp: int) -> Registry:
+    """The regions available in the workspace (shipped + the workspace's regions.json)."""
+    return load_regions(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=ONLINE_TTL_S)
+def boundary(path: str, stamp: int, region_id: str, online: bool) -> Boundary:
+    """The region's boundary: imported, official (downloaded with a short timeout) or approximate."""
+    workspace = Workspace(path)
+    return boundary_for(load_regions(path).get(region_id), workspace, online=online, timeout_s=BOUNDARY_TIMEOUT_S)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def demand(path: str, stamp: int, region_id: str, online: bool) -> gpd.GeoDataFrame:
+    """GeoNames settlements (500+) inside the region's boundary."""
+    from analysis.demand import settlements
+
+    return settlements(boundary(path, stamp, region_id, online).geometry)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def default_region(path: str, stamp: int) -> str | None:
+    """Return the id of the region holding the most features (offline boundaries), or the first."""
+    import shapely
+
+    regions = registry(path, stamp)
+    frame = features(path, stamp)
+    best, best_count = None, -1
+    for region in regions:
+        try:
+            geometry = boundary_for(region, Workspace(path), online=False).geometry
+        except USER_ERRORS:
+            continue
+        count = int(shapely.intersects(geometry, frame.geometry.values).sum()) if len(frame) else 0
+        if count > best_count:
+            best, best_count = region.id, count
+    return best or next((r.id for r in regions), None)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def coverage(path: str, stamp: int, region_id: str, online: bool, radius: tuple[tuple[str, float], ...],
+             include_planned: bool = False):
+    """Coverage of the region's settlements by every workspace facility (`radius`: (layer, km) pairs)."""
+    from analysis.coverage import compute
+
+    return compute(demand(path, stamp, region_id, online), features(path, stamp), radius_km=dict(radius),
+                   include_planned=include_planned)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def report(path: str, stamp: int, region_id: str, online: bool, radius: tuple[tuple[str, float], ...],
+           include_planned: bool = False) -> dict:
+    """The analysis report (as ``atlas analyze --json``): figures, facilities inside, boundary, notes."""
+    from atlas.analyze import inputs, report as build_report
+
+    bound = boundary(path, stamp, region_id, online)
+    inp = inputs(workspace=Workspace(path), region=region_id, facilities=features(path, stamp), boundary=bound,
+                 radius_km=dict(radius), online=False, registry=registry(path, stamp))
+    return build_report(inp, coverage(path, stamp, region_id, online, radius, include_planned),
+                        include_planned=include_planned)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def gap_areas(path: str, stamp: int, region_id: str, online: bool, radius: tuple[tuple[str, float], ...],
+              include_planned: bool, layer: str) -> gpd.GeoDataFrame:
+    """Parts of the region beyond reach of `layer` (one polygon per gap), with area and population."""
+    from analysis.gaps import gap_areas as build
+
+    result = coverage(path, stamp, region_id, online, radius, include_planned)
+    return build(result, features(path, stamp), boundary(path, stamp, region_id, online).geometry,
+                 layers=[layer], explode=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def h3_grid(path: str, stamp: int, region_id: str, online: bool, include_planned: bool) -> gpd.GeoDataFrame:
+    """H3 cells over the region with the distance (km) to the nearest facility of each layer."""
+    from analysis.gaps import h3_grid as build
+
+    return build(boundary(path, stamp, region_id, online).geometry, features(path, stamp), resolution=None,
+                 include_planned=include_planned)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def catchments(path: str, stamp: int, region_id: str, online: bool, layer: str,
+               include_planned: bool) -> gpd.GeoDataFrame:
+    """Voronoi catchments of `layer`'s facilities clipped to the region, with population served."""
+    from analysis.catchments import catchment_polygons
+
+    return catchment_polygons(features(path, stamp), boundary(path, stamp, region_id, online).geometry,
+                              layer=layer, include_planned=include_planned,
+                              demand=demand(path, stamp, region_id, online))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def siting(path: str, stamp: int, region_id: str, online: bool, layer: str, radius_km: float, k: int,
+           include_planned: bool):
+    """Best `k` new sites of `layer` among the region's settlements (greedy, with the optimum when small)."""
+    from analysis.siting import site
+
+    return site(demand(path, stamp, region_id, online), features(path, stamp), layer=layer,
+                radius_km=radius_km, k=k, include_planned=include_planned, time_limit_s=2.0)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def comparison(path: str, stamp: int, online: bool, include_planned: bool = False):
+    """The comparison table across every region, and per region its boundary source and notes."""
+    from atlas.analyze import compare_regions
+
+    return compare_regions(path, include_planned=include_planned, online=online, timeout_s=BOUNDARY_TIMEOUT_S)
+
+
+def radius_items(ctx: Context) -> tuple[tuple[str, float], ...]:
+    """The region's default radius per layer as hashable (layer, km) pairs."""
+    return tuple(ctx.registry.radius_km(ctx.region).items())
+
+
+# -- sidebar ------------------------------------------------------------------------------------
+def sidebar() -> Context:
+    """Draw the shared sidebar (workspace, region, online) and store the Context for the pages."""
+    st.session_state.setdefault(WORKSPACE, str(DEFAULT_WORKSPACE))
+    st.session_state.setdefault(ONLINE, False)
+    with st.sidebar:
+        st.text_input("Workspace folder", key=WORKSPACE,
+                      help="A folder holding atlas.gpkg. The demo workspace opens by default.")
+        workspace = Workspace(Path(st.session_state[WORKSPACE]).expanduser())
+        ctx = Context(workspace, stamp(workspace), None, None, bool(st.session_state[ONLINE]))
+        if ctx.stamp == 0:
+            ctx.problem = (f"No workspace at `{workspace.path}` yet (no atlas.gpkg). Import KMZ/KML, XLSX/CSV "
+                           "or GeoJSON files on the Data page, or enter the folder of an existing workspace.")
+        else:
+            try:
+                ctx.registry = registry(ctx.path, ctx.stamp)
+            except ImportFileError as exc:
+                ctx.problem = str(exc)
+        if ctx.registry is not None and len(ctx.registry):
+            ids = list(ctx.registry.regions)
+            if st.session_state.get(REGION) not in ids:
+                st.session_state[REGION] = default_region(ctx.path, ctx.stamp) or ids[0]
+            st.selectbox("Region", ids, key=REGION, format_func=lambda i: ctx.registry.regions[i].name)
+            ctx.region = ctx.registry.regions[st.session_state[REGION]]
+        st.toggle("Online (basemap tiles, official boundaries)", key=ONLINE,
+                  help="Off: maps draw without tiles and boundaries come from the workspace cache or the "
+                       "approximate outline, so nothing waits on the network.")
+    st.session_state[CONTEXT] = ctx
+    return ctx
+
+
+def context() -> Context:
+    """Return the Context the sidebar built in this run (pages call this)."""
+    ctx = st.session_state.get(CONTEXT)
+    return ctx if ctx is not None else sidebar()
+
+
+def empty_state(ctx: Context, what: str = "this page") -> bool:
+    """Show a helpful message and return True when there is nothing to show yet."""
+    if ctx.problem:
+        st.info(ctx.problem, icon=":material/folder_open:")
+        st.page_link("pages/data.py", label="Go to Data to import files", icon=":material/upload:")
+        return True
+    if ctx.region is None:
+        st.info("No regions are defined. Add one to regions.json in the workspace folder.")
+        return True
+    if len(features(ctx.path, ctx.stamp)) == 0:
+        st.info(f"The workspace `{ctx.path}` holds no features yet, so {what} has nothing to show. "
+                "Import the alliance's My Maps export (KMZ/KML) or audit sheet (XLSX/CSV) on the Data page.",
+                icon=":material/folder_open:")
+        st.page_link("pages/data.py", label="Go to Data to import files", icon=":material/upload:")
+        return True
+    return False
