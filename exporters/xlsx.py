@@ -1,0 +1,193 @@
+"""Write the spreadsheet report for readers who don't use GIS (openpyxl, write-only mode).
+
+Sheets, in order:
+
+- **About**: what the file is, when it was made, region and boundary used, counts per
+  layer and status, caveats (settlement points miss dispersed rural population).
+- one sheet per layer (``Hubs & Infrastructure``, ``Training & Supports``, ``Networks``,
+  ``Unclassified``): name, kind, status … latitude, longitude (WKT for lines and polygons),
+  provenance, then one column per attribute key found in that layer;
+- with analysis results: **Coverage** (the summary), **Uncovered towns**, **Suggested
+  sites**, **Gap areas**, **Catchments**, **Comparison** — whichever were computed.
+
+Every text cell that a spreadsheet could run as a formula is written as quoted text
+(`exporters.safe_cells`). Characters XML forbids (control characters) are dropped.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from exporters.common import LAYER_TITLES
+from exporters.csv import flat_table
+from exporters.safe_cells import xlsx_cell
+from loaders.layers import ALL_LAYERS
+
+# Analysis results written as sheets, in this order, with their sheet titles.
+REPORT_SHEETS: dict[str, str] = {
+    "coverage_summary": "Coverage",
+    "uncovered_settlements": "Uncovered towns",
+    "suggested_sites": "Suggested sites",
+    "gap_areas": "Gap areas",
+    "facility_catchments": "Catchments",
+    "comparison": "Comparison",
+}
+_LAYER_COLUMNS = (
+    "name", "kind", "status", "sectors", "helix", "address", "town", "country", "website", "contact",
+    "description", "latitude", "longitude", "wkt", "location_source", "feature_id", "source_file", "source_ref",
+)
+_BAD_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
+_MAX_WIDTH = 60
+
+
+def sheet_title(text: str, taken: set[str]) -> str:
+    """Return a valid, unused sheet title (≤ 31 characters, no ``[]:*?/\\``)."""
+    base = text.translate(_BAD_SHEET_CHARS).strip()[:31] or "Sheet"
+    title, n = base, 2
+    while title.lower() in taken:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title.lower())
+    return title
+
+
+def _value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, (dict, list, tuple)):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, pd.Timestamp):
+        value = value.isoformat()
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+def _styled(sheet: Any, value: Any, font: Font) -> Cell:
+    value = xlsx_cell(sheet, _value(value))
+    cell = value if isinstance(value, Cell) else WriteOnlyCell(sheet, value)
+    cell.font = font
+    return cell
+
+
+def _write_table(book: Workbook, title: str, table: pd.DataFrame, note: str | None = None) -> None:
+    sheet = book.create_sheet(title)
+    header = [str(c) for c in table.columns]
+    widths = [min(max(len(h) + 2, 10), _MAX_WIDTH) for h in header]
+    columns = [table[c].astype(object).tolist() for c in table.columns]
+    for i, values in enumerate(columns):
+        sample = [len(str(v)) for v in values[:200] if v is not None]
+        if sample:
+            widths[i] = min(max(widths[i], max(sample) + 2), _MAX_WIDTH)
+    for i, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    offset = 0
+    if note:
+        sheet.append([_styled(sheet, note, Font(bold=True, size=14))])
+        offset = 1
+    sheet.freeze_panes = f"A{offset + 2}"
+    sheet.append([_styled(sheet, h, Font(bold=True)) for h in header])
+    for row in zip(*columns):
+        sheet.append([xlsx_cell(sheet, _value(v)) for v in row])
+
+
+def _layer_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    table = flat_table(frame)
+    columns = [c for c in _LAYER_COLUMNS if c in table.columns]
+    out = table[columns].copy()
+    parsed = []
+    for text in frame["attributes"].tolist() if "attributes" in frame.columns else []:
+        try:
+            value = json.loads(text) if isinstance(text, str) else (text or {})
+        except ValueError:
+            value = {"attributes": text}
+        parsed.append(value if isinstance(value, dict) else {"attributes": value})
+    keys: list[str] = []
+    for attributes in parsed:
+        keys.extend(k for k in attributes if k not in keys)
+    for key in keys:
+        name = key if key not in out.columns else f"attributes.{key}"
+        out[name] = [a.get(key) for a in parsed]
+    return out
+
+
+def _result_table(result: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(result, gpd.GeoDataFrame):
+        return pd.DataFrame(result)
+    table = flat_table(result)
+    geoms = result.geometry
+    if len(geoms) and not (geoms.geom_type.dropna() == "Point").all():
+        table = table.drop(columns=[c for c in ("latitude", "longitude", "wkt") if c in table.columns])
+    elif "wkt" in table.columns:
+        table = table.drop(columns=["wkt"])
+    return table
+
+
+def write_xlsx(
+    features: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    analysis: dict[str, pd.DataFrame] | None = None,
+    about: Iterable[tuple[str, Any]] = (),
+    notes: Iterable[str] = (),
+) -> Path:
+    """Write the report workbook to `path`; return the path.
+
+    Parameters
+    ----------
+    features
+        Canonical features (EPSG:4326).
+    path
+        The ``.xlsx`` to create.
+    analysis
+        Named analysis results; those named in `REPORT_SHEETS` become sheets.
+    about
+        ``(label, value)`` rows for the About sheet (region, boundary, export time …).
+    notes
+        Caveats listed on the About sheet.
+    """
+    path = Path(path)
+    book = Workbook(write_only=True)
+    taken: set[str] = set()
+    analysis = analysis or {}
+
+    about_rows: list[tuple[str, Any]] = [("Creative Atlas report", "")]
+    about_rows += list(about)
+    counts = features.groupby(["layer", "status"], dropna=False).size() if len(features) else pd.Series(dtype=int)
+    for layer in [l for l in ALL_LAYERS if l in set(features["layer"])]:
+        by_status = {s: int(counts.get((layer, s), 0)) for s in ("existing", "planned")}
+        about_rows.append((LAYER_TITLES[layer], f"{by_status['existing']} existing, {by_status['planned']} planned"))
+    about_rows.append(("Features in this report", len(features)))
+    for note in notes:
+        about_rows.append(("Note", note))
+    about_table = pd.DataFrame(about_rows[1:], columns=["Item", "Value"])
+    _write_table(book, sheet_title("About", taken), about_table, note=about_rows[0][0])
+
+    for layer in [l for l in ALL_LAYERS if l in set(features["layer"])] + sorted(
+        set(features["layer"].dropna()) - set(ALL_LAYERS)
+    ):
+        part = features[features["layer"] == layer]
+        title = LAYER_TITLES.get(layer, str(layer)).replace("Creative Industries ", "")
+        _write_table(book, sheet_title(title, taken), _layer_table(part))
+    for key, title in REPORT_SHEETS.items():
+        if key in analysis and analysis[key] is not None:
+            _write_table(book, sheet_title(title, taken), _result_table(analysis[key]))
+    book.save(path)
+    return path
+
+
+__all__ = ["REPORT_SHEETS", "sheet_title", "write_xlsx"]
