@@ -299,6 +299,7 @@ def _download(url: str, nuts_id: str, timeout_s: float) -> BaseGeometry:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 (https/http only)
             data = response.read()
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error carries the open response
         raise BoundaryUnavailable(
             f"GISCO has no NUTS 2021 boundary for '{nuts_id}' (HTTP {exc.code} from {url}). "
             "Check the code in regions.json."
