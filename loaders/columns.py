@@ -16,7 +16,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "name", "names", "namn", "nazwa", "ainm", "organisation", "organization", "organisations",
         "org", "organisation name", "organization name", "name of organisation",
         "name of organization", "company", "company name", "business name", "venue", "venue name",
-        "site name", "hub name", "organisationsnamn", "organisation namn", "namn pa organisation",
+        "hub name", "organisationsnamn", "organisation namn", "namn pa organisation",
         "foretag", "foretagsnamn", "foretagets namn", "aktor", "verksamhet", "nazwa organizacji",
         "nazwa firmy", "nazwa instytucji", "nazwa podmiotu", "podmiot", "organizacja", "instytucja",
         "firma", "bezeichnung", "einrichtung", "name der organisation", "ainm na heagraiochta",

@@ -1,0 +1,619 @@
+"""Read XLSX and CSV audit sheets (one sheet per layer, or a layer column) into canonical features."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import shapely
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+from loaders import columns as C
+from loaders.coords import EUROPE_BBOX, check_point, parse_number, parse_pair
+from loaders.errors import ImportFileError
+from loaders.features import LoadResult, Rejected, make_result
+from loaders.gazetteer import country_code, geocode
+from loaders.layers import UNCLASSIFIED, fold, layer_from_name, status_from_text
+
+HEADER_SCAN_ROWS = 20
+_TEXT_FIELDS = (C.NAME, C.KIND, C.SECTORS, C.HELIX, C.ADDRESS, C.TOWN, C.WEBSITE, C.CONTACT, C.DESCRIPTION)
+_YES = frozenset("yes y ja j tak t x true 1 planned planerad planowany planowane planowana geplant".split())
+_NO = frozenset("no n nej nie false 0 - existing befintlig istniejacy".split())
+_HAS_DIGIT = re.compile(r"\d")
+_EXPECTED_HEADER = (
+    "expected a row with a name column such as Name/Namn/Nazwa/Organisation and at least one other "
+    "known column such as Town/Ort/Miejscowość, Address/Adress/Adres, Type/Typ/Rodzaj or "
+    "Latitude/Latitud/Szerokość"
+)
+_CSV_DELIMITERS = (",", ";", "\t", "|")
+_LON_MIN, _LAT_MIN, _LON_MAX, _LAT_MAX = EUROPE_BBOX
+
+
+# -- cell values -------------------------------------------------------------------------
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or (value.__class__ is str and not value.strip())
+
+
+def _text(value: Any) -> str | None:
+    """A cell as text for a canonical field (numbers without a trailing .0, dates ISO)."""
+    if value.__class__ is str:
+        return value.strip() or None
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+def _value(value: Any) -> Any:
+    """A cell as a JSON-friendly attribute value (text stripped, 3.0 → 3, dates ISO)."""
+    if value.__class__ is str:
+        return value.strip()
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return int(value) if value.is_integer() and abs(value) < 1e15 else value
+    if isinstance(value, int):
+        return value
+    return _text(value)
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+# -- the header ----------------------------------------------------------------------------
+
+@dataclass
+class _Plan:
+    """Which column feeds which field, for one table (a sheet or a CSV file)."""
+
+    headers: list[str]
+    fields: dict[str, int]                    # field -> first column that names it
+    attribute_columns: list[tuple[int, str]]  # (column, header) kept in attributes
+    planned_flag: bool                        # the status column is a yes/no "Planned" column
+    named: frozenset[int]                     # columns whose header cell is not empty
+
+    def header(self, field_name: str) -> str:
+        return self.headers[self.fields[field_name]]
+
+
+def _find_header(rows: list[list[Any]]) -> tuple[int, dict[int, str]] | None:
+    """Return (index in `rows`, column mapping) of the first header row, or None."""
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if not any(cell.__class__ is str and cell.strip() for cell in row):
+            continue
+        mapping = C.map_header(row)
+        if C.is_header(mapping):
+            return index, mapping
+    return None
+
+
+def _plan(header_row: list[Any], mapping: dict[int, str], *, letters: bool) -> _Plan:
+    headers: list[str] = []
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(header_row):
+        text = _text(cell) or f"column {_column_letter(index) if letters else index + 1}"
+        if text in seen:
+            seen[text] += 1
+            text = f"{text} ({seen[text]})"
+        else:
+            seen[text] = 1
+        headers.append(text)
+    fields: dict[str, int] = {}
+    for index in sorted(mapping):
+        fields.setdefault(mapping[index], index)
+    contact_columns = [i for i, f in mapping.items() if f == C.CONTACT]
+    attribute_columns = [
+        (i, headers[i]) for i in range(len(headers))
+        if i not in mapping or fields[mapping[i]] != i or (mapping[i] == C.CONTACT and len(contact_columns) > 1)
+    ]
+    planned_flag = C.STATUS in fields and C.normalize_header(header_row[fields[C.STATUS]]) in C.PLANNED_FLAG_HEADERS
+    named = frozenset(i for i, cell in enumerate(header_row) if _text(cell))
+    return _Plan(headers, fields, attribute_columns, planned_flag, named)
+
+
+def _first_cells(rows: list[list[Any]]) -> str:
+    for row in rows[:HEADER_SCAN_ROWS]:
+        texts = [t for t in (_text(c) for c in row) if t]
+        if texts:
+            shown = ", ".join(texts[:8]) + (" …" if len(texts) > 8 else "")
+            return f"first row: {shown}"
+    return "no text in the first rows"
+
+
+def _raw(cells: list[Any], plan: _Plan) -> dict[str, Any]:
+    """The row as typed, header → value, for the rejected-rows report."""
+    raw = {}
+    for i, header in enumerate(plan.headers):
+        value = _value(cells[i]) if i < len(cells) else ""
+        if i in plan.named or value not in ("", None):
+            raw[header] = value
+    for i in range(len(plan.headers), len(cells)):
+        if not _blank(cells[i]):
+            raw[f"column {i + 1}"] = _value(cells[i])
+    return raw
+
+
+# -- rows to records -------------------------------------------------------------------------
+
+@dataclass
+class _Reader:
+    """Collects records, rejections and the row count of one file, table by table."""
+
+    source_file: str
+    country: str | None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    rows_read: int = 0
+    notes: list[str] = field(default_factory=list)
+    lats: list[float] = field(default_factory=list)
+    lons: list[float] = field(default_factory=list)
+    located: list[int] = field(default_factory=list)  # record positions of lats/lons
+    tables: list[str] = field(default_factory=list)   # the sheet of each record
+    sources: list[tuple[list[Any], _Plan]] = field(default_factory=list)  # its cells, for duplicates
+    ids_by_table: dict[str, set[str]] = field(default_factory=dict)
+    _geocoded: dict[tuple, Any] = field(default_factory=dict)
+    _layers: dict[str, str] = field(default_factory=dict)
+    _statuses: dict[str, str | None] = field(default_factory=dict)
+
+    def read_table(self, rows: Iterable[list[Any]], *, sheet: str | None) -> str | None:
+        """Read one table (sheet or CSV); return why it was skipped, or None when read.
+
+        Rows are numbered from 1 as a spreadsheet shows them, title rows included.
+        """
+        iterator = iter(rows)
+        head = list(islice(iterator, HEADER_SCAN_ROWS))
+        if not any(not _blank(c) for row in head for c in row):
+            return "is empty"
+        found = _find_header(head)
+        if found is None:
+            return f"has no header row in its first {HEADER_SCAN_ROWS} rows ({_first_cells(head)})"
+        header_index, mapping = found
+        plan = _plan(head[header_index], mapping, letters=sheet is not None)
+        prefix = f"sheet '{sheet}', " if sheet is not None else ""
+        sheet_layer = layer_from_name(sheet) if sheet is not None else UNCLASSIFIED
+        data_rows = chain(head[header_index + 1:], iterator)
+        self._read_rows(data_rows, header_index + 2, plan, prefix, sheet_layer, sheet or "")
+        return None
+
+    def _reject(self, ref: str, reason: str, cells: list[Any], plan: _Plan) -> None:
+        self.rejected.append(Rejected(ref, reason, _raw(cells, plan)))
+
+    def _layer(self, text: str) -> str:
+        layer = self._layers.get(text)
+        if layer is None:
+            layer = self._layers[text] = layer_from_name(text)
+        return layer
+
+    def _status(self, text: str) -> str | None:
+        if text not in self._statuses:
+            self._statuses[text] = status_from_text(text)
+        return self._statuses[text]
+
+    def _read_rows(
+        self, rows: Iterator[list[Any]], first_number: int, plan: _Plan, prefix: str,
+        sheet_layer: str, table: str,
+    ) -> None:
+        fields = plan.fields
+        width = len(plan.headers)
+        text_columns = [(name, fields[name]) for name in _TEXT_FIELDS if name in fields]
+        attribute_columns = plan.attribute_columns
+        i_lat, i_lon, i_pair = fields.get(C.LAT), fields.get(C.LON), fields.get(C.PAIR)
+        i_layer, i_status, i_country, i_id = (
+            fields.get(C.LAYER), fields.get(C.STATUS), fields.get(C.COUNTRY), fields.get(C.ID)
+        )
+        file_country = country_code(self.country)
+        table_ids = self.ids_by_table.setdefault(table, set())
+        countries: dict[str, str | None] = {}
+        headers = plan.headers
+        i_name = fields[C.NAME]
+        statuses = self._statuses
+        records = self.records
+        add_lat, add_lon, add_located = self.lats.append, self.lons.append, self.located.append
+        add_table, add_source = self.tables.append, self.sources.append
+        rows_read = 0
+        for number, cells in enumerate(rows, start=first_number):
+            for value in cells:
+                if value != "" and value is not None and not (value.__class__ is str and not value.strip()):
+                    break
+            else:
+                continue  # a blank row is not a row read
+            rows_read += 1
+            if len(cells) < width:
+                cells = list(cells) + [""] * (width - len(cells))
+            ref = f"{prefix}row {number}"
+            record: dict[str, Any] = {"source_ref": ref}
+            # Hot loop: str cells (most of them) are handled inline, the rest by _text/_value.
+            for name, index in text_columns:
+                value = cells[index]
+                record[name] = (value.strip() or None) if value.__class__ is str else _text(value)
+            if record["name"] is None:
+                self._reject(ref, (
+                    f"the name (column '{headers[i_name]}') is empty. Fill in the name, or delete "
+                    "the row if it is a note or a total."
+                ), cells, plan)
+                continue
+            attributes = {}
+            for index, header in attribute_columns:
+                value = cells[index]
+                if value.__class__ is str:
+                    value = value.strip()
+                    if value:
+                        attributes[header] = value
+                elif value is not None and value != "":
+                    attributes[header] = _value(value)
+            if len(cells) > width:
+                for index in range(width, len(cells)):
+                    if not _blank(cells[index]):
+                        attributes[f"column {index + 1}"] = _value(cells[index])
+            record["attributes"] = attributes
+
+            layer = sheet_layer
+            if i_layer is not None:
+                text = _text(cells[i_layer])
+                if text:
+                    found = self._layer(text)
+                    if found != UNCLASSIFIED or sheet_layer == UNCLASSIFIED:
+                        layer = found
+                    else:  # the sheet name is the better guide; keep what was typed
+                        attributes[headers[i_layer]] = text
+            record["layer"] = layer
+
+            if i_status is not None:
+                text = cells[i_status]
+                text = (text.strip() or None) if text.__class__ is str else _text(text)
+                if text:
+                    status = None
+                    if plan.planned_flag:
+                        key = fold(text)
+                        status = "planned" if key in _YES else "existing" if key in _NO else None
+                    if status is None:
+                        status = statuses[text] if text in statuses else self._status(text)
+                    if status is None:
+                        attributes[headers[i_status]] = text
+                    record["status"] = status
+
+            row_country = None
+            if i_country is not None:
+                text = cells[i_country]
+                text = (text.strip() or None) if text.__class__ is str else _text(text)
+                if text:
+                    if text in countries:
+                        row_country = countries[text]
+                    else:
+                        row_country = countries[text] = country_code(text)
+                    if row_country is None:
+                        attributes[headers[i_country]] = text
+            record["country"] = row_country
+            prefer = row_country or file_country
+
+            if i_id is not None:
+                own_id = _text(cells[i_id])
+                if own_id:
+                    record["own_id"] = own_id
+                    table_ids.add(own_id)
+
+            # Coordinates: two columns, else one "lat, lon" column, else the town.
+            problems: list[str] = []
+            point: tuple[float, float] | None = None
+            fast = False
+            lat_raw = cells[i_lat] if i_lat is not None else ""
+            lon_raw = cells[i_lon] if i_lon is not None else ""
+            if (lat_raw.__class__ is float and lon_raw.__class__ is float
+                    and _LAT_MIN <= lat_raw <= _LAT_MAX and _LON_MIN <= lon_raw <= _LON_MAX):
+                point = (lat_raw, lon_raw)  # numeric cells inside Europe: nothing to check
+                fast = True
+            elif not _blank(lat_raw) or not _blank(lon_raw):
+                lat_given, lon_given = not _blank(lat_raw), not _blank(lon_raw)
+                if lat_given and lon_given:
+                    lat = self._number(lat_raw, "latitude", plan, C.LAT, problems)
+                    lon = self._number(lon_raw, "longitude", plan, C.LON, problems)
+                    if lat is not None and lon is not None:
+                        point = (lat, lon)
+                else:
+                    given, empty = (C.LAT, C.LON) if lat_given else (C.LON, C.LAT)
+                    problems.append(
+                        f"{given} '{_text(lat_raw if lat_given else lon_raw)}' is given but "
+                        f"{empty} (column '{plan.header(empty)}') is empty. "
+                        "Fill in both, or leave both empty to look the town up."
+                    )
+            elif i_pair is not None and not _blank(cells[i_pair]):
+                pair_raw = cells[i_pair]
+                pair_text = _text(pair_raw) or ""
+                if not _HAS_DIGIT.search(pair_text) and not record.get("town"):
+                    record["town"] = pair_text  # "Location: Karlshamn" names a place, not a point
+                else:
+                    try:
+                        point = parse_pair(pair_raw if isinstance(pair_raw, str) else pair_text)
+                    except ValueError:
+                        problems.append(
+                            f"'{pair_text}' in column '{plan.header(C.PAIR)}' is not a 'latitude, "
+                            "longitude' pair. Write it as 56.16, 15.59 (or 56,16; 15,59), "
+                            "or leave it empty to look the town up."
+                        )
+            if point is not None and not fast:
+                problem = self._check(point, prefer, lat_raw, lon_raw, plan)
+                if problem:
+                    problems.append(problem)
+            if problems:
+                self._reject(ref, " ".join(problems), cells, plan)
+                continue
+
+            if point is not None:
+                record["location_source"] = "coordinates"
+                add_lat(point[0])
+                add_lon(point[1])
+                add_located(len(records))
+            elif record.get("town") or record.get("address"):
+                key = (record.get("town"), record.get("address"), prefer)
+                match = self._geocoded.get(key)
+                if match is None:
+                    match = self._geocoded[key] = geocode(key[0], key[1], country=prefer)
+                if match.place is None:
+                    self._reject(ref, match.reason or "the town was not found.", cells, plan)
+                    continue
+                record["location_source"] = "gazetteer"
+                record["country"] = record["country"] or match.place.country
+                add_lat(match.place.lat)
+                add_lon(match.place.lon)
+                add_located(len(records))
+            else:
+                record["location_source"] = "none"
+            records.append(record)
+            add_table(table)
+            add_source((cells, plan))
+        self.rows_read += rows_read
+
+    def _number(self, raw: Any, label: str, plan: _Plan, field_name: str, problems: list[str]) -> float | None:
+        if isinstance(raw, float):
+            return raw
+        try:
+            return parse_number(raw)
+        except ValueError:
+            problems.append(
+                f"{label} '{_text(raw)}' (column '{plan.header(field_name)}') is not a number. "
+                "Write decimal degrees such as 56.16 or 56,16 (or 56° 9' 36\" N)."
+            )
+            return None
+
+    def _check(self, point: tuple[float, float], country: str | None, lat_raw: Any, lon_raw: Any, plan: _Plan) -> str | None:
+        lat, lon = point
+        if _LAT_MIN <= lat <= _LAT_MAX and _LON_MIN <= lon <= _LON_MAX:
+            return None  # inside Europe: neither impossible nor swapped (the common case)
+        order = (
+            f" ({plan.header(C.LAT)}/{plan.header(C.LON)})" if C.LAT in plan.fields and C.LON in plan.fields
+            else f" in column '{plan.header(C.PAIR)}'" if C.PAIR in plan.fields else ""
+        )
+        if lat == 0 and lon == 0:
+            return ("latitude 0, longitude 0 is a placeholder, not a place. "
+                    "Enter the real coordinates, or leave them empty to look the town up.")
+        problem = check_point(lat, lon, country=country)
+        if problem is None:
+            return None
+        lat_text = _text(lat_raw) if not _blank(lat_raw) else f"{lat:g}"
+        lon_text = _text(lon_raw) if not _blank(lon_raw) else f"{lon:g}"
+        if abs(lat) > 1000 or abs(lon) > 1000:
+            return (f"latitude '{lat_text}', longitude '{lon_text}' look like projected coordinates "
+                    "(metres, e.g. SWEREF 99 TM or Irish Grid), not degrees. "
+                    "Convert them to WGS 84 latitude/longitude (EPSG:4326).")
+        if not -90 <= lat <= 90:
+            swap = " Swapping latitude and longitude would give a valid point." if -90 <= lon <= 90 else ""
+            return f"latitude '{lat_text}' is outside −90…90.{swap} Check the column order{order}."
+        if not -180 <= lon <= 180:
+            return f"longitude '{lon_text}' is outside −180…180. Check the column order{order}."
+        return problem.rstrip(".") + f"{order}."
+
+    def finish(self) -> LoadResult:
+        """Attach the points, qualify ids repeated across sheets and build the LoadResult."""
+        if self.located:
+            points = shapely.points(np.column_stack([self.lons, self.lats]))
+            records = self.records
+            for position, point in zip(self.located, points):
+                records[position]["geometry"] = point
+        tables_with_ids = [ids for ids in self.ids_by_table.values() if ids]
+        if len(tables_with_ids) > 1 and sum(map(len, tables_with_ids)) > len(set().union(*tables_with_ids)):
+            for record, sheet in zip(self.records, self.tables):
+                if record.get("own_id"):
+                    record["own_id"] = f"{sheet}:{record['own_id']}"
+            self.notes.append(
+                "ids repeat across sheets, so each id is prefixed with its sheet name (e.g. 'Hubs:1')."
+            )
+        own = len(self.rejected)
+        result = make_result(self.source_file, self.records, self.rejected, self.rows_read)
+        if len(result.rejected) > own:
+            # Duplicates found by build_features carry canonical fields as raw; give them the
+            # row as typed, like every other rejected row.
+            by_ref = {r["source_ref"]: i for i, r in enumerate(self.records)}
+            for rejected in result.rejected[own:]:
+                position = by_ref.get(rejected.where)
+                if position is not None:
+                    rejected.raw = _raw(*self.sources[position])
+        result.notes.extend(self.notes)
+        return result
+
+
+# -- XLSX ------------------------------------------------------------------------------------
+
+def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = None) -> LoadResult:
+    """Read an XLSX/XLSM (also XLS, ODS) audit workbook: every sheet with a header row.
+
+    A sheet is a table whose header is the first of its first 20 rows naming a name
+    column and one other known column (English, Swedish, Polish, German or Irish headers).
+    The layer comes from a layer/category column, else the sheet name. Rows with
+    coordinates keep them; rows with only a town or address are matched offline to
+    GeoNames settlements; rows with neither are kept without a place.
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    source_file
+        The file name, used in provenance and messages.
+    country
+        ISO alpha-2 code of the file's region: preferred when geocoding towns and used to
+        spot swapped coordinates when a row has no country column.
+
+    Raises
+    ------
+    ImportFileError
+        The file is not a workbook, or no sheet has a header row.
+    """
+    if not data:
+        raise ImportFileError(
+            f"{source_file}: the file is empty (0 bytes). Save the workbook again from Excel or "
+            "LibreOffice as .xlsx and re-import it."
+        )
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except CalamineError as exc:
+        raise ImportFileError(
+            f"{source_file}: cannot be read as an Excel workbook ({exc}). Open it in Excel or "
+            "LibreOffice and save it as .xlsx, or export the sheet as CSV."
+        ) from None
+    reader = _Reader(source_file, country)
+    skipped: list[str] = []
+    with workbook:
+        for meta in workbook.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue
+            if meta.visible != SheetVisibleEnum.Visible:
+                reader.notes.append(f"sheet '{meta.name}' is hidden: skipped (unhide it to import it).")
+                continue
+            try:
+                rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            except CalamineError as exc:
+                raise ImportFileError(
+                    f"{source_file}, sheet '{meta.name}': cannot be read ({exc}). Open the workbook "
+                    "in Excel or LibreOffice, save it again as .xlsx and re-import it."
+                ) from None
+            why = reader.read_table(rows, sheet=meta.name)
+            del rows
+            if why is not None:
+                skipped.append(f"sheet '{meta.name}' {why}")
+    if len(skipped) == len([m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet
+                            and m.visible == SheetVisibleEnum.Visible]):
+        detail = "; ".join(skipped) if skipped else "the workbook has no visible sheets"
+        raise ImportFileError(
+            f"{source_file}: no header row found in any sheet; {_EXPECTED_HEADER}. In this file, "
+            f"{detail}. Add a header row to the sheet, or rename its columns."
+        )
+    reader.notes.extend(f"{s}: skipped." for s in skipped)
+    return reader.finish()
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+def _decode(data: bytes, source_file: str) -> tuple[str, str]:
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(
+            f"{source_file}: this is an Excel workbook, not CSV text. Give the file the "
+            "extension .xlsx (or .xls) and import it again."
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{source_file}: byte {exc.start} is neither UTF-8 nor Windows-1252 text. "
+            "Save the file from Excel as 'CSV UTF-8 (comma delimited)' and import it again."
+        ) from None
+
+
+def _sniff(text: str) -> tuple[str, list[list[str]]] | None:
+    """Pick the delimiter that gives a recognisable header; return it and the first rows."""
+    best: tuple[tuple[int, int, int], str, list[list[str]]] | None = None
+    for rank, delimiter in enumerate(_CSV_DELIMITERS):
+        if delimiter not in text[:65536]:
+            continue
+        try:
+            head = list(islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), HEADER_SCAN_ROWS))
+        except csv.Error:
+            continue
+        found = _find_header(head)
+        if found is None:
+            continue
+        index, mapping = found
+        score = (len(set(mapping.values())), len(head[index]), -rank)
+        if best is None or score > best[0]:
+            best = (score, delimiter, head)
+    return (best[1], best[2]) if best else None
+
+
+def features_from_csv(data: bytes, source_file: str, *, country: str | None = None) -> LoadResult:
+    """Read a CSV audit sheet: UTF-8 (with or without BOM) or Windows-1252, `,` `;` or tab.
+
+    The delimiter is the one that yields a recognisable header row within the first 20
+    rows (title rows above it are allowed); quoted fields may hold line breaks. Rows are
+    numbered as a spreadsheet shows them, the header line included. See
+    `features_from_xlsx` for columns, coordinates and geocoding.
+
+    Raises
+    ------
+    ImportFileError
+        The file is empty, is not text, or has no header row.
+    """
+    if not data:
+        raise ImportFileError(
+            f"{source_file}: the file is empty (0 bytes). Export the sheet again as CSV with a "
+            "header row such as Name, Town, Latitude, Longitude."
+        )
+    text, encoding = _decode(data, source_file)
+    if not text.strip():
+        raise ImportFileError(
+            f"{source_file}: the file holds only blank lines or spaces. Export the sheet again as "
+            "CSV with a header row such as Name, Town, Latitude, Longitude."
+        )
+    if "\x00" in text:
+        raise ImportFileError(
+            f"{source_file}: the file contains NUL bytes, so it is not CSV text. "
+            "Export the sheet again as CSV (UTF-8)."
+        )
+    sniffed = _sniff(text)
+    if sniffed is None:
+        head = list(islice(csv.reader(io.StringIO(text, newline="")), HEADER_SCAN_ROWS))
+        raise ImportFileError(
+            f"{source_file}: no header row found in the first {HEADER_SCAN_ROWS} rows; "
+            f"{_EXPECTED_HEADER}, separated by ',' or ';' (this file's {_first_cells(head)}). "
+            "Add a header row or rename the columns."
+        )
+    delimiter, _ = sniffed
+    reader = _Reader(source_file, country)
+    if encoding != "UTF-8":
+        reader.notes.append(f"read as {encoding} text (not UTF-8).")
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        reader.read_table(rows, sheet=None)
+    except csv.Error as exc:
+        raise ImportFileError(
+            f"{source_file}, row {rows.line_num}: {exc}. Check the quotes on that line, "
+            "or export the sheet again as CSV."
+        ) from None
+    return reader.finish()
