@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.distance import TOLERANCE_KM, nearest_km
+from analysis.distance import TOLERANCE_KM, nearest_km_xyz, to_xyz
 from loaders.layers import EXISTING, LAYERS, PLANNED
 
 CRS = "EPSG:4326"
@@ -230,7 +230,7 @@ def compute(
     demand = _to_wgs84(demand)
     population = demand_population(demand)
     total = int(population.sum())
-    points = lonlat(demand.geometry)
+    points_xyz = to_xyz(lonlat(demand.geometry))
 
     settlements = demand.copy()
     full = np.ones(len(demand), dtype=bool)
@@ -240,7 +240,7 @@ def compute(
         chosen = select_facilities(facilities, layer, include_planned=include_planned)
         targets = lonlat(chosen.geometry)
         located = np.isfinite(targets).all(axis=1)
-        km, index = nearest_km(points, targets)
+        km, index = nearest_km_xyz(points_xyz, targets)
         km = km * circuity
         covered = covered_mask(km, radius)
         ids = chosen["feature_id"].to_numpy(dtype=object)

@@ -120,18 +120,29 @@ def nearest_km(points_lonlat: np.ndarray, targets_lonlat: np.ndarray) -> tuple[n
         coordinates) and the row of the nearest target in `targets_lonlat` (``-1`` then).
         Ties between coincident targets go to the first one listed.
     """
-    points = _as_lonlat(points_lonlat, "points_lonlat")
+    return nearest_km_xyz(to_xyz(_as_lonlat(points_lonlat, "points_lonlat")), targets_lonlat)
+
+
+def nearest_km_xyz(points_xyz: np.ndarray, targets_lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Do what :func:`nearest_km` does, for points already turned into unit vectors by `to_xyz`.
+
+    Saves converting the same settlements again when measuring several layers.
+    """
     targets = _as_lonlat(targets_lonlat, "targets_lonlat")
-    n = len(points)
+    n = len(points_xyz)
     km = np.full(n, np.inf)
     index = np.full(n, -1, dtype=np.intp)
-    target_xyz, target_rows = distinct_points(to_xyz(targets))
-    if n == 0 or len(target_rows) == 0:
+    if n == 0 or len(targets) == 0:
         return km, index
-    point_xyz = to_xyz(points)
-    ok = np.isfinite(point_xyz).all(axis=1)
+    target_xyz, target_rows = distinct_points(to_xyz(targets))
+    if len(target_rows) == 0:
+        return km, index
+    ok = np.isfinite(points_xyz).all(axis=1)
     tree = cKDTree(target_xyz)
-    chord, found = tree.query(point_xyz[ok], k=1, workers=-1)
+    if ok.all():
+        chord, found = tree.query(points_xyz, k=1, workers=-1)
+        return km_from_chord(chord), target_rows[found]
+    chord, found = tree.query(points_xyz[ok], k=1, workers=-1)
     km[ok] = km_from_chord(chord)
     index[ok] = target_rows[found]
     return km, index

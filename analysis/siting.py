@@ -189,13 +189,8 @@ def greedy(matrix: sparse.csr_matrix, weights: np.ndarray, k: int) -> tuple[list
     return picks, gain_list, counts
 
 
-def _reduce(matrix: sparse.csr_matrix, weights: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-    """Drop useless rows/columns and merge identical ones; return matrix, weights, kept rows."""
-    matrix = sparse.csr_matrix(matrix, dtype=bool)
-    useful_cols = np.flatnonzero((matrix.getnnz(axis=0) > 0) & (weights > 0))
-    matrix = matrix[:, useful_cols].tocsr()
-    weights = weights[useful_cols]
-    # Settlements reached by the same set of candidates behave as one, with summed weight.
+def _merge_columns(matrix: sparse.csr_matrix, weights: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Merge settlements reached by exactly the same candidates into one, summing weights."""
     by_column = matrix.T.tocsr()
     by_column.sort_indices()
     groups: dict[bytes, int] = {}
@@ -204,22 +199,46 @@ def _reduce(matrix: sparse.csr_matrix, weights: np.ndarray) -> tuple[sparse.csr_
         key = by_column.indices[by_column.indptr[j]:by_column.indptr[j + 1]].tobytes()
         group_of[j] = groups.setdefault(key, len(groups))
     merge = sparse.csr_matrix(
-        (np.ones(len(group_of), dtype=bool), (np.arange(len(group_of)), group_of)),
+        (np.ones(len(group_of), dtype=np.int64), (np.arange(len(group_of)), group_of)),
         shape=(len(group_of), len(groups)),
     )
-    matrix = sparse.csr_matrix((matrix.astype(np.int64) @ merge.astype(np.int64)) > 0)
-    weights = np.bincount(group_of, weights=weights, minlength=len(groups)).astype(np.int64)
-    # Candidates covering exactly the same settlements are interchangeable: keep the first.
-    matrix.sort_indices()
-    seen: set[bytes] = set()
-    keep = []
-    for i in range(matrix.shape[0]):
-        key = matrix.indices[matrix.indptr[i]:matrix.indptr[i + 1]].tobytes()
-        if key and key not in seen:
-            seen.add(key)
-            keep.append(i)
-    keep_rows = np.asarray(keep, dtype=np.intp)
-    return matrix[keep_rows].tocsr(), weights, keep_rows
+    merged = sparse.csr_matrix((matrix.astype(np.int64) @ merge) > 0)
+    merged.sort_indices()
+    return merged, np.bincount(group_of, weights=weights, minlength=len(groups)).astype(np.int64)
+
+
+def _undominated(matrix: sparse.csr_matrix) -> np.ndarray:
+    """Return the rows not dominated by another row.
+
+    Row i is dominated when another row covers every column i covers and more, or the
+    same columns and comes first. Swapping a dominated pick for its dominator never
+    lowers the covered weight, so the optimum survives among the undominated rows.
+    """
+    counts = matrix.astype(np.int32)
+    size = np.asarray(counts.sum(axis=1)).ravel()
+    shared = (counts @ counts.T).tocoo()
+    i, j, c = shared.row, shared.col, shared.data
+    beaten = (i != j) & (c == size[i]) & ((size[j] > size[i]) | ((size[j] == size[i]) & (j < i)))
+    dominated = np.zeros(matrix.shape[0], dtype=bool)
+    dominated[i[beaten]] = True
+    return np.flatnonzero(~dominated & (size > 0))
+
+
+def _reduce(matrix: sparse.csr_matrix, weights: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Shrink a covering problem without changing its optimum; return matrix, weights, kept rows.
+
+    Drops settlements no candidate reaches (and weightless ones), candidates dominated by
+    another candidate, and merges settlements reached by the same candidates.
+    """
+    matrix = sparse.csr_matrix(matrix, dtype=bool)
+    weights = np.asarray(weights, dtype=np.int64)
+    useful_cols = np.flatnonzero((matrix.getnnz(axis=0) > 0) & (weights > 0))
+    matrix, weights = _merge_columns(matrix[:, useful_cols].tocsr(), weights[useful_cols])
+    keep_rows = _undominated(matrix)
+    matrix = matrix[keep_rows].tocsr()
+    # Dropping rows can make more settlements identical; merging again shrinks the model.
+    matrix, weights = _merge_columns(matrix, weights)
+    return matrix, weights, keep_rows
 
 
 def exact(
