@@ -6,8 +6,8 @@ Layout of the file:
   and features without a location. A layer's lines, polygons or multi-geometries go to
   ``<layer>_lines``, ``<layer>_polygons``, ``<layer>_multipolygons`` … so every table has
   one declared geometry type (QGIS styles one type per table) and nothing is converted.
-- one table per analysis result (``coverage_discs``, ``gap_areas`` …) and per summary
-  table (``coverage_summary``, ``comparison``; attribute tables without geometry);
+- one table per analysis result (``coverage_discs``, ``gap_areas`` …; a mix of Polygon
+  and MultiPolygon is written as MultiPolygon) and per summary table (``coverage_summary``, ``comparison``; attribute tables without geometry);
 - ``atlas_export``: what each table is (``kind`` = features / analysis / table, ``layer``,
   title, geometry type, rows), when, for which region and boundary. `loaders.gpkg` uses it
   to read the feature tables back.
@@ -42,11 +42,16 @@ _SUFFIX = {
 }
 
 
-def _geometry_type(frame: gpd.GeoDataFrame) -> str:
+_MULTI = {"POINT": "MULTIPOINT", "LINESTRING": "MULTILINESTRING", "POLYGON": "MULTIPOLYGON"}
+
+
+def _geometry_type(frame: gpd.GeoDataFrame, *, promote: bool = False) -> str:
     geoms = frame.geometry.values
     present = geoms[~(geoms.isna() | geoms.is_empty)]
     types = set(shapely.get_type_id(present).tolist()) if len(present) else set()
     names = {shapely.GeometryType(t).name for t in types}
+    if promote and len(names) == 2 and any(names == {single, multi} for single, multi in _MULTI.items()):
+        names = {next(n for n in names if n.startswith("MULTI"))}
     if len(names) != 1:
         name = "Unknown" if names else "Point"
     else:
@@ -68,15 +73,16 @@ def split_by_geometry(layer: str, frame: gpd.GeoDataFrame) -> dict[str, gpd.GeoD
     return tables
 
 
-def _write(frame: pd.DataFrame, path: Path, layer: str) -> str:
+def _write(frame: pd.DataFrame, path: Path, layer: str, *, promote: bool = False) -> str:
+    """Write one table; `promote` turns a mix of Polygon and MultiPolygon (…) into the Multi type."""
     if isinstance(frame, gpd.GeoDataFrame):
         frame = frame.to_crs(CRS) if frame.crs is not None and frame.crs != CRS else frame
         if frame.crs is None:
             frame = frame.set_crs(CRS)
-        geometry_type = _geometry_type(frame)
+        geometry_type = _geometry_type(frame, promote=promote)
         pyogrio.write_dataframe(
             frame, path, layer=layer, driver="GPKG", geometry_type=geometry_type,
-            promote_to_multi=False, use_arrow=True,
+            promote_to_multi=promote and geometry_type.startswith("Multi"), use_arrow=True,
         )
         return geometry_type
     pyogrio.write_dataframe(pd.DataFrame(frame), path, layer=layer, driver="GPKG", use_arrow=True)
@@ -134,7 +140,7 @@ def write_gpkg(
                 meta.append((table, "features", layer, layer_title(layer), geometry_type, len(part)))
         for name, result in (analysis or {}).items():
             table = table_name(name)
-            geometry_type = _write(result.reset_index(drop=True), tmp, table)
+            geometry_type = _write(result.reset_index(drop=True), tmp, table, promote=True)
             kind = "analysis" if isinstance(result, gpd.GeoDataFrame) else "table"
             meta.append((table, kind, "", ANALYSIS_TITLES.get(name, name.replace("_", " ")), geometry_type, len(result)))
         rows = [dict(zip(META_COLUMNS, m + (now, region or "", note))) for m in meta]

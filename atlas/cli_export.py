@@ -1,0 +1,59 @@
+"""The ``python -m atlas export`` sub-command: write a workspace as GeoJSON, KML/KMZ, GPKG, XLSX or CSV."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from exporters import FORMATS, SUFFIXES, export_workspace
+from loaders.layers import ALL_LAYERS, STATUSES
+
+INCLUDES = ("analysis",)
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = args.out
+    if out.suffix.lower() != SUFFIXES[args.format]:
+        raise ValueError(
+            f"--out {out.name} does not end in {SUFFIXES[args.format]} for --format {args.format}; "
+            f"use e.g. --out {out.with_suffix(SUFFIXES[args.format]).name}."
+        )
+    include = {part.strip() for value in args.include or [] for part in value.split(",") if part.strip()}
+    unknown = include - set(INCLUDES)
+    if unknown:
+        raise ValueError(f"--include {', '.join(sorted(unknown))}: only {', '.join(INCLUDES)} can be included.")
+    result = export_workspace(
+        args.workspace, args.format, out, region=args.region, layers=args.layers, status=args.status,
+        include_analysis="analysis" in include, online=args.online, sites=args.sites,
+    )
+    print(result.message)
+    for note in result.notes:
+        print(f"note: {note}")
+    for path in result.files:
+        print(path)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``export`` sub-command to the command line."""
+    p = subparsers.add_parser(
+        "export",
+        help="export a workspace as GeoJSON, KML/KMZ, GeoPackage, XLSX or CSV",
+        description=(
+            "Export the workspace's features (all of them, or those in --region) for partners. "
+            "KML/KMZ is split into several files when a layer has more than 2,000 rows, "
+            "there are more than 10 layers or a file would exceed 5 MB (Google My Maps' limits)."
+        ),
+    )
+    p.add_argument("--workspace", required=True, type=Path, metavar="DIR")
+    p.add_argument("--region", metavar="ID", help="only features in this region's boundary (e.g. west-ireland)")
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--out", required=True, type=Path, metavar="FILE")
+    p.add_argument("--layers", metavar="LIST", help=f"comma-separated layers to export ({','.join(ALL_LAYERS)})")
+    p.add_argument("--status", choices=STATUSES, help="only existing or only planned facilities")
+    p.add_argument("--include", action="append", metavar="WHAT",
+                   help="'analysis': add coverage discs, gaps, uncovered towns, suggested sites, catchments, "
+                        "H3 grid and the summary tables (needs --region)")
+    p.add_argument("--sites", type=int, default=3, metavar="K", help="suggested new hub sites with --include analysis")
+    p.add_argument("--online", action="store_true",
+                   help="allow downloading the official boundary (default: cached or approximate, offline)")
+    p.set_defaults(run=_run)
