@@ -104,9 +104,14 @@ def export(
         from exporters.geojson import write_geojson
 
         files.append(write_geojson(features, out, name=title))
+        tables = []
         for name, result in analysis.items():
             if isinstance(result, gpd.GeoDataFrame):
                 files.append(write_geojson(result, _sidecar(out, name, ".geojson"), name=layer_title(name)))
+            else:
+                tables.append(name)
+        if tables:
+            notes.append(f"Tables without geometry ({', '.join(tables)}) are not GeoJSON: export XLSX, CSV or GPKG for them.")
     elif fmt == "csv":
         from exporters.csv import write_csv
 
@@ -126,9 +131,13 @@ def export(
         from exporters.xlsx import write_xlsx
 
         files.append(write_xlsx(features, out, analysis=analysis, about=about, notes=notes))
-    extra = f" and {len(analysis)} analysis result(s)" if analysis else ""
-    where = files[0].name if len(files) == 1 else f"{len(files)} files ({', '.join(p.name for p in files)})"
-    return ExportResult(files, f"Exported {_counts(features)}{extra} as {fmt.upper()} to {where}.", notes)
+    if len(files) == 1:
+        extra = f" and {len(analysis)} analysis result(s)" if analysis else ""
+        message = f"Exported {_counts(features)}{extra} as {fmt.upper()} to {files[0].name}."
+    else:
+        message = (f"Exported {_counts(features)} as {fmt.upper()} to {files[0].name}, and {len(files) - 1} "
+                   f"analysis result(s) to their own files ({', '.join(p.name for p in files[1:])}).")
+    return ExportResult(files, message, notes)
 
 
 def export_workspace(
