@@ -458,7 +458,8 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
     """Read an XLSX/XLSM (also XLS, ODS) audit workbook: every sheet with a header row.
 
     A sheet is a table whose header is the first of its first 20 rows naming a name
-    column and one other known column (English, Swedish, Polish, German or Irish headers).
+    column and one other known column (English, Swedish, Polish, German or Irish headers);
+    empty, hidden and header-less sheets are skipped and listed in ``LoadResult.notes``.
     The layer comes from a layer/category column, else the sheet name. Rows with
     coordinates keep them; rows with only a town or address are matched offline to
     GeoNames settlements; rows with neither are kept without a place.
@@ -492,12 +493,13 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
         ) from None
     reader = _Reader(source_file, country)
     skipped: list[str] = []
+    tables_read = 0
     with workbook:
         for meta in workbook.sheets_metadata:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
             if meta.visible != SheetVisibleEnum.Visible:
-                reader.notes.append(f"sheet '{meta.name}' is hidden: skipped (unhide it to import it).")
+                skipped.append(f"sheet '{meta.name}' is hidden (unhide it to import it)")
                 continue
             try:
                 rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
@@ -508,11 +510,12 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
                 ) from None
             why = reader.read_table(rows, sheet=meta.name)
             del rows
-            if why is not None:
+            if why is None:
+                tables_read += 1
+            else:
                 skipped.append(f"sheet '{meta.name}' {why}")
-    if len(skipped) == len([m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet
-                            and m.visible == SheetVisibleEnum.Visible]):
-        detail = "; ".join(skipped) if skipped else "the workbook has no visible sheets"
+    if not tables_read:
+        detail = "; ".join(skipped) if skipped else "the workbook has no worksheets"
         raise ImportFileError(
             f"{source_file}: no header row found in any sheet; {_EXPECTED_HEADER}. In this file, "
             f"{detail}. Add a header row to the sheet, or rename its columns."
@@ -547,10 +550,10 @@ def _decode(data: bytes, source_file: str) -> tuple[str, str]:
         ) from None
 
 
-def _sniff(text: str) -> tuple[str, list[list[str]]] | None:
+def _sniff(text: str, delimiters: tuple[str, ...] = _CSV_DELIMITERS) -> tuple[str, list[list[str]]] | None:
     """Pick the delimiter that gives a recognisable header; return it and the first rows."""
     best: tuple[tuple[int, int, int], str, list[list[str]]] | None = None
-    for rank, delimiter in enumerate(_CSV_DELIMITERS):
+    for rank, delimiter in enumerate(delimiters):
         if delimiter not in text[:65536]:
             continue
         try:
@@ -571,7 +574,8 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
     """Read a CSV audit sheet: UTF-8 (with or without BOM) or Windows-1252, `,` `;` or tab.
 
     The delimiter is the one that yields a recognisable header row within the first 20
-    rows (title rows above it are allowed); quoted fields may hold line breaks. Rows are
+    rows (title rows above it are allowed), or the one an Excel ``sep=;`` first line names;
+    quoted fields may hold line breaks. Rows are
     numbered as a spreadsheet shows them, the header line included. See
     `features_from_xlsx` for columns, coordinates and geocoding.
 
@@ -596,7 +600,12 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
             f"{source_file}: the file contains NUL bytes, so it is not CSV text. "
             "Export the sheet again as CSV (UTF-8)."
         )
-    sniffed = _sniff(text)
+    delimiters = _CSV_DELIMITERS
+    first_line, _, rest = text.partition("\n")
+    if re.fullmatch(r"sep=.", first_line.rstrip("\r"), flags=re.IGNORECASE):
+        # Excel's "sep=;" line names the delimiter and is not shown as a row.
+        delimiters, text = (first_line[4],), rest
+    sniffed = _sniff(text, delimiters)
     if sniffed is None:
         head = list(islice(csv.reader(io.StringIO(text, newline="")), HEADER_SCAN_ROWS))
         raise ImportFileError(

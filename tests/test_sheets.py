@@ -278,7 +278,7 @@ def test_xlsx_a_sheet_per_layer_with_title_rows_and_swedish_headers():
     assert (school["layer"], school["source_ref"]) == ("training", "sheet 'Utbildning & stöd', row 5")
     notes = " ".join(result.notes)
     assert "sheet 'Instruktioner' has no header row" in notes and "sheet 'Tom' is empty" in notes
-    assert "sheet 'Listor' is hidden" in notes
+    assert "sheet 'Listor' is hidden (unhide it to import it): skipped." in notes
 
 
 @pytest.mark.usefixtures("gazetteer")
@@ -435,3 +435,9 @@ def test_row_without_a_name_is_rejected(no_geocoding):
     assert (result.rows_read, result.accepted) == (2, 1)
     assert rejected_at(result)["sheet 'Hubs', row 3"].startswith("the name (column 'Name') is empty.")
     assert result.rejected[0].raw["Notes"] == "Source: survey 2023"
+
+
+def test_csv_excel_sep_line_names_the_delimiter(no_geocoding):
+    data = "sep=;\r\nName;Lat;Lon;Notes\r\nA;56,1;15,5;x, y\r\n".encode()
+    (row,) = features_from_csv(data, "sep.csv").features.to_dict("records")
+    assert (row["source_ref"], row["description"], row["geometry"].y) == ("row 2", "x, y", 56.1)
