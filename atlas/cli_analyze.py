@@ -154,15 +154,40 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 record.setdefault("boundary", details[rid]["boundary"])
         _print_json({"regions": records, "details": details})
         return 0
-    with_boundary = table.copy()
-    key = "region_id" if "region_id" in table.columns else ("region" if "region" in table.columns else None)
-    if key is not None:
-        with_boundary["boundary"] = [details.get(r, {}).get("boundary", "") for r in table[key]]
-    import pandas as pd
-
-    with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", "{:,.3f}".format):
-        print(with_boundary.to_string(index=False))
+    _print_compare(table, details)
     return 0
+
+
+def _print_compare(table, details: dict[str, dict[str, Any]]) -> None:
+    """Print one line per region: population, coverage per layer, full support, gaps."""
+    def cell(row, key, fmt):
+        value = row.get(key)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return fmt(value)
+
+    header = (f"{'region':<28} {'boundary':<11} {'population':>10} "
+              + " ".join(f"{layer[:5] + ' n/%':>13}" for layer in LAYERS)
+              + f" {'full':>6} {'hub km':>7}  largest uncovered")
+    print(header)
+    for row in table.to_dict("records"):
+        rid = row.get("region_id")
+        layers = " ".join(
+            f"{cell(row, f'facilities_{layer}', lambda v: f'{int(v)}'):>5} "
+            f"{cell(row, f'coverage_share_{layer}', _pct):>7}" for layer in LAYERS
+        )
+        largest = row.get("largest_uncovered_name")
+        largest_text = "-" if not isinstance(largest, str) else (
+            f"{largest} ({int(row.get('largest_uncovered_population') or 0):,})")
+        print(f"{str(row.get('region_name') or rid)[:28]:<28} {details.get(rid, {}).get('boundary', ''):<11} "
+              f"{int(row.get('population') or 0):>10,} {layers} "
+              f"{cell(row, 'full_support_share', _pct):>6} {cell(row, 'median_km_hubs', lambda v: f'{v:.1f}'):>7}  "
+              f"{largest_text}")
+    print("n/% = facilities inside the boundary / share of the population within reach; "
+          "hub km = population-weighted median distance to the nearest hub.")
+    notes = sorted({n for d in details.values() for n in d.get("notes", [])})
+    for note in notes:
+        print(f"note: {note}")
 
 
 def _cmd_import_boundary(args: argparse.Namespace) -> int:
