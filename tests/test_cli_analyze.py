@@ -360,3 +360,17 @@ def test_bad_regions_file_and_missing_workspace(tmp_path, workspace):
     assert "does not exist" in line
     line = one_line_error(run("compare", "--workspace", tmp_path / "nowhere"))
     assert "does not exist" in line
+
+
+def test_candidate_sites_file(tmp_path):
+    candidates = tmp_path / "empty_buildings.geojson"
+    candidates.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Old mill", "layer": "hubs", "status": "planned"},
+         "geometry": {"type": "Point", "coordinates": [-8.0, 53.4]}},
+        {"type": "Feature", "properties": {"name": "Depot", "layer": "hubs", "status": "planned"},
+         "geometry": {"type": "Point", "coordinates": [-8.0, 53.9]}},
+    ]}), encoding="utf-8")
+    report = analyze_json("--facilities", FACILITIES, "--demand", DEMAND, "--sites", "1",
+                          "--candidates", candidates)
+    # The mill (53.4) reaches Cford (11.1 km) and Eglen (11.1 km): 2700; the depot only Dmore: 300.
+    assert report["siting"]["sites"] == [{"name": "Old mill", "lat": 53.4, "lon": -8.0, "added_population": 2700}]
