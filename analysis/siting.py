@@ -368,8 +368,8 @@ def site(
     added = int(sum(gains))
     if len(picks) < k:
         notes.append(
-            f"Only {len(picks)} of {k} sites add anyone: every uncovered settlement that a candidate "
-            "can reach is covered by then."
+            ("No site adds anyone" if not picks else f"Only {len(picks)} of {k} sites add anyone")
+            + ": every uncovered settlement within reach of a candidate is covered by then."
         )
 
     optimum: int | None = None

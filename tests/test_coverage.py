@@ -236,3 +236,22 @@ def test_lonlat_of_mixed_geometries():
     assert np.isnan(out[1]).all() and np.isnan(out[2]).all()
     assert shapely.box(0, 0, 2, 2).contains(Point(out[3]))
     assert tuple(out[4]) in {(5.0, 5.0), (6.0, 6.0)}
+
+
+def test_canonical_features_from_the_loaders():
+    from loaders.features import build_features, empty_features
+
+    features, _ = build_features([
+        {"name": "Kreativa navet", "layer": "Kreativa nav", "status": "planerad", "geometry": Point(15.0, 60.0)},
+        {"name": "Folkhögskola", "layer": "Utbildning & stöd", "geometry": Point(15.0, 60.1)},
+        {"name": "Okänd", "layer": "Övrigt", "geometry": Point(15.0, 60.1)},
+        {"name": "Ingen plats", "layer": "hubs", "geometry": None},
+    ], "blekinge.csv")
+    radii = {"hubs": 15, "training": 15, "networks": 15}
+    base = coverage.compute(MERIDIAN, features, radius_km=radii)
+    assert base.layers["hubs"]["facilities"] == 0 and base.unlocated["hubs"] == 1
+    assert base.layers["training"]["covered_population"] == 300  # A and B; C is 22 km away
+    plan = coverage.compute(MERIDIAN, features, radius_km=radii, include_planned=True)
+    assert plan.settlements["covered_hubs"].tolist() == [True, False, False]
+    empty = coverage.compute(MERIDIAN, empty_features(), radius_km=radii)
+    assert empty.full_support_share == 0.0
