@@ -147,7 +147,7 @@ def geocode(town: str | None, address: str | None = None, *, country: str | None
         more = f" and {len(ambiguous) - 5} more" if len(ambiguous) > 5 else ""
         return Match(None, (
             f"town '{ambiguous_name}' is ambiguous{where}: {len(ambiguous)} places match "
-            f"({listed}{more}). Add latitude/longitude or the country."
+            f"({listed}{more}). Add latitude/longitude{'' if country else ' or the country'}."
         ))
     looked = "', '".join(dict.fromkeys(tries))
     return Match(None, (
