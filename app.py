@@ -20,4 +20,4 @@ PAGES = [
 
 page = st.navigation(PAGES)
 ui.sidebar()
-page.run()
+ui.route(page)

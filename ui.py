@@ -6,6 +6,7 @@ workspace (an import, an edit, a suggested site saved) invalidates them at once.
 """
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ CONTEXT = "atlas.context"            # Context built by the sidebar for the curr
 PRESENT_STEP = "present.step"        # int: current step of the meeting story
 SITES = "gaps.sites"                 # last siting result shown on the Gaps page
 SAVED_SITE = "gaps.saved_site"       # message after saving a suggested site
+ROUTED = "atlas.routed"              # True while app.py's router runs the current page
+INTENDED_PAGE = "atlas.intended"     # page asked for before the router ran (deep link)
 
 # The project's own errors: pages show these with st.error, anything else propagates.
 USER_ERRORS = (ImportFileError, BoundaryUnavailable)
@@ -228,9 +231,29 @@ def sidebar() -> Context:
 
 
 def context() -> Context:
-    """Return the Context the sidebar built in this run (pages call this)."""
-    ctx = st.session_state.get(CONTEXT)
-    return ctx if ctx is not None else sidebar()
+    """Return the Context the sidebar built in this run (pages call this).
+
+    Streamlit runs a file of ``pages/`` on its own (without app.py) when a fresh server's
+    first request is a deep link such as ``/present``: the router has not run yet. Then
+    hand over to app.py, which runs the router and comes back to the page asked for.
+    """
+    if not st.session_state.get(ROUTED):
+        caller = Path(inspect.stack()[1].filename).resolve()
+        st.session_state[INTENDED_PAGE] = caller.relative_to(ROOT).as_posix() if caller.is_relative_to(ROOT) else None
+        st.switch_page("app.py")
+    return st.session_state[CONTEXT]
+
+
+def route(page) -> None:
+    """Run `page` (from st.navigation) with the router flag set, after a deep-link hand-over if any."""
+    target = st.session_state.pop(INTENDED_PAGE, None)
+    if target:
+        st.switch_page(target)
+    st.session_state[ROUTED] = True
+    try:
+        page.run()
+    finally:
+        st.session_state[ROUTED] = False
 
 
 def empty_state(ctx: Context, what: str = "this page") -> bool:

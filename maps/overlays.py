@@ -68,8 +68,8 @@ def settlement_layers(
     dots = [{"p": p} for p in point_positions(frame.geometry.values)]
     top = frame.head(labels)
     named = [
-        {"p": p, "t": text(name)}
-        for p, name in zip(point_positions(top.geometry.values), top["name"].tolist())
+        {"p": p, "t": text(name), "n": int(pop)}
+        for p, name, pop in zip(point_positions(top.geometry.values), top["name"].tolist(), top["population"].tolist())
     ]
     return [
         pdk.Layer("ScatterplotLayer", data=dots, id=SETTLEMENTS_ID, get_position="p",
@@ -80,6 +80,9 @@ def settlement_layers(
                   get_pixel_offset=[0, -11 * scale], character_set="'auto'",
                   font_family="'Helvetica, Arial, sans-serif'", font_weight=600,
                   font_settings={"sdf": True}, outline_width=3, outline_color=rgba(WHITE),
+                  # Overlapping labels hide the smaller town's name instead of piling up.
+                  extensions=[{"@@type": "CollisionFilterExtension"}], collision_enabled=True,
+                  get_collision_priority="n", collision_test_props={"sizeScale": 1.3},
                   pickable=False),
     ]
 

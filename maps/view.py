@@ -52,7 +52,8 @@ def fit_view(
     y0, y1 = _merc_y(max_lat), _merc_y(min_lat)
     dx = max((x1 - x0) * (1 + 2 * padding), 1e-9)
     dy = max((y1 - y0) * (1 + 2 * padding), 1e-9)
-    zoom = math.log2(min(width_px / (256.0 * dx), height_px / (256.0 * dy)))
+    # deck.gl's world is 512 px wide at zoom 0 (tiles of 512 px).
+    zoom = math.log2(min(width_px / (512.0 * dx), height_px / (512.0 * dy)))
     zoom = max(min(zoom, max_zoom), 1.0)
     centre_lon = (min_lon + max_lon) / 2.0
     centre_lat = _lat_from_merc_y((y0 + y1) / 2.0)

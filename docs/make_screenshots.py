@@ -1,0 +1,97 @@
+"""Take the README screenshots (Map, Gaps, Present) in headless Chromium: ``python docs/make_screenshots.py``.
+
+Starts ``streamlit run app.py`` on a free port with the demo workspace, opens each page,
+waits for the map canvas and saves ``docs/screenshot_<page>.png``.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs"
+PAGES = {"map": "map", "gaps": "gaps", "present": "present", "home": ""}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser(width: int = 1600, height: int = 1400) -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-dev-shm-usage", f"--window-size={width},{height}"):
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+
+
+def wait_for_server(url: str, timeout_s: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"streamlit did not start at {url}")
+
+
+def settle(driver: webdriver.Chrome, timeout_s: float = 90) -> None:
+    """Wait for a map canvas and for the app to stop running."""
+    WebDriverWait(driver, timeout_s).until(EC.presence_of_element_located((By.CSS_SELECTOR, "canvas")))
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
+            break
+        time.sleep(0.3)
+    time.sleep(2.5)  # let deck.gl draw and fonts settle
+
+
+def main() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--client.toolbarMode", "minimal"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    driver = None
+    try:
+        wait_for_server(url)
+        driver = browser()
+        for name, path in PAGES.items():
+            driver.get(url + path)
+            settle(driver)
+            if name == "present":
+                for _ in range(5):  # step to the suggested sites
+                    driver.find_element(By.XPATH, "//button[.//p[contains(., 'Next')]]").click()
+                    time.sleep(1.0)
+                    settle(driver)
+            target = OUT / f"screenshot_{name}.png"
+            driver.save_screenshot(str(target))
+            print(target.relative_to(ROOT))
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()

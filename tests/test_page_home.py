@@ -1,0 +1,64 @@
+"""Home page: headline figures of the default region on the demo workspace, and the empty states."""
+from __future__ import annotations
+
+from apptest_helpers import demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
+
+import ui
+
+__all__ = ["navigation_only"]  # autouse fixture: st.navigation only
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_home_shows_the_default_region_figures_and_map(tmp_path):
+    at = run_page("pages/home.py", demo_copy(tmp_path))
+
+    assert at.session_state[ui.REGION] == "west-ireland"  # the region holding most demo features
+    assert at.selectbox(key=ui.REGION).value == "west-ireland"
+    values = metrics(at)
+    population = int(values["Population (settlements 500+)"].replace(",", ""))
+    assert 150_000 < population < 300_000
+    # West of Ireland demo: 10 existing hubs inside the outline (planned ones counted apart).
+    assert int(values["Hubs & infrastructure"]) >= 8
+    for label in ("Hubs & infrastructure coverage", "Training & supports coverage", "Networks coverage",
+                  "Full support"):
+        share = int(values[label].rstrip("%"))
+        assert 0 < share <= 100
+    assert int(values["Full support"].rstrip("%")) <= min(
+        int(values[f"{name} coverage"].rstrip("%"))
+        for name in ("Hubs & infrastructure", "Training & supports", "Networks"))
+    page_text = texts(at)
+    assert "full support" in page_text.lower()
+    assert "Boundary: approximate" in page_text  # offline: no official boundary cached
+    assert "dispersed rural population" in page_text
+
+    ids = layer_ids(at)
+    for expected in ("region-boundary", "settlement-labels", "hubs-existing", "training-existing",
+                     "networks-existing", "hubs-planned", "networks-lines", "hubs-areas"):
+        assert expected in ids
+    names = {record["name"] for record in layer(at, "hubs-existing")["data"]}
+    assert "PorterShed Galway" in names
+
+
+def test_home_follows_the_region_picker(tmp_path):
+    at = run_page("pages/home.py", demo_copy(tmp_path))
+    at.selectbox(key=ui.REGION).set_value("lodz").run()
+    assert not at.exception
+    assert at.subheader[0].value == "Łódź"
+    names = {record["name"] for record in layer(at, "hubs-existing")["data"]}
+    assert "Art Inkubator w Fabryce Sztuki" in names
+
+
+def test_home_without_a_workspace_explains_what_to_do(tmp_path):
+    at = run_page("pages/home.py", tmp_path / "nowhere")
+    assert "No workspace at" in texts(at)
+    assert not at.metric
+    assert not at.get("deck_gl_json_chart")
+
+
+def test_home_with_an_empty_workspace_points_to_the_data_page(tmp_path):
+    at = run_page("pages/home.py", empty_workspace(tmp_path))
+    assert "holds no features yet" in texts(at)
+    assert not at.metric

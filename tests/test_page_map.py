@@ -1,0 +1,85 @@
+"""Map page: toggleable layers, filters, overlays and the full record of a clicked feature."""
+from __future__ import annotations
+
+from apptest_helpers import click_map, demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
+
+__all__ = ["navigation_only"]  # autouse fixture: st.navigation only
+MAP = "pages/map.py"
+
+
+def test_map_draws_every_layer_with_boundary_labels_lines_and_polygons(tmp_path):
+    at = run_page(MAP, demo_copy(tmp_path))
+    ids = layer_ids(at)
+    for expected in ("region-fill", "region-boundary", "settlement-labels", "hubs-existing", "hubs-planned",
+                     "training-existing", "networks-existing", "networks-lines", "hubs-areas"):
+        assert expected in ids
+    deck = at.get("deck_gl_json_chart")[0]
+    assert "__MAP_STYLE__" in deck.proto.json  # no basemap tiles by default
+    hub = next(r for r in layer(at, "hubs-existing")["data"] if r["name"] == "PorterShed Galway")
+    assert set(hub) == {"fid", "name", "kind", "town", "website", "p"}  # only what is needed
+    assert hub["kind"].startswith("Hubs & infrastructure · incubator")
+    assert all(len(str(v).split(".")[-1]) <= 5 for v in hub["p"])  # rounded to 5 decimals
+    planned = {r["name"] for r in layer(at, "hubs-planned")["data"]}
+    assert "Boyle makerspace (former courthouse)" in planned
+    assert layer(at, "hubs-planned")["getFillColor"] != layer(at, "hubs-existing")["getFillColor"]
+    assert "Showing" in texts(at)
+
+
+def test_map_layer_toggles_and_filters(tmp_path):
+    at = run_page(MAP, demo_copy(tmp_path))
+    at.checkbox(key="map.show.hubs").uncheck().run()
+    ids = layer_ids(at)
+    assert not [i for i in ids if i.startswith("hubs-")]
+    assert "training-existing" in ids
+
+    at.checkbox(key="map.show.hubs").check().run()
+    at.multiselect(key="map.statuses").select("planned").run()
+    ids = layer_ids(at)
+    assert "hubs-planned" in ids and "hubs-existing" not in ids
+
+    at.multiselect(key="map.statuses").unselect("planned").run()
+    at.multiselect(key="map.kinds").select("incubator").run()
+    names = {r["name"] for r in layer(at, "hubs-existing")["data"]}
+    assert "PorterShed Galway" in names and "Westport hub" not in names
+    assert "training-existing" not in layer_ids(at)
+
+
+def test_map_overlays(tmp_path):
+    at = run_page(MAP, demo_copy(tmp_path))
+    for key in ("map.discs", "map.gaps", "map.h3", "map.catchments"):
+        at.toggle(key=key).set_value(True)
+    at.run()
+    assert not at.exception
+    ids = layer_ids(at)
+    for expected in ("hubs-discs", "training-discs", "networks-discs", "gap-areas", "h3-distance",
+                     "hubs-catchments"):
+        assert expected in ids
+    discs = layer(at, "hubs-discs")
+    assert discs["getRadius"] == 20_000 and discs["radiusUnits"] == "meters"
+    assert len(layer(at, "h3-distance")["data"]) > 100
+    gap = layer(at, "gap-areas")["data"][0]
+    assert gap["name"].startswith("Gap: no hubs") and "km²" in gap["kind"]
+
+
+def test_clicking_a_feature_shows_its_full_record(tmp_path):
+    at = run_page(MAP, demo_copy(tmp_path))
+    hub = next(r for r in layer(at, "hubs-existing")["data"] if r["name"] == "PorterShed Galway")
+    click_map(at, "hubs-existing", hub)
+    assert any("PorterShed Galway" in s.value for s in at.subheader)
+    record = at.dataframe[0].value
+    fields = dict(zip(record["field"], record["value"]))
+    assert fields["layer"] == "hubs" and fields["kind"] == "incubator"
+    assert fields["website"] == "https://example.org/portershed"
+    assert "<br>" not in fields["description"]  # My Maps HTML shown as text
+    assert any(f.startswith("attributes.") for f in fields)
+
+
+def test_map_with_an_empty_workspace(tmp_path):
+    at = run_page(MAP, empty_workspace(tmp_path))
+    assert "holds no features yet" in texts(at)
+    assert not at.get("deck_gl_json_chart")
+
+
+def test_map_without_a_workspace(tmp_path):
+    at = run_page(MAP, tmp_path / "missing")
+    assert "No workspace at" in texts(at)
