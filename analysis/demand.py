@@ -11,7 +11,6 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,19 +90,10 @@ def empty_demand() -> gpd.GeoDataFrame:
 
 
 # -- GeoNames -----------------------------------------------------------------------------
-@lru_cache(maxsize=1)
 def _places() -> pd.DataFrame:
-    from loaders.gazetteer import places
+    from loaders.gazetteer import place_table
 
-    all_places = places()
-    return pd.DataFrame({
-        "name": np.array([p.name for p in all_places], dtype=object),
-        "population": np.array([p.population for p in all_places], dtype=np.int64),
-        "country": np.array([p.country for p in all_places], dtype=object),
-        "geonameid": np.array([p.geonameid for p in all_places], dtype=np.int64),
-        "lat": np.array([p.lat for p in all_places]),
-        "lon": np.array([p.lon for p in all_places]),
-    })
+    return place_table()
 
 
 def settlements(boundary: BaseGeometry | None = None, *, countries: list[str] | tuple[str, ...] | None = None) -> gpd.GeoDataFrame:

@@ -367,17 +367,10 @@ def official_boundary(
 # -- approximate outlines from GeoNames settlements --------------------------------------
 @lru_cache(maxsize=1)
 def _place_arrays() -> dict[str, np.ndarray]:
-    from loaders.gazetteer import places
+    from loaders.gazetteer import place_table
 
-    all_places = places()
-    return {
-        "name": np.array([p.name for p in all_places], dtype=object),
-        "country": np.array([p.country for p in all_places], dtype=object),
-        "admin1": np.array([p.admin1 for p in all_places], dtype=object),
-        "population": np.array([p.population for p in all_places], dtype=np.int64),
-        "lat": np.array([p.lat for p in all_places]),
-        "lon": np.array([p.lon for p in all_places]),
-    }
+    table = place_table()
+    return {column: table[column].to_numpy() for column in ("name", "country", "admin1", "population", "lat", "lon")}
 
 
 _TO_METRIC = Transformer.from_crs(CRS, METRIC_CRS, always_xy=True)

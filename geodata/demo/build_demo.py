@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from atlas.workspace import Workspace  # noqa: E402
-from loaders.gazetteer import places  # noqa: E402
+from loaders.gazetteer import place_table  # noqa: E402
 from loaders.layers import fold  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -31,12 +31,12 @@ rng = random.Random(20261122)
 
 def town(name: str, country: str) -> tuple[float, float]:
     """Return (lat, lon) of the most populous GeoNames place called `name` in `country`."""
-    key = fold(name)
-    found = [p for p in places() if p.country == country and fold(p.name) == key]
-    if not found:
+    table = place_table()
+    found = table[(table["country"] == country) & (table["name"].map(fold) == fold(name))]
+    if found.empty:
         raise SystemExit(f"demo builder: no GeoNames place '{name}' in {country}")
-    best = max(found, key=lambda p: p.population)
-    return best.lat, best.lon
+    best = found.loc[found["population"].idxmax()]
+    return float(best["lat"]), float(best["lon"])
 
 
 def nudge(lat: float, lon: float) -> tuple[float, float]:
