@@ -1,5 +1,124 @@
-"""Data page (placeholder until its owner lands it)."""
+"""Data: upload files, read the import report, assign layers, fix a feature, see the import history."""
+from __future__ import annotations
+
 import streamlit as st
 
+import ui
+from atlas import data_ops as ops
+from loaders import SUPPORTED
+from loaders.layers import ALL_LAYERS, LAYERS, STATUSES
+
+ctx = ui.context()
 st.title("Data")
-st.info("This page is being built.")
+st.caption(f"Workspace: `{ctx.path}`")
+
+# -- upload -------------------------------------------------------------------------------------
+if ctx.stamp == 0:
+    st.info("This folder has no workspace yet: importing files creates it here. Start with the alliance's "
+            "My Maps export (⋮ → Export to KML/KMZ) or its audit spreadsheet.", icon=":material/folder_open:")
+uploads = st.file_uploader("Import files (KMZ/KML from My Maps, XLSX/CSV audit sheets, GeoJSON, GeoPackage)",
+                           type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True, key=ops.UPLOADS)
+countries = [c for c in (ctx.region.countries if ctx.region else ())]
+country = st.selectbox("Country for town names without coordinates", countries + ["(any)"],
+                       help="Towns are matched offline against GeoNames; this country is preferred.")
+if st.button(f"Import {len(uploads or [])} file(s)", type="primary", disabled=not uploads):
+    bar = st.progress(0.0, text="Starting…")
+    with st.status("Importing…", expanded=True) as status:
+        def progress(done: int, total: int, name: str) -> None:
+            bar.progress(done / total if total else 1.0, text=f"Reading {name}…" if name else "Done")
+            if name:
+                status.write(f"Reading **{name}** ({done + 1} of {total})")
+
+        reports = ops.import_uploads(ctx.workspace, [(f.name, f.getvalue()) for f in uploads],
+                                     country=None if country == "(any)" else country, progress=progress)
+        failed = sum(1 for r in reports if r["error"])
+        status.update(label=f"Imported {len(reports) - failed} of {len(reports)} file(s)",
+                      state="error" if failed == len(reports) else "complete", expanded=False)
+    st.session_state[ops.REPORT] = reports
+    st.rerun()  # the sidebar and every cached view pick up the new workspace stamp
+
+# -- the last import's report ---------------------------------------------------------------------
+reports = st.session_state.get(ops.REPORT)
+if reports:
+    st.subheader("Import report")
+    for report in reports:
+        if report["error"]:
+            st.error(report["error"], icon=":material/error:")
+    st.dataframe(ops.report_table(reports), hide_index=True, width="stretch")
+    rejected = ops.rejected_table(reports)
+    if len(rejected):
+        st.markdown(f"**{len(rejected)} row(s) could not be used** — each with where it is and how to fix it:")
+        st.dataframe(rejected, hide_index=True, width="stretch")
+        st.download_button("Download rejected rows (CSV)", ops.rejected_csv(rejected), "rejected_rows.csv",
+                           "text/csv", key="data.rejected_csv")
+    for report in reports:
+        if report["preview"]:
+            with st.expander(f"Preview of {report['file']} ({report['accepted']} feature(s))"):
+                st.dataframe(report["preview"], hide_index=True, width="stretch")
+
+if ctx.stamp == 0:
+    st.stop()
+
+features = ui.features(ctx.path, ctx.stamp)
+if len(features) == 0:
+    st.info("The workspace holds no features yet. Import a file above to start.", icon=":material/folder_open:")
+
+# -- layers for unclassified features ---------------------------------------------------------------
+todo = ops.unclassified(features)
+if len(todo):
+    st.subheader(f"Unclassified features ({len(todo)})")
+    st.caption("Their folder, sheet or column matched no layer (or two). Give them one; nothing is guessed.")
+    st.dataframe(todo.drop(columns="feature_id"), hide_index=True, width="stretch")
+    names = dict(zip(todo["feature_id"], todo["name"].fillna("(no name)") + " — " + todo["source_ref"].fillna("")))
+    cols = st.columns([3, 1, 1], vertical_alignment="bottom")
+    chosen = cols[0].multiselect("Features", list(names), format_func=names.get, key=ops.ASSIGN_IDS)
+    target = cols[1].selectbox("Layer", LAYERS, key=ops.ASSIGN_LAYER)
+    if cols[2].button("Assign layer", disabled=not chosen):
+        count = ops.assign_layer(ctx.workspace, chosen, target)
+        st.session_state[ops.MESSAGE] = f"{count} feature(s) moved to {target}."
+        st.rerun()
+
+if message := st.session_state.pop(ops.MESSAGE, None):
+    st.success(message, icon=":material/check:")
+
+# -- edit one feature ----------------------------------------------------------------------------------
+if len(features):
+    st.subheader("Fix a feature")
+    labels = dict(zip(features["feature_id"], features["name"].fillna("(no name)") + " · " + features["layer"]
+                      + " · " + features["source_file"].fillna("")))
+    fid = st.selectbox("Feature", list(labels), format_func=labels.get, key=ops.EDIT_ID, index=None,
+                       placeholder="Type a name to find it")
+    if fid:
+        row = features[features["feature_id"] == fid].iloc[0].to_dict()
+        with st.form(key="data.edit_form"):
+            values = {}
+            for name in ops.FORM_FIELDS:
+                current, key = ops.blank(row.get(name)) or "", ops.field_key(fid, name)
+                if name == "layer":
+                    values[name] = st.selectbox(name, ALL_LAYERS, index=ALL_LAYERS.index(row["layer"]), key=key)
+                elif name == "status":
+                    values[name] = st.selectbox(name, STATUSES, index=STATUSES.index(row["status"]), key=key)
+                elif name == "description":
+                    values[name] = st.text_area(name, current, key=key)
+                else:
+                    values[name] = st.text_input(name, current, key=key)
+            saved = st.form_submit_button("Save changes")
+        if saved:
+            try:
+                changes = ops.edit_feature(ctx.workspace, fid, values)
+            except ValueError as exc:
+                st.error(f"{labels[fid]}: {exc}")
+            else:
+                st.session_state[ops.MESSAGE] = (f"Saved {', '.join(changes)} of {row['name']}." if changes
+                                                 else "Nothing changed.")
+                st.rerun()
+
+# -- rejected rows and history -----------------------------------------------------------------------------
+stored = ops.workspace_rejected(ctx.workspace)
+with st.expander(f"Rejected rows kept in the workspace ({len(stored)})", expanded=False):
+    st.dataframe(stored, hide_index=True, width="stretch")
+    if len(stored):
+        st.download_button("Download all rejected rows (CSV)", ops.rejected_csv(stored), "workspace_rejected.csv",
+                           "text/csv", key="data.workspace_rejected_csv")
+st.subheader("Import history")
+st.dataframe(ops.history(ctx.workspace), hide_index=True, width="stretch")

@@ -1,0 +1,180 @@
+"""What the Data page does, without Streamlit: import uploads, build the import report, apply fixes.
+
+The page reads widgets and calls these; tests call them directly. Everything returned is
+plain JSON-able data or a DataFrame, so the page can keep it in ``st.session_state``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from atlas.workspace import EDITABLE, Workspace, sha256
+from exporters.csv import csv_text
+from loaders.errors import ImportFileError
+from loaders.layers import ALL_LAYERS, STATUSES, UNCLASSIFIED
+
+# Session-state keys of the Data page.
+UPLOADS = "data.uploads"            # the file_uploader
+REPORT = "data.report"              # list of report dicts of the last import (see `import_uploads`)
+MESSAGE = "data.message"            # one-off success message shown after a rerun
+ASSIGN_IDS = "data.assign_ids"      # features picked for a layer
+ASSIGN_LAYER = "data.assign_layer"  # the layer to give them
+EDIT_ID = "data.edit_id"            # feature open in the edit form
+
+PREVIEW_ROWS = 200
+PREVIEW_COLUMNS = ("name", "layer", "kind", "status", "town", "country", "location_source", "source_ref")
+REJECTED_COLUMNS = ("file", "where", "reason")
+# Fields offered on the edit form, in form order.
+FORM_FIELDS = ("name", "layer", "status", "kind", "sectors", "helix", "address", "town", "country",
+               "website", "contact", "description")
+
+
+@dataclass
+class FileReport:
+    """One uploaded file's outcome: counts, rejected rows, a preview, or the error that stopped it."""
+
+    file: str
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    by_layer: dict[str, int] = field(default_factory=dict)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    reimport: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def import_uploads(
+    workspace: Workspace,
+    files: Iterable[tuple[str, bytes]],
+    *,
+    country: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Import uploaded files one by one with `Workspace.import_bytes`; return one report dict per file.
+
+    A file that cannot be read at all (ImportFileError) is reported with its message and
+    skipped; the others are still imported. `progress(done, total, name)` is called before
+    each file and once at the end.
+    """
+    files = list(files)
+    known = set(workspace.imports()["sha256"]) if workspace.exists() else set()
+    reports = []
+    for i, (name, data) in enumerate(files):
+        if progress:
+            progress(i, len(files), name)
+        report = FileReport(name, reimport=sha256(data) in known)
+        try:
+            result = workspace.import_bytes(data, name, country=country)
+        except ImportFileError as exc:
+            report.error = str(exc)
+        else:
+            summary = result.summary()
+            report.rows_read, report.accepted = summary["rows_read"], summary["accepted"]
+            report.rejected, report.notes = summary["rejected"], summary.get("notes", [])
+            report.by_layer = {k: v for k, v in summary["by_layer"].items() if v}
+            preview = result.features.head(PREVIEW_ROWS)[list(PREVIEW_COLUMNS)].astype(object)
+            report.preview = preview.where(preview.notna(), None).to_dict("records")
+        reports.append(report.to_dict())
+    if progress:
+        progress(len(files), len(files), "")
+    return reports
+
+
+def report_table(reports: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per file: read, accepted, rejected, layers found, and notes or the error."""
+    rows = []
+    for r in reports:
+        layers = ", ".join(f"{k} {v}" for k, v in r["by_layer"].items())
+        remark = r["error"] or " ".join(r["notes"]) or ("re-imported: replaces what this file gave before"
+                                                         if r["reimport"] else "")
+        rows.append({"file": r["file"], "read": r["rows_read"], "accepted": r["accepted"],
+                     "rejected": len(r["rejected"]), "layers": layers, "remark": remark})
+    return pd.DataFrame(rows, columns=["file", "read", "accepted", "rejected", "layers", "remark"])
+
+
+def rejected_table(reports: list[dict[str, Any]]) -> pd.DataFrame:
+    """Every rejected row of the reported files: file, where in it, and why (with the fix)."""
+    rows = [{"file": r["file"], "where": x["where"], "reason": x["reason"]} for r in reports for x in r["rejected"]]
+    return pd.DataFrame(rows, columns=list(REJECTED_COLUMNS))
+
+
+def workspace_rejected(workspace: Workspace) -> pd.DataFrame:
+    """Rejected rows stored in the workspace (from every import), as file / where / reason."""
+    table = workspace.rejected()
+    return pd.DataFrame({"file": table["source_file"], "where": table["where"], "reason": table["reason"]})
+
+
+def rejected_csv(table: pd.DataFrame) -> bytes:
+    """Return a rejected-rows table as CSV bytes (UTF-8 with BOM, formula-safe) for download."""
+    return csv_text(table).encode("utf-8-sig")
+
+
+def history(workspace: Workspace) -> pd.DataFrame:
+    """The import log, newest first, with the SHA-256 shortened for reading."""
+    log = workspace.imports()
+    if log.empty:
+        return pd.DataFrame(columns=["imported_at", "file", "rows_read", "accepted", "rejected", "sha256"])
+    log = log.sort_values("imported_at", ascending=False, kind="stable")
+    out = log[["imported_at", "file", "rows_read", "accepted", "rejected", "sha256"]].copy()
+    out["sha256"] = out["sha256"].astype(str).str[:12]
+    return out.reset_index(drop=True)
+
+
+def unclassified(features: pd.DataFrame) -> pd.DataFrame:
+    """Features still without a layer: id, name, where they came from, kind."""
+    rows = features[features["layer"] == UNCLASSIFIED]
+    return pd.DataFrame(rows[["feature_id", "name", "source_file", "source_ref", "kind"]]).reset_index(drop=True)
+
+
+def assign_layer(workspace: Workspace, feature_ids: Iterable[str], layer: str) -> int:
+    """Give `layer` to every feature in `feature_ids`; return how many were changed."""
+    if layer not in ALL_LAYERS:
+        raise ValueError(f"layer '{layer}' is not one of {', '.join(ALL_LAYERS)}.")
+    ids = list(dict.fromkeys(feature_ids))
+    if ids:
+        workspace.edit_features({fid: {"layer": layer} for fid in ids})
+    return len(ids)
+
+
+def blank(value: Any) -> str | None:
+    """Return `value` as stripped text, or None when it is missing or blank."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value).strip() or None
+
+
+def field_key(feature_id: str, name: str) -> str:
+    """Session-state key of one field of the edit form (per feature, so switching resets it)."""
+    return f"data.edit.{feature_id}.{name}"
+
+
+def field_changes(current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Return the editable fields whose new value differs from `current` (blank text means empty)."""
+    changes = {}
+    for name, value in values.items():
+        if name not in EDITABLE:
+            raise ValueError(f"field '{name}' cannot be edited; editable: {', '.join(EDITABLE)}")
+        if name == "status" and value not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not '{value}'.")
+        new = blank(value)
+        if new != blank(current.get(name)):
+            changes[name] = new
+    return changes
+
+
+def edit_feature(workspace: Workspace, feature_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Save the changed fields of one feature; return what changed (empty when nothing did)."""
+    frame = workspace.features()
+    rows = frame[frame["feature_id"] == feature_id]
+    if rows.empty:
+        raise ValueError(f"feature '{feature_id}' is not in the workspace (it may have been re-imported).")
+    changes = field_changes(rows.iloc[0].to_dict(), values)
+    if changes:
+        workspace.edit_features({feature_id: changes})
+    return changes

@@ -1,0 +1,151 @@
+"""Data page: uploads, the import report, layer assignment, field fixes, history, empty states."""
+from __future__ import annotations
+
+import pytest
+from apptest_helpers import demo_copy, empty_workspace, navigation_only, run_page, texts
+
+from atlas import data_ops as ops
+from atlas.workspace import Workspace
+from tests.test_export_fixtures import mymaps_kmz
+
+PAGE = "pages/data.py"
+__all__ = ["navigation_only"]  # autouse fixture: st.navigation only, as the server runs the app
+
+
+@pytest.fixture
+def kmz_workspace(tmp_path):
+    """A workspace holding the My Maps-style fixture (one unclassified feature)."""
+    folder = tmp_path / "ws"
+    Workspace(folder).import_files([mymaps_kmz(tmp_path)])
+    return folder
+
+
+def frames(at) -> list:
+    return [d.value for d in at.dataframe]
+
+
+# -- the import path, tested directly ------------------------------------------------------------------
+def test_import_uploads_reports_every_file_with_rejected_rows_and_errors(tmp_path):
+    workspace = Workspace(tmp_path / "new")
+    good = mymaps_kmz(tmp_path).read_bytes()
+    rows = b"Name,Type,Latitude,Longitude\nHub A,co-working,53.9,-8.5\nHub B,studio,95.3,-8.5\n"
+    calls = []
+    reports = ops.import_uploads(workspace, [("map.kmz", good), ("hubs.csv", rows), ("notes.docx", b"x")],
+                                 progress=lambda done, total, name: calls.append((done, total, name)))
+    assert [r["file"] for r in reports] == ["map.kmz", "hubs.csv", "notes.docx"]
+    assert calls == [(0, 3, "map.kmz"), (1, 3, "hubs.csv"), (2, 3, "notes.docx"), (3, 3, "")]
+    kmz, csv, docx = reports
+    assert (kmz["rows_read"], kmz["accepted"], kmz["rejected"]) == (9, 9, [])
+    assert kmz["by_layer"] == {"hubs": 4, "training": 2, "networks": 2, "unclassified": 1}
+    assert kmz["preview"][0]["name"] == "Ballaghaderreen Creative Hub"
+    assert csv["accepted"] + len(csv["rejected"]) == csv["rows_read"] == 2
+    assert "95,3" in csv["rejected"][0]["reason"] or "95.3" in csv["rejected"][0]["reason"]
+    assert docx["error"].startswith("notes.docx: '.docx' files are not imported")
+    assert len(workspace.features()) == 10 and len(workspace.imports()) == 2
+    table = ops.report_table(reports)
+    assert table["rejected"].tolist() == [0, 1, 0]
+    rejected = ops.rejected_table(reports)
+    assert rejected.iloc[0]["file"] == "hubs.csv" and rejected.iloc[0]["where"]
+    assert ops.rejected_csv(rejected).startswith(b"\xef\xbb\xbffile,where,reason\r\n")
+    again = ops.import_uploads(workspace, [("map.kmz", good)])
+    assert again[0]["reimport"] and "re-imported" in ops.report_table(again).iloc[0]["remark"]
+
+
+def test_field_changes_keep_only_real_changes():
+    current = {"name": "Hub", "town": None, "kind": "studio", "status": "existing"}
+    assert ops.field_changes(current, {"name": " Hub ", "town": "", "kind": "co-working"}) == {"kind": "co-working"}
+    with pytest.raises(ValueError, match="status must be one of existing, planned"):
+        ops.field_changes(current, {"status": "maybe"})
+    with pytest.raises(ValueError, match="cannot be edited"):
+        ops.field_changes(current, {"feature_id": "x"})
+
+
+# -- the page --------------------------------------------------------------------------------------------
+def test_demo_workspace_shows_history_and_stored_rejected_rows(tmp_path):
+    workspace = demo_copy(tmp_path)
+    at = run_page(PAGE, workspace)
+    history = frames(at)[-1]
+    assert len(history) == len(Workspace(workspace).imports())
+    assert set(history["file"]) >= {"west_ireland_mymaps.kmz", "west_ireland_audit.xlsx"}
+    stored = frames(at)[-2]
+    assert len(stored) == len(Workspace(workspace).rejected()) >= 1
+    assert "Newport" in " ".join(stored["reason"])
+    assert any(b.label == "Download all rejected rows (CSV)" for b in at.get("download_button"))
+    assert at.button[0].label == "Import 0 file(s)" and at.button[0].disabled
+
+
+def test_uploading_a_file_imports_it_and_shows_the_report(kmz_workspace):
+    at = run_page(PAGE, kmz_workspace)
+    rows = b"Name,Type,Latitude,Longitude\nHub A,co-working,53.9,-8.5\nHub B,studio,95.3,-8.5\n"
+    at.file_uploader(key=ops.UPLOADS).set_value([("hubs.csv", rows, "text/csv")])
+    at.run()
+    next(b for b in at.button if b.label == "Import 1 file(s)").click().run()
+    assert not at.exception
+    report = frames(at)[0]
+    assert report.iloc[0][["file", "read", "accepted", "rejected"]].tolist() == ["hubs.csv", 2, 1, 1]
+    rejected = frames(at)[1]
+    assert rejected.iloc[0]["file"] == "hubs.csv" and "latitude" in rejected.iloc[0]["reason"].lower()
+    assert any(b.label == "Download rejected rows (CSV)" for b in at.get("download_button"))
+    assert "Hub A" in set(Workspace(kmz_workspace).features()["name"])
+    assert Workspace(kmz_workspace).imports()["file"].tolist()[-1] == "hubs.csv"
+
+
+def test_a_seeded_report_is_shown_with_errors_naming_file_and_fix(tmp_path, kmz_workspace):
+    report = ops.FileReport("broken.kmz", error="broken.kmz: the KMZ holds no .kml file. Export the map again.")
+    good = ops.FileReport("audit.csv", rows_read=3, accepted=2, by_layer={"hubs": 2},
+                          rejected=[{"where": "row 4", "reason": "latitude '95,3' is outside −90…90."}],
+                          preview=[{"name": "Hub A", "layer": "hubs"}])
+    at = run_page(PAGE, kmz_workspace, **{ops.REPORT: [report.to_dict(), good.to_dict()]})
+    assert [e.value for e in at.error] == ["broken.kmz: the KMZ holds no .kml file. Export the map again."]
+    table = frames(at)[0]
+    assert table["file"].tolist() == ["broken.kmz", "audit.csv"]
+    assert table["accepted"].tolist() == [0, 2]
+    assert frames(at)[1].to_dict("records") == [
+        {"file": "audit.csv", "where": "row 4", "reason": "latitude '95,3' is outside −90…90."}]
+    assert "1 row(s) could not be used" in texts(at)
+    assert not at.exception
+
+
+def test_assigning_a_layer_edits_the_workspace(kmz_workspace):
+    at = run_page(PAGE, kmz_workspace)
+    unsorted = Workspace(kmz_workspace).features().set_index("name").loc["Unsorted place", "feature_id"]
+    assert "Unclassified features (1)" in [s.value for s in at.subheader]
+    at.multiselect(key=ops.ASSIGN_IDS).set_value([unsorted]).run()
+    at.selectbox(key=ops.ASSIGN_LAYER).set_value("networks")
+    next(b for b in at.button if b.label == "Assign layer").click()
+    at.run()
+    assert not at.exception
+    assert Workspace(kmz_workspace).features().set_index("feature_id").loc[unsorted, "layer"] == "networks"
+    assert "1 feature(s) moved to networks." in [s.value for s in at.success]
+    assert not any(s.value.startswith("Unclassified") for s in at.subheader)
+
+
+def test_fixing_a_field_is_saved_as_an_edit(kmz_workspace):
+    at = run_page(PAGE, kmz_workspace)
+    fid = Workspace(kmz_workspace).features().set_index("name").loc["Borås Textile Hub", "feature_id"]
+    at.selectbox(key=ops.EDIT_ID).set_value(fid).run()
+    at.text_input(key=ops.field_key(fid, "town")).input("Borås")
+    at.selectbox(key=ops.field_key(fid, "status")).set_value("planned")
+    next(b for b in at.button if b.label == "Save changes").click()
+    at.run()
+    assert not at.exception
+    row = Workspace(kmz_workspace).features().set_index("feature_id").loc[fid]
+    assert (row["town"], row["status"]) == ("Borås", "planned")
+    edits = Workspace(kmz_workspace).edits()
+    assert set(edits["field"]) == {"town", "status"}
+    assert any("Saved status, town of Borås Textile Hub." == s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_empty_workspace_invites_an_import(tmp_path):
+    at = run_page(PAGE, empty_workspace(tmp_path))
+    assert "holds no features yet" in texts(at)
+    assert at.file_uploader(key=ops.UPLOADS)
+    assert frames(at)[-1].empty  # import history
+    assert not at.exception
+
+
+def test_missing_workspace_says_an_import_creates_it(tmp_path):
+    at = run_page(PAGE, tmp_path / "nowhere")
+    assert "importing files creates it here" in texts(at)
+    assert at.file_uploader(key=ops.UPLOADS)
+    assert not at.dataframe
