@@ -7,6 +7,7 @@ calls `export`. `export_to_memory` does the same and returns the files' bytes.
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,7 +41,7 @@ FORMAT_HELP: dict[str, str] = {
 
 __all__ = [
     "ExportResult", "FORMATS", "FORMAT_HELP", "MIME", "SUFFIXES", "export", "export_to_memory",
-    "export_workspace", "parse_layers", "select_features",
+    "cli_command", "export_workspace", "parse_layers", "select_features",
 ]
 
 
@@ -231,7 +232,35 @@ def export_to_memory(workspace: Any, fmt: str, name: str, **options: Any) -> tup
     """
     fmt = _check_format(fmt)
     with tempfile.TemporaryDirectory(prefix="atlas-export-") as folder:
-        out = Path(folder) / f"{table_name(name) or 'atlas'}{SUFFIXES[fmt]}"
+        stem = re.sub(r"[^0-9A-Za-z_-]+", "_", str(name)).strip("_") or "atlas"
+        out = Path(folder) / f"{stem}{SUFFIXES[fmt]}"
         result = export_workspace(workspace, fmt, out, **options)
         files = [(path.name, path.read_bytes()) for path in result.files]
     return files, ExportResult([Path(n) for n, _ in files], result.message, result.notes)
+
+
+def cli_command(
+    workspace: str | Path,
+    fmt: str,
+    out: str,
+    *,
+    region: str | None = None,
+    layers: Iterable[str] | None = None,
+    status: str | None = None,
+    include_analysis: bool = False,
+    sites: int = 3,
+) -> str:
+    """Return the ``python -m atlas export`` command that makes the same export (shown on the Export page)."""
+    import shlex
+
+    parts = ["python", "-m", "atlas", "export", "--workspace", str(workspace)]
+    if region:
+        parts += ["--region", region]
+    parts += ["--format", _check_format(fmt), "--out", out]
+    if layers:
+        parts += ["--layers", ",".join(layers)]
+    if status:
+        parts += ["--status", status]
+    if include_analysis:
+        parts += ["--include", "analysis"] + (["--sites", str(sites)] if sites != 3 else [])
+    return shlex.join(parts)

@@ -1,5 +1,69 @@
-"""Export page (placeholder until its owner lands it)."""
+"""Export: the command line's choices (format, region, layers, status, analysis) with download buttons."""
+from __future__ import annotations
+
 import streamlit as st
 
+import ui
+from exporters import FORMAT_HELP, FORMATS, MIME, SUFFIXES, cli_command, export_to_memory
+from loaders.layers import ALL_LAYERS
+
+# Session-state keys of the Export page.
+FORMAT, SCOPE, LAYERS, STATUS = "export.format", "export.scope", "export.layers", "export.status"
+ANALYSIS, SITES, RESULT = "export.analysis", "export.sites", "export.result"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def prepare(path: str, stamp: int, fmt: str, name: str, region: str | None, layers: tuple[str, ...],
+            status: str | None, analysis: bool, sites: int, online: bool) -> dict:
+    """Run the export into memory; keyed on the workspace stamp and the choices, never on frames."""
+    files, result = export_to_memory(path, fmt, name, region=region, layers=list(layers), status=status,
+                                     include_analysis=analysis, sites=sites, online=online)
+    return {"files": files, "message": result.message, "notes": result.notes}
+
+
+ctx = ui.context()
 st.title("Export")
-st.info("This page is being built.")
+st.caption("Files for partners: GeoJSON for GIS and the web, KML/KMZ back into Google My Maps, GeoPackage for "
+           "QGIS, a spreadsheet report for readers who don't use GIS, CSV for anything else.")
+
+if not ui.empty_state(ctx, "the export"):
+    present = [layer for layer in ALL_LAYERS if layer in set(ui.features(ctx.path, ctx.stamp)["layer"])]
+    left, right = st.columns(2)
+    fmt = left.radio("Format", FORMATS, key=FORMAT, format_func=lambda f: f"{f.upper()} — {FORMAT_HELP[f]}")
+    scope = right.radio("Features", ("region", "all"), key=SCOPE, format_func=lambda s: (
+        f"Only in {ctx.region.name}" if s == "region" else "Every feature in the workspace"))
+    layers = right.multiselect("Layers", present, default=present, key=LAYERS)
+    status = right.selectbox("Status", ("existing and planned", "existing", "planned"), key=STATUS)
+    analysis = left.toggle("Include the analysis results", key=ANALYSIS, disabled=scope == "all",
+                           help="Coverage summary, coverage discs, gap areas, uncovered towns, suggested sites, "
+                                "catchments, H3 grid and the regions' comparison (needs a region).")
+    sites = left.slider("Suggested new hub sites", 0, 10, 3, key=SITES) if analysis and scope == "region" else 3
+    region = ctx.region.id if scope == "region" else None
+    choices = (fmt, region, tuple(layers), None if status.startswith("existing and") else status,
+               bool(analysis and region), int(sites))
+    name = f"{region or 'workspace'}-export"
+    st.caption("Same export from the command line: `" + cli_command(
+        ctx.path, fmt, name + SUFFIXES[fmt], region=region, layers=layers if layers != present else None,
+        status=choices[3], include_analysis=choices[4], sites=sites) + "`")
+
+    if not layers:
+        st.warning("Pick at least one layer to export.")
+    else:
+        # Plain exports are quick and made at once; with the analysis they wait for a click.
+        if not choices[4] or st.button("Prepare the export with analysis", type="primary"):
+            try:
+                with st.spinner("Preparing the files…"):
+                    st.session_state[RESULT] = (choices, prepare(ctx.path, ctx.stamp, fmt, name, region, tuple(layers),
+                                                                 choices[3], choices[4], sites, ctx.online))
+            except ui.USER_ERRORS as exc:
+                st.session_state.pop(RESULT, None)
+                st.error(f"{ctx.region.name}: {exc}", icon=":material/error:")
+        stored = st.session_state.get(RESULT)
+        if stored and stored[0] == choices:
+            done = stored[1]
+            st.success(done["message"], icon=":material/check:")
+            for note in done["notes"]:
+                st.caption(note)
+            for i, (file_name, data) in enumerate(done["files"]):
+                st.download_button(f"Download {file_name} ({len(data) / 1024:,.0f} KB)", data, file_name, MIME[fmt],
+                                   key=f"export.download.{i}", icon=":material/download:")

@@ -1,0 +1,92 @@
+"""Export page: the command line's choices, files made in memory, download buttons, empty states."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from apptest_helpers import demo_copy, empty_workspace, navigation_only, run_page, texts
+
+from atlas.workspace import Workspace
+from exporters import cli_command, export_to_memory
+
+PAGE = "pages/export.py"
+__all__ = ["navigation_only"]  # autouse fixture: st.navigation only, as the server runs the app
+
+
+def downloads(at) -> list[str]:
+    return [b.label for b in at.get("download_button")]
+
+
+def test_geojson_of_the_region_is_ready_to_download(tmp_path):
+    workspace = demo_copy(tmp_path)
+    at = run_page(PAGE, workspace)
+    assert at.radio(key="export.format").value == "geojson"
+    [label] = downloads(at)
+    assert label.startswith("Download west-ireland-export.geojson (")
+    files, result = export_to_memory(workspace, "geojson", "west-ireland-export", region="west-ireland")
+    doc = json.loads(files[0][1])
+    names = {f["properties"]["name"] for f in doc["features"]}
+    assert "PorterShed Galway" in names and "Art Inkubator w Fabryce Sztuki" not in names
+    assert at.success[0].value == result.message
+    assert f"Exported {len(doc['features'])} feature(s)" in at.success[0].value
+    assert "python -m atlas export --workspace" in texts(at) and "--region west-ireland" in texts(at)
+
+
+def test_choices_change_the_files(tmp_path):
+    workspace = demo_copy(tmp_path)
+    at = run_page(PAGE, workspace)
+    at.radio(key="export.scope").set_value("all")
+    at.radio(key="export.format").set_value("kmz")
+    at.multiselect(key="export.layers").set_value(["hubs"])
+    at.selectbox(key="export.status").set_value("planned")
+    at.run()
+    assert not at.exception
+    [label] = downloads(at)
+    assert label.startswith("Download workspace-export.kmz")
+    features = Workspace(workspace).features()
+    planned_hubs = features[(features["layer"] == "hubs") & (features["status"] == "planned")]
+    assert f"Wrote {len(planned_hubs)} placemark(s) in 1 layer(s)" in at.success[0].value
+    files, _ = export_to_memory(workspace, "kmz", "x", layers=["hubs"], status="planned")
+    assert zipfile.ZipFile(__import__("io").BytesIO(files[0][1])).namelist() == ["doc.kml"]
+    assert at.toggle(key="export.analysis").disabled  # analysis needs a region
+
+
+def test_analysis_export_waits_for_a_click_then_offers_the_geopackage(tmp_path):
+    at = run_page(PAGE, demo_copy(tmp_path))
+    at.radio(key="export.format").set_value("gpkg")
+    at.toggle(key="export.analysis").set_value(True)
+    at.run()
+    assert not downloads(at)
+    next(b for b in at.button if b.label == "Prepare the export with analysis").click().run()
+    assert not at.exception
+    [label] = downloads(at)
+    assert label.startswith("Download west-ireland-export.gpkg")
+    assert "analysis result(s)" in at.success[0].value
+    assert any("dispersed rural" in c.value for c in at.caption)
+
+
+def test_no_layer_chosen_warns_instead_of_exporting(tmp_path):
+    at = run_page(PAGE, demo_copy(tmp_path))
+    at.multiselect(key="export.layers").set_value([]).run()
+    assert [w.value for w in at.warning] == ["Pick at least one layer to export."]
+    assert not downloads(at)
+
+
+def test_cli_command_matches_the_choices():
+    assert cli_command("/ws", "csv", "x.csv", region="lodz", layers=["hubs"], status="planned") == (
+        "python -m atlas export --workspace /ws --region lodz --format csv --out x.csv --layers hubs --status planned")
+    with pytest.raises(ValueError, match="unknown format 'shp'"):
+        cli_command("/ws", "shp", "x.shp")
+
+
+def test_empty_workspace_shows_the_empty_state(tmp_path):
+    at = run_page(PAGE, empty_workspace(tmp_path))
+    assert "holds no features yet" in texts(at)
+    assert not downloads(at) and not at.radio
+
+
+def test_missing_workspace_points_to_the_data_page(tmp_path):
+    at = run_page(PAGE, tmp_path / "nowhere")
+    assert "No workspace at" in texts(at)
+    assert not downloads(at)
