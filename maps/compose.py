@@ -77,8 +77,8 @@ def view_for(content: MapContent, *, width_px: int = 900, height_px: int = 560) 
     return fit_view(bounds, width_px=width_px, height_px=height_px)
 
 
-def atlas_layers(content: MapContent, *, scale: float = 1.0) -> list[pdk.Layer]:
-    """Return every deck layer for `content`, bottom first."""
+def atlas_layers(content: MapContent, *, scale: float = 1.0, zoom: float | None = None) -> list[pdk.Layer]:
+    """Return every deck layer for `content`, bottom first (`zoom`: the initial view's, to declutter labels)."""
     c = content
     shown = [layer for layer in c.layers]
     bounds = bounds_of([c.boundary]) if c.boundary is not None else None
@@ -92,7 +92,7 @@ def atlas_layers(content: MapContent, *, scale: float = 1.0) -> list[pdk.Layer]:
                                        include_planned=c.include_planned, circuity=c.circuity)
     for layer, polygons in (c.catchments or {}).items():
         layers += catchment_layers(polygons, layer=layer)
-    layers += settlement_layers(c.settlements, scale=scale)
+    layers += settlement_layers(c.settlements, scale=scale, zoom=zoom)
     layers += uncovered_layer(c.uncovered, scale=scale)
     layers += facility_layers(c.features, layers=shown, scale=scale, aggregate_above=AGGREGATE_ABOVE, bounds=bounds)
     layers += site_layers(c.sites, layer=c.sites_layer, scale=scale)
@@ -103,8 +103,9 @@ def atlas_deck(
     content: MapContent, *, basemap: bool = False, scale: float = 1.0, height_px: int = 560,
 ) -> pdk.Deck:
     """Return the Deck for `content`: no basemap unless asked, view fitted to the region."""
-    return build_deck(atlas_layers(content, scale=scale), view_for(content, height_px=height_px),
-                      basemap=basemap, large_tooltip=scale > 1.4)
+    view = view_for(content, height_px=height_px)
+    return build_deck(atlas_layers(content, scale=scale, zoom=view.zoom), view, basemap=basemap,
+                      large_tooltip=scale > 1.4)
 
 
 def atlas_legend(content: MapContent) -> list[dict]:

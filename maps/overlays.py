@@ -54,23 +54,47 @@ def boundary_layers(geometry: BaseGeometry | None, *, source: str = "", scale: f
     ]
 
 
-def settlement_layers(
-    settlements: gpd.GeoDataFrame | None, *, labels: int = 40, scale: float = 1.0
-) -> list[pdk.Layer]:
-    """Return small dots for settlements and name labels for the `labels` most populous.
+def _declutter(xy: list[list[float]], names: list[str], *, zoom: float, scale: float) -> list[int]:
+    """Return the indices (in priority order) of labels that do not overlap a more important one.
 
-    Labels give orientation when no basemap is shown. Names keep their diacritics
-    (the text layer builds its character set from the data).
+    Label boxes are estimated in screen pixels at `zoom` (Web Mercator, 512 px world at
+    zoom 0): about 0.6 em per character wide, 1.2 em high, above the point.
+    """
+    world = 512.0 * 2.0 ** zoom
+    size = 13.0 * scale
+    kept: list[tuple[float, float, float, float]] = []
+    out = []
+    for i, ((lon, lat), name) in enumerate(zip(xy, names)):
+        x = (lon + 180.0) / 360.0 * world
+        s = math.sin(math.radians(max(min(lat, 85.0), -85.0)))
+        y = (0.5 - math.log((1 + s) / (1 - s)) / (4 * math.pi)) * world
+        half = 0.3 * size * max(len(name), 1) + 4
+        box = (x - half, y - 1.9 * size, x + half, y - 0.2 * size)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in kept):
+            continue
+        kept.append(box)
+        out.append(i)
+    return out
+
+
+def settlement_layers(
+    settlements: gpd.GeoDataFrame | None, *, labels: int = 40, scale: float = 1.0, zoom: float | None = None,
+) -> list[pdk.Layer]:
+    """Return small dots for settlements and name labels for the most populous ones.
+
+    Labels give orientation when no basemap is shown. Names keep their diacritics (the
+    text layer builds its character set from the data). With `zoom` (the initial view's),
+    a label that would overlap a larger town's label is left out, so up to `labels`
+    readable names remain.
     """
     if settlements is None or len(settlements) == 0:
         return []
     frame = settlements.sort_values("population", ascending=False, kind="stable")
-    dots = [{"p": p} for p in point_positions(frame.geometry.values)]
-    top = frame.head(labels)
-    named = [
-        {"p": p, "t": text(name), "n": int(pop)}
-        for p, name, pop in zip(point_positions(top.geometry.values), top["name"].tolist(), top["population"].tolist())
-    ]
+    positions = point_positions(frame.geometry.values)
+    dots = [{"p": p} for p in positions]
+    names = [text(n) for n in frame["name"].tolist()]
+    order = _declutter(positions, names, zoom=zoom, scale=scale) if zoom is not None else range(len(names))
+    named = [{"p": positions[i], "t": names[i]} for i in list(order)[:labels]]
     return [
         pdk.Layer("ScatterplotLayer", data=dots, id=SETTLEMENTS_ID, get_position="p",
                   get_fill_color=rgba(SETTLEMENT_RGB, 120), get_radius=2 * scale,
@@ -80,9 +104,6 @@ def settlement_layers(
                   get_pixel_offset=[0, -11 * scale], character_set="'auto'",
                   font_family="'Helvetica, Arial, sans-serif'", font_weight=600,
                   font_settings={"sdf": True}, outline_width=3, outline_color=rgba(WHITE),
-                  # Overlapping labels hide the smaller town's name instead of piling up.
-                  extensions=[{"@@type": "CollisionFilterExtension"}], collision_enabled=True,
-                  get_collision_priority="n", collision_test_props={"sizeScale": 1.3},
                   pickable=False),
     ]
 
