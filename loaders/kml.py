@@ -4,9 +4,26 @@ The file is parsed as a stream with expat through ``defusedxml.ElementTree.iterp
 (DTDs, entity declarations and external references are refused), asking only for
 "end" events. Each Placemark is turned into a record when it ends and is then cleared,
 so memory does not grow with the file; the cleared element stays in its parent as an
-empty shell that carries the record's index, which is how a Folder, when it ends, learns
-which placemarks (and which sub-folders) it held. Layers, statuses and ``source_ref``
-are resolved from that small folder tree at the end.
+empty shell whose tag is replaced by the record's index, which is how a Folder, when it
+ends, learns which placemarks (and which sub-folders) it held. Layers, statuses and
+``source_ref`` are resolved from that small folder tree at the end.
+
+Layer and status
+    The layer comes from an ExtendedData field ``layer``/``Warstwa``/``Lager`` when its
+    value names a layer, else from the nearest enclosing Folder whose name names one
+    (Google Earth nests folders), else, for placemarks directly in the Document (a
+    single-layer My Maps export), from the Document name; otherwise ``unclassified``.
+    Status likewise: a ``status``/``Stan`` field, a ``Planerad``/``planned`` yes/no
+    field, then the nearest folder name ("Hubs (planned)"); default existing.
+
+Fields
+    ExtendedData ``Data``/``SchemaData`` fields and other simple Placemark elements
+    (``address``, ``phoneNumber``, ``Snippet``, ``TimeStamp`` …) all go to ``attributes``
+    under their own names, as does ``styleUrl`` and the folder path (``folder``). Well-known
+    field names in English, Swedish, Polish, German and Irish also fill the canonical
+    columns (``Typ`` → kind, ``Strona www:`` → website, ``Miejscowość`` → town …), matched
+    without regard to case, diacritics, spaces and a trailing colon. View settings
+    (LookAt, Camera, Region, inline styles) are not kept.
 
 ``source_ref`` convention
     ``folder 'Hubs' › placemark 3``: the 3rd Placemark (1-based, counting rejected ones)
@@ -39,6 +56,7 @@ __all__ = ["features_from_kml", "features_from_kmz"]
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
+_KML_ID = "{%s}id" % KML_NS
 # Namespaces whose elements we read as KML: OGC 2.2/2.3 and Google's older 2.0–2.2.
 _KML_NS_STARTS = (
     "http://www.opengis.net/kml/", "https://www.opengis.net/kml/",
@@ -57,7 +75,7 @@ _WELL_KNOWN_PREFIXES = {
 }
 _UNDECLARED_NS = "urn:creative-atlas:undeclared-prefix:"
 _UNBOUND_PREFIX = expat_errors.codes[expat_errors.XML_ERROR_UNBOUND_PREFIX]
-_MAX_PREFIX_RETRIES = 20
+_MAX_PREFIX_RETRIES = 5
 _MAX_GEOMETRY_DEPTH = 32
 _MAX_PATH_FOLDERS = 20
 
@@ -103,34 +121,32 @@ _CODES: dict[str, int] = {
     **{tag: _C_GEOMETRY for tag in _GEOMETRIES if tag != "Point"},
     **{tag: _C_VIEW for tag in _VIEW_ELEMENTS},
 }
-# Shell markers: a cleared Placemark/Folder keeps only this attribute (its index).
-_PM_KEY = "\x00placemark"
-_CONTAINER_KEY = "\x00container"
 
 # ExtendedData field names (folded: lower case, no diacritics, letters and digits only)
 # that fill canonical columns. The original field is kept in `attributes` as well.
-_FIELD_ALIASES: dict[str, str] = {}
-for _target, _names in {
-    "kind": "kind typ type kategori kategoria category categories kategorie rodzaj",
-    "sectors": "sectors sector sektor sektorer sektory sektoren bransch branza branche branchen",
-    "website": "website web www url stronawww stronainternetowa webbplats hemsida webseite homepage",
-    "address": "address adres adress adresse anschrift seoladh gatuadress",
-    "town": "town city ort stad miejscowosc miasto stadt baile postort",
-    "country": "country land kraj tir",
-    "contact": (
-        "contact kontakt email mail epost emailaddress telefon phone tel telephone telefonnummer "
-        "phonenumber mobile mobil"
-    ),
-    "status": "status stan",
-    "status_flag": "planerad planned planowane planowany geplant beartaithe",
-    "helix": "helix quadruplehelix",
-    "layer": "layer warstwa lager ebene sraith",
-    "_description": "description opis beskrivning beschreibung",
-    "_name": "name nazwa namn ainm",
-}.items():
-    for _name in _names.split():
-        _FIELD_ALIASES[_name] = _target
-_CANONICAL_TEXT = ("kind", "sectors", "website", "address", "town", "country", "contact", "helix")
+_FIELD_ALIASES: dict[str, str] = {
+    alias: target
+    for target, aliases in {
+        "kind": "kind typ type kategori kategoria category categories kategorie rodzaj",
+        "sectors": "sectors sector sektor sektorer sektory sektoren bransch branza branche branchen",
+        "website": "website web www url stronawww stronainternetowa webbplats hemsida webseite homepage",
+        "address": "address adres adress adresse anschrift seoladh gatuadress",
+        "town": "town city ort stad miejscowosc miasto stadt baile postort",
+        "country": "country land kraj tir",
+        "contact": (
+            "contact kontakt email mail epost emailaddress telefon phone tel telephone telefonnummer "
+            "phonenumber mobile mobil"
+        ),
+        "status": "status stan",
+        "status_flag": "planerad planned planowane planowany geplant beartaithe",
+        "helix": "helix quadruplehelix",
+        "layer": "layer warstwa lager ebene sraith",
+        "_description": "description opis beskrivning beschreibung",
+        "_name": "name nazwa namn ainm",
+    }.items()
+    for alias in aliases.split()
+}
+_CANONICAL_TEXT = frozenset(("kind", "sectors", "website", "address", "town", "country", "contact", "helix"))
 _YES = frozenset("ja yes tak y j x true 1 si sea planerad planned planowane geplant".split())
 _NO = frozenset("nej no nie n false 0 nein nil".split())
 
@@ -142,7 +158,7 @@ class _BadGeometry(Exception):
     """A placemark's geometry cannot be used; the message is the rejection reason."""
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: it also stands in for an element's tag
 class _Container:
     """A Document or Folder once it has ended: its name and what it held, in order."""
 
@@ -156,6 +172,7 @@ class _Parsed:
     items: list[Any]  # record dicts and Rejected, in document order
     top: list[int | _Container]
     network_links: list[str]
+    reader: _Reader
 
 
 # ----------------------------------------------------------------------------- public API
@@ -339,7 +356,13 @@ class _Reader:
         self.targets: dict[str, str | None] = {}
         # Points are built in one vectorised call at the end: (item index, lon, lat).
         self.point_items: list[int] = []
-        self.point_xy: list[tuple[float, float]] = []
+        self.point_x: list[float] = []
+        self.point_y: list[float] = []
+        # Attributes and geometries are kept beside the records, not in them, until the end:
+        # a dict holding only text is not tracked by the garbage collector, which keeps the
+        # collector's full passes over 100,000 live records from dominating the parse.
+        self.attributes: list[dict[str, Any] | None] = []
+        self.geometries: dict[int, Any] = {}
 
     def local(self, tag: Any) -> str:
         try:
@@ -363,7 +386,6 @@ def _parse(stream: IO[bytes], label: str) -> _Parsed:
     roles = reader.roles
     local = reader.local
     items: list[Any] = []
-    containers: list[_Container] = []
     network_links: list[str] = []
     iterator = safe_etree.iterparse(
         stream, events=("end",), forbid_dtd=True, forbid_entities=True, forbid_external=True
@@ -377,22 +399,22 @@ def _parse(stream: IO[bytes], label: str) -> _Parsed:
                 continue
             if role == _PLACEMARK:
                 index = len(items)
-                items.append(_read_placemark(element, reader, index))
+                item = _read_placemark(element, reader, index)
+                items.append(item)
+                if item.__class__ is Rejected:
+                    reader.attributes.append(None)
                 element.clear()
-                element.set(_PM_KEY, index)
+                element.tag = index  # the shell left in the parent says which item it was
             elif role == _CONTAINER:
                 container = _Container(local(element.tag), None)
                 for child in element:
-                    attrib = child.attrib
-                    if _PM_KEY in attrib:
-                        container.children.append(attrib[_PM_KEY])
-                    elif _CONTAINER_KEY in attrib:
-                        container.children.append(containers[attrib[_CONTAINER_KEY]])
-                    elif container.name is None and local(child.tag) == "name":
+                    tag = child.tag
+                    if tag.__class__ is int or tag.__class__ is _Container:
+                        container.children.append(tag)
+                    elif container.name is None and local(tag) == "name":
                         container.name = _text(child)
                 element.clear()
-                element.set(_CONTAINER_KEY, len(containers))
-                containers.append(container)
+                element.tag = container
             elif role == _NETWORK_LINK:
                 network_links.append(_network_link_href(element, local))
                 element.clear()
@@ -425,27 +447,20 @@ def _parse(stream: IO[bytes], label: str) -> _Parsed:
         ) from None
     if root is None:
         raise ImportFileError(f"{label}: the XML ended before its root element closed. Export the file again.")
-    root_name = local(root.tag)
+    if root.tag.__class__ is _Container:
+        root_name = root.tag.kind
+    else:
+        root_name = "Placemark" if root.tag.__class__ is int else local(root.tag)
     if root_name not in ("kml", "Document", "Folder", "Placemark"):
         raise UnsupportedFileError(
             f"{label}: this is XML but not KML (its root element is <{_key(root.tag)}>, expected <kml>). "
             "Export the map as KML/KMZ from Google My Maps or Google Earth."
         )
-    if _PM_KEY in root.attrib:
-        top: list[int | _Container] = [root.attrib[_PM_KEY]]
-    elif _CONTAINER_KEY in root.attrib:
-        top = [containers[root.attrib[_CONTAINER_KEY]]]
+    if root.tag.__class__ is int or root.tag.__class__ is _Container:
+        top: list[int | _Container] = [root.tag]
     else:
-        top = []
-        for child in root:
-            if _PM_KEY in child.attrib:
-                top.append(child.attrib[_PM_KEY])
-            elif _CONTAINER_KEY in child.attrib:
-                top.append(containers[child.attrib[_CONTAINER_KEY]])
-    if reader.point_items:
-        for index, point in zip(reader.point_items, shapely.points(reader.point_xy)):
-            items[index]["geometry"] = point
-    return _Parsed(items, top, network_links)
+        top = [child.tag for child in root if child.tag.__class__ is int or child.tag.__class__ is _Container]
+    return _Parsed(items, top, network_links, reader)
 
 
 def _local_name(tag: Any) -> str:
@@ -569,11 +584,18 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
         if code is None:
             code = reader.code(child.tag)
         if code == _C_NAME:
-            name = _text(child)
+            name = child.text
+            if len(child) or name is None:
+                name = _text(child)
+            else:
+                name = name.strip() or None
         elif code == _C_DESCRIPTION:
             description = child.text if len(child) == 0 else _markup(child)
         elif code == _C_STYLEURL:
-            _put(attributes, "styleUrl", (child.text or "").strip())
+            if "styleUrl" in attributes:
+                _put(attributes, "styleUrl", (child.text or "").strip())
+            else:
+                attributes["styleUrl"] = (child.text or "").strip()
         elif code == _C_EXTENDED:
             _read_extended_data(child, reader, attributes, canonical)
         elif code == _C_POINT or code == _C_GEOMETRY:
@@ -595,7 +617,7 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
             value = _text(child)
             if value:
                 _put(attributes, _key(reader.local(child.tag)), value)
-    own_id = placemark.get("id") or placemark.get("{%s}id" % KML_NS)
+    own_id = (placemark.get("id") or placemark.get(_KML_ID)) if placemark.attrib else None
     if own_id is not None:
         own_id = own_id.strip() or None
         if own_id in reader.seen_ids:
@@ -614,7 +636,8 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
     xy = _fast_point(geometries[0], reader) if len(geometries) == 1 and codes.get(geometries[0].tag) == _C_POINT else None
     if xy is not None:
         reader.point_items.append(index)
-        reader.point_xy.append(xy)
+        reader.point_x.append(xy[0])
+        reader.point_y.append(xy[1])
     elif not geometries:
         address = "; ".join(canonical.get("address", []))
         hint = f" It has the address '{address}': place it on the map" if address else " Place it on the map"
@@ -633,21 +656,21 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
         except _BadGeometry as exc:
             return Rejected("", f"'{name or 'unnamed placemark'}': {exc}", _raw(name, attributes, geometries[0]))
 
+    reader.attributes.append(attributes)
+    if geometry is not None:
+        reader.geometries[index] = geometry
     record: dict[str, Any] = {
         "name": name,
         "description": description,
-        "geometry": geometry,
         "location_source": "coordinates",
         "own_id": own_id,
-        "attributes": attributes,
         "layer": None,
         "status": None,
     }
     if canonical:
-        for target in _CANONICAL_TEXT:
-            values = canonical.get(target)
-            if values:
-                record[target] = "; ".join(dict.fromkeys(values))
+        for target, values in canonical.items():
+            if target in _CANONICAL_TEXT:
+                record[target] = values[0] if len(values) == 1 else "; ".join(dict.fromkeys(values))
         if "layer" in canonical:
             record["layer"] = _layer_from_fields(canonical["layer"])
         if "status" in canonical or "status_flag" in canonical:
@@ -679,20 +702,27 @@ def _read_extended_data(
             key = child.get("name") or display or "Data"
             if display and display != key:
                 _put(attributes, f"{key} (displayName)", display)
+            # Inline of _store_field: this runs for every field of every placemark.
+            if key in attributes:
+                _put(attributes, key, value)
+            else:
+                attributes[key] = value
+            if value:
+                target = targets[key] if key in targets else _field_target(key, targets)
+                if target:
+                    if target in canonical:
+                        canonical[target].append(value)
+                    else:
+                        canonical[target] = [value]
         elif code == _C_SCHEMADATA:
             for part in child:
                 if reader.local(part.tag) == "SimpleData":
                     value = part.text if len(part) == 0 else _markup(part)
                     _store_field(part.get("name") or "SimpleData", value.strip() if value else "",
                                  attributes, canonical, targets)
-            continue
         elif len(child) == 0:
             # Arbitrary XML in another namespace ("custom data" in the KML reference).
-            key = _key(child.tag)
-            value = (child.text or "").strip()
-        else:
-            continue
-        _store_field(key, value, attributes, canonical, targets)
+            _store_field(_key(child.tag), (child.text or "").strip(), attributes, canonical, targets)
 
 
 def _store_field(
@@ -741,11 +771,13 @@ def _status_from_fields(texts: list[str] | None, flags: list[str] | None) -> str
 
 
 def _raw(name: str | None, attributes: dict[str, Any], geometry: Any) -> dict[str, Any]:
+    """What a rejected placemark held: name, coordinate text (cut at 500 characters), fields."""
     raw: dict[str, Any] = {"name": name}
     if geometry is not None:
-        coordinates = [node.text.strip() for node in geometry.iter() if node.text and node.text.strip()]
-        raw["geometry"] = " ".join(coordinates)[:500]
-    raw.update(attributes)
+        coordinates = [node.text.strip() for node in geometry.iter() if isinstance(node.text, str) and node.text.strip()]
+        raw["coordinates"] = " ".join(coordinates)[:500]
+    for key, value in attributes.items():
+        _put(raw, key, value)
     return raw
 
 
@@ -893,6 +925,8 @@ def _result(parsed: _Parsed, source_file: str, label: str) -> LoadResult:
             f"'Keep data up to date with network link KML' is ticked. {MY_MAPS_EXPORT_HELP}"
         )
     placed = [False] * len(items)
+    reader = parsed.reader
+    attributes = reader.attributes
     # Walk the folder tree. Stack entries: node, the innermost folder names above it, its
     # folder depth, layer and status from the nearest folder that names one, is-the-document.
     stack: list[tuple[Any, tuple[str, ...], int, str | None, str | None, bool]] = []
@@ -906,7 +940,7 @@ def _result(parsed: _Parsed, source_file: str, label: str) -> LoadResult:
         node, path, depth, layer, status, is_document = stack.pop()
         if not isinstance(node, _Container):  # a placemark outside any Document/Folder
             loose += 1
-            _place(items, node, f"placemark {loose}", layer, status, None, placed)
+            _place(items, node, f"placemark {loose}", layer, status, None, placed, attributes)
             continue
         name = node.name
         own_layer = layer_from_name(name) if name else UNCLASSIFIED
@@ -931,15 +965,24 @@ def _result(parsed: _Parsed, source_file: str, label: str) -> LoadResult:
                 subfolders.append((child, here, depth, child_layer, child_status, False))
             else:
                 number += 1
-                _place(items, child, f"{ref_head} › placemark {number}", direct_layer, direct_status, folder, placed)
+                _place(items, child, f"{ref_head} › placemark {number}", direct_layer, direct_status, folder, placed, attributes)
         stack.extend(reversed(subfolders))
     for index, done in enumerate(placed):  # nested where no folder can claim them (malformed nesting)
         if not done:
             loose += 1
-            _place(items, index, f"placemark {loose} (outside any folder)", None, None, None, placed)
+            _place(items, index, f"placemark {loose} (outside any folder)", None, None, None, placed, attributes)
 
-    records = [item for item in items if not isinstance(item, Rejected)]
-    rejected = [item for item in items if isinstance(item, Rejected)]
+    for index, point in zip(reader.point_items, shapely.points(reader.point_x, reader.point_y)):
+        items[index]["geometry"] = point
+    for index, geometry in reader.geometries.items():
+        items[index]["geometry"] = geometry
+    records, rejected = [], []
+    for item, fields in zip(items, attributes):
+        if item.__class__ is Rejected:
+            rejected.append(item)
+        else:
+            item["attributes"] = fields
+            records.append(item)
     result = make_result(source_file, records, rejected, len(items))
     if parsed.network_links:
         result.notes.append(
@@ -951,7 +994,7 @@ def _result(parsed: _Parsed, source_file: str, label: str) -> LoadResult:
 
 def _place(
     items: list[Any], index: int, ref: str, layer: str | None, status: str | None, folder: str | None,
-    placed: list[bool],
+    placed: list[bool], attributes: list[dict[str, Any] | None],
 ) -> None:
     item = items[index]
     placed[index] = True
@@ -966,4 +1009,4 @@ def _place(
     if item["status"] is None:
         item["status"] = status
     if folder:
-        _put(item["attributes"], "folder", folder)
+        _put(attributes[index], "folder", folder)

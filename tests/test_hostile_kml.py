@@ -218,3 +218,18 @@ def test_too_many_members(tmp_path, monkeypatch):
     data = _zip(tmp_path / "many.kmz", {f"images/{i}.png": b"x" for i in range(5)} | {"doc.kml": KML})
     with pytest.raises(UnsafeFileError, match=r"many\.kmz: the archive lists 6 entries"):
         features_from_kmz(data, "many.kmz")
+
+
+def test_placemarks_and_folders_nested_where_they_do_not_belong_are_still_counted():
+    inner = b"<Folder><name>Hubs</name>" + PLACEMARK + b"</Folder>"
+    data = (b'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            b"<Placemark><name>Outer</name>" + inner + b"<MultiGeometry>" + inner
+            + b"<Point><coordinates>3,4</coordinates></Point></MultiGeometry></Placemark>"
+            b"<NetworkLink>" + inner + b"<Link><href>https://example.org/x.kml</href></Link></NetworkLink>"
+            b"<Style>" + PLACEMARK + b"</Style></Document></kml>")
+    result = features_from_kml(data, "odd.kml")
+    assert result.rows_read == 5
+    assert result.accepted + len(result.rejected) == 5
+    refs = list(result.features["source_ref"]) + [r.where for r in result.rejected]
+    assert "document › placemark 1" in refs
+    assert sum("outside any folder" in ref for ref in refs) == 4
