@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -381,6 +382,19 @@ def test_model_location_becomes_a_point():
     assert features_from_kml(data, "x.kml").features.iloc[0]["geometry"].equals(shapely.Point(-6.26, 53.35))
 
 
+def test_broken_tracks_and_models_are_rejected():
+    data = _kml(
+        "<Placemark><name>T</name><gx:Track><gx:coord>15.5</gx:coord></gx:Track></Placemark>"
+        "<Placemark><name>E</name><gx:Track><when>2024</when></gx:Track></Placemark>"
+        "<Placemark><name>M</name><Model><Link><href>m.dae</href></Link></Model></Placemark>",
+        ns='xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2"',
+    )
+    reasons = [r.reason for r in features_from_kml(data, "x.kml").rejected]
+    assert "'15.5' is not 'longitude latitude altitude'" in reasons[0]
+    assert "has no gx:coord points" in reasons[1]
+    assert "has no Location longitude/latitude" in reasons[2]
+
+
 def test_empty_document_gives_an_empty_result():
     result = features_from_kml(_kml("<name>Nothing yet</name><Folder><name>Hubs</name></Folder>"), "x.kml")
     assert (result.rows_read, result.accepted, result.rejected) == (0, 0, [])
@@ -399,14 +413,21 @@ def test_xml_that_is_not_kml():
         features_from_kml(data, "track.kml")
 
 
-def test_streaming_clears_placemarks_as_it_goes():
-    # 3,000 placemarks with long descriptions: each is read and dropped, so the result is complete.
+def test_memory_stays_flat_while_streaming():
+    # 2,000 placemarks each carrying 10 kB that is not kept (a LookAt): if elements were not
+    # cleared as the parse goes, the tree alone would take 20+ MB.
     body = "".join(
-        f"<Placemark><name>P{i}</name><description>{'x' * 500}</description>"
+        f"<Placemark><name>P{i}</name><LookAt><range>{'9' * 10_000}</range></LookAt>"
         f"<Point><coordinates>{i % 180},{i % 90}</coordinates></Point></Placemark>"
-        for i in range(3000)
+        for i in range(2000)
     )
-    result = features_from_kml(_kml(f"<Folder><name>Hubs</name>{body}</Folder>"), "big.kml")
-    assert result.accepted == 3000
-    assert result.features["source_ref"].iloc[-1] == "folder 'Hubs' › placemark 3000"
-
+    data = _kml(f"<Folder><name>Hubs</name>{body}</Folder>")
+    tracemalloc.start()
+    try:
+        result = features_from_kml(data, "big.kml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.accepted == 2000
+    assert result.features["source_ref"].iloc[-1] == "folder 'Hubs' › placemark 2000"
+    assert peak < 8_000_000
