@@ -47,6 +47,12 @@ def layer_title(layer: str) -> str:
     return LAYER_TITLES.get(layer) or ANALYSIS_TITLES.get(layer) or str(layer)
 
 
+def layer_order(layers: Iterable[Any]) -> list[str]:
+    """Return the distinct layer ids in `layers`: canonical ones in schema order, then others sorted."""
+    present = {str(layer) for layer in pd.unique(pd.Series(layers, dtype=object)) if layer is not None and layer == layer}
+    return [l for l in ALL_LAYERS if l in present] + sorted(present - set(ALL_LAYERS))
+
+
 def table_name(name: str) -> str:
     """Return `name` as a safe lower-case table/file name part (letters, digits, underscores)."""
     cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", str(name)).strip("_").lower()

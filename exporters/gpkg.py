@@ -28,9 +28,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from exporters.common import ANALYSIS_TITLES, layer_title, table_name
+from exporters.common import ANALYSIS_TITLES, layer_order, layer_title, table_name
 from loaders.features import COLUMNS, CRS
-from loaders.layers import ALL_LAYERS
 
 META_TABLE = "atlas_export"
 META_COLUMNS = ("table_name", "kind", "layer", "title", "geometry_type", "rows", "exported_at", "region", "note")
@@ -93,8 +92,7 @@ def _text_frame(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     # Canonical columns as text (a column of only None would otherwise become a non-text type).
     columns = [c for c in COLUMNS if c in features.columns]
     extra = [c for c in features.columns if c not in columns and c != features.geometry.name]
-    text = features[columns].astype(object)
-    text = text.where(text.notna(), None).astype("string")
+    text = features[columns].astype("string")
     out = pd.concat([text, features[extra]], axis=1) if extra else text
     return gpd.GeoDataFrame(out, geometry=features.geometry.values, crs=features.crs or CRS)
 
@@ -132,9 +130,7 @@ def write_gpkg(
     meta = []
     try:
         frame = _text_frame(features)
-        for layer in [l for l in ALL_LAYERS if l in set(frame["layer"])] + sorted(
-            set(frame["layer"].dropna()) - set(ALL_LAYERS)
-        ):
+        for layer in layer_order(frame["layer"]):
             for table, part in split_by_geometry(layer, frame[frame["layer"] == layer]).items():
                 geometry_type = _write(part.reset_index(drop=True), tmp, table)
                 meta.append((table, "features", layer, layer_title(layer), geometry_type, len(part)))

@@ -32,9 +32,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from exporters.common import ANALYSIS_TITLES, LAYER_TITLES, ExportResult, layer_title, property_columns
+from exporters.common import ANALYSIS_TITLES, LAYER_TITLES, ExportResult, layer_order, layer_title, property_columns
 from loaders.features import COLUMNS, CRS
-from loaders.layers import ALL_LAYERS, HUBS, NETWORKS, TRAINING, UNCLASSIFIED
+from loaders.layers import HUBS, NETWORKS, TRAINING, UNCLASSIFIED
 
 
 @dataclass(frozen=True)
@@ -264,8 +264,7 @@ def write_kml(
     layers: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
     styles = []
-    order = [l for l in ALL_LAYERS if l in set(frame["layer"])] + sorted(set(frame["layer"].dropna()) - set(ALL_LAYERS))
-    for layer in order:
+    for layer in layer_order(frame["layer"]):
         style_id = f"layer-{layer}"
         styles.append(_style(style_id, COLOURS.get(layer, "757575")))
         layers[layer] = _placemarks(frame[frame["layer"] == layer].reset_index(drop=True), style_id)

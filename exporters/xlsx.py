@@ -28,10 +28,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from exporters.common import LAYER_TITLES
+from exporters.common import LAYER_TITLES, layer_order
 from exporters.csv import flat_table
 from exporters.safe_cells import xlsx_cell
-from loaders.layers import ALL_LAYERS
 
 # Analysis results written as sheets, in this order, with their sheet titles.
 REPORT_SHEETS: dict[str, str] = {
@@ -168,7 +167,7 @@ def write_xlsx(
     about_rows: list[tuple[str, Any]] = [("Creative Atlas report", "")]
     about_rows += list(about)
     counts = features.groupby(["layer", "status"], dropna=False).size() if len(features) else pd.Series(dtype=int)
-    for layer in [l for l in ALL_LAYERS if l in set(features["layer"])]:
+    for layer in [l for l in layer_order(features["layer"]) if l in LAYER_TITLES]:
         by_status = {s: int(counts.get((layer, s), 0)) for s in ("existing", "planned")}
         about_rows.append((LAYER_TITLES[layer], f"{by_status['existing']} existing, {by_status['planned']} planned"))
     about_rows.append(("Features in this report", len(features)))
@@ -177,9 +176,7 @@ def write_xlsx(
     about_table = pd.DataFrame(about_rows[1:], columns=["Item", "Value"])
     _write_table(book, sheet_title("About", taken), about_table, note=about_rows[0][0])
 
-    for layer in [l for l in ALL_LAYERS if l in set(features["layer"])] + sorted(
-        set(features["layer"].dropna()) - set(ALL_LAYERS)
-    ):
+    for layer in layer_order(features["layer"]):
         part = features[features["layer"] == layer]
         title = LAYER_TITLES.get(layer, str(layer)).replace("Creative Industries ", "")
         _write_table(book, sheet_title(title, taken), _layer_table(part))
