@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from analysis.coverage import (
     check_circuity,
@@ -241,44 +241,161 @@ def _reduce(matrix: sparse.csr_matrix, weights: np.ndarray) -> tuple[sparse.csr_
     return matrix, weights, keep_rows
 
 
+def _covered_value(matrix: sparse.csr_matrix, weights: np.ndarray, rows: list[int] | np.ndarray) -> int:
+    rows = np.asarray(rows, dtype=np.intp)
+    if len(rows) == 0:
+        return 0
+    return int(weights[np.unique(matrix[rows].indices)].sum())
+
+
+def improve(matrix: sparse.csr_matrix, weights: np.ndarray, picks: list[int], *, rounds: int = 20) -> list[int]:
+    """Improve a set of picks by single swaps (drop one, add the best other) while any helps.
+
+    A quick local search: it often closes most of the greedy's gap and gives the exact
+    solver a strong lower bound.
+    """
+    matrix = sparse.csr_matrix(matrix, dtype=bool)
+    weights = np.asarray(weights, dtype=np.int64)
+    as_int = matrix.astype(np.int64)
+    picks = list(picks)
+    count = np.zeros(matrix.shape[1], dtype=np.int64)
+    for p in picks:
+        count[matrix.indices[matrix.indptr[p]:matrix.indptr[p + 1]]] += 1
+    for _ in range(rounds):
+        changed = False
+        for slot, p in enumerate(picks):
+            cols = matrix.indices[matrix.indptr[p]:matrix.indptr[p + 1]]
+            count[cols] -= 1
+            loss = int(weights[cols][count[cols] == 0].sum())
+            gains = as_int @ np.where(count == 0, weights, 0)
+            best = int(np.argmax(gains))
+            if gains[best] > loss:
+                picks[slot] = best
+                cols = matrix.indices[matrix.indptr[best]:matrix.indptr[best + 1]]
+                changed = True
+            count[cols] += 1
+        if not changed:
+            break
+    return picks
+
+
+def _model(reduced: sparse.csr_matrix, w: np.ndarray, k: int) -> tuple[np.ndarray, list[LinearConstraint], int]:
+    """Return objective, constraints and the number of x variables of the covering MILP.
+
+    Variables: x (one binary per candidate), then y (settlement group covered, 0..1);
+    max w.y  s.t.  y_j <= sum_{i covers j} x_i,  sum x <= k. A group only one candidate
+    reaches is covered exactly when that candidate is open: its weight moves onto x_i and
+    its y and row disappear.
+    """
+    n_c = reduced.shape[0]
+    reach = reduced.getnnz(axis=0)
+    single = np.flatnonzero(reach == 1)
+    shared = np.flatnonzero(reach > 1)
+    by_column = reduced.T.tocsr()
+    x_gain = np.bincount(by_column[single].indices, weights=w[single], minlength=n_c)
+    n_y = len(shared)
+    budget = sparse.csr_matrix(np.concatenate([np.ones(n_c), np.zeros(n_y)])[None, :])
+    constraints = [LinearConstraint(budget, 0.0, float(k))]
+    if n_y:
+        cover = sparse.hstack([-by_column[shared].astype(float), sparse.identity(n_y, format="csr")], format="csr")
+        constraints.insert(0, LinearConstraint(cover, -np.inf, 0.0))
+    return -np.concatenate([x_gain, w[shared].astype(float)]), constraints, n_c
+
+
+def _lp_bound(c: np.ndarray, constraints: list[LinearConstraint]) -> tuple[float, np.ndarray] | None:
+    """Solve the LP relaxation; return its optimum (max form) and the x-independent reduced costs."""
+    a_ub = sparse.vstack([con.A for con in constraints], format="csr")
+    b_ub = np.concatenate([np.atleast_1d(con.ub) for con in constraints])
+    result = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=(0.0, 1.0), method="highs")
+    if result.status != 0:
+        return None
+    return -float(result.fun), np.asarray(result.lower.marginals, dtype=float)
+
+
 def exact(
-    matrix: sparse.csr_matrix, weights: np.ndarray, k: int, *, time_limit_s: float = 10.0
+    matrix: sparse.csr_matrix,
+    weights: np.ndarray,
+    k: int,
+    *,
+    time_limit_s: float = 10.0,
+    incumbent: list[int] | None = None,
 ) -> tuple[list[int] | None, int | None, int | None, bool]:
     """Solve the maximal covering problem exactly with HiGHS.
+
+    Steps, each exact: shrink the problem (:func:`_reduce`); bound it from above by the
+    LP relaxation and from below by the best of `incumbent` (e.g. the greedy picks) and
+    a swap-improved greedy; stop if they meet; otherwise drop every candidate whose LP
+    reduced cost shows it cannot be in a solution as good as the lower bound
+    (reduced-cost fixing), and solve the rest as a MILP.
 
     Returns
     -------
     rows, value, bound, proven
-        The chosen rows and the weight they cover (None when no solution was found),
-        the solver's upper bound on the optimum, and whether the value is proven optimal.
+        The chosen rows of `matrix` and the weight they cover (None when no solution was
+        found), an upper bound on the optimum, and whether the value is proven optimal.
     """
     weights = np.asarray(weights, dtype=np.int64)
     reduced, w, rows = _reduce(matrix, weights)
-    n_c, n_d = reduced.shape
+    n_c = reduced.shape[0]
     if n_c == 0 or k == 0:
         return [], 0, 0, True
     if k >= n_c:
         return rows.tolist(), int(w.sum()), int(w.sum()), True
-    # Variables: x (one binary per candidate), then y (settlement group covered, 0..1).
-    # max w.y  s.t.  y_j <= sum_{i covers j} x_i,  sum x <= k.
-    cover = sparse.hstack([-reduced.T.astype(float), sparse.identity(n_d, format="csr")], format="csr")
-    budget = sparse.csr_matrix(np.concatenate([np.ones(n_c), np.zeros(n_d)])[None, :])
-    c = np.concatenate([np.zeros(n_c), -w.astype(float)])
+    started = time.perf_counter()
+
+    # Lower bound: greedy on the reduced problem, improved by swaps; or the caller's picks.
+    best = improve(reduced, w, greedy(reduced, w, k)[0])
+    best_rows, best_value = rows[best].tolist(), _covered_value(reduced, w, best)
+    if incumbent is not None and _covered_value(matrix, weights, incumbent) > best_value:
+        best_rows, best_value = list(incumbent), _covered_value(matrix, weights, incumbent)
+
+    c, constraints, _ = _model(reduced, w, k)
+    relaxed = _lp_bound(c, constraints)
+    upper = None
+    keep = np.arange(n_c)
+    if relaxed is not None:
+        lp_value, reduced_costs = relaxed
+        # Objective values are whole people; allow for the LP solver's tolerances.
+        margin = max(1.0, 1e-6 * lp_value)
+        upper = int(np.floor(lp_value + margin))
+        if best_value >= int(np.floor(lp_value + 1e-6 * max(lp_value, 1.0))):
+            return best_rows, best_value, best_value, True
+        # Opening candidate i costs at least its reduced cost: if the LP optimum minus that
+        # falls below a solution we already have, no optimal solution opens i.
+        keep = np.flatnonzero(lp_value - reduced_costs[:n_c] >= best_value - margin)
+    sub, sub_w, sub_rows = _reduce(reduced[keep], w)
+    if sub.shape[0] <= k:
+        chosen = keep[sub_rows]
+        value = _covered_value(reduced, w, chosen)
+        if value >= best_value:
+            return rows[chosen].tolist(), value, value, True
+        return best_rows, best_value, best_value, True
+    c, constraints, n_x = _model(sub, sub_w, k)
+    # Objective cutoff: only solutions at least as good as the one in hand, which prunes
+    # the branch-and-bound tree hard when that solution is close to the optimum.
+    constraints.append(LinearConstraint(sparse.csr_matrix(-c[None, :]), best_value - 0.5, np.inf))
+    remaining = max(0.1, float(time_limit_s) - (time.perf_counter() - started))
     result = milp(
         c,
-        constraints=[LinearConstraint(cover, -np.inf, 0.0), LinearConstraint(budget, 0.0, float(k))],
-        integrality=np.concatenate([np.ones(n_c), np.zeros(n_d)]),
+        constraints=constraints,
+        integrality=np.concatenate([np.ones(n_x), np.zeros(len(c) - n_x)]),
         bounds=Bounds(0.0, 1.0),
-        options={"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "disp": False},
+        # HiGHS's presolve spends seconds on this model and gains little: off.
+        options={"time_limit": remaining, "mip_rel_gap": 0.0, "presolve": False, "disp": False},
     )
-    if result.x is None:
-        return None, None, None, False
-    chosen = np.flatnonzero(result.x[:n_c] > 0.5)[:k]
-    value = int(w[np.unique(reduced[chosen].indices)].sum())
-    bound = getattr(result, "mip_dual_bound", None)
-    bound = int(np.floor(-bound + 1e-6)) if bound is not None and np.isfinite(bound) else None
-    proven = result.status == 0 or (bound is not None and bound <= value)
-    return rows[chosen].tolist(), value, bound if bound is not None else (value if proven else None), proven
+    if result.x is not None:
+        chosen = keep[sub_rows[np.flatnonzero(result.x[:n_x] > 0.5)[:k]]]
+        value = _covered_value(reduced, w, chosen)
+        if value > best_value:
+            best_rows, best_value = rows[chosen].tolist(), value
+    dual = getattr(result, "mip_dual_bound", None)
+    if dual is not None and np.isfinite(dual):
+        milp_upper = int(np.floor(-dual + 1e-6 * max(abs(dual), 1.0)))
+        upper = milp_upper if upper is None else min(upper, milp_upper)
+    proven = result.status == 0 or (upper is not None and upper <= best_value)
+    if proven:
+        upper = best_value
+    return best_rows, best_value, upper, proven
 
 
 def site(
@@ -386,7 +503,7 @@ def site(
         )
     else:
         started = time.perf_counter()
-        rows, value, bound, proven = exact(matrix, weights, k, time_limit_s=time_limit_s)
+        rows, value, bound, proven = exact(matrix, weights, k, time_limit_s=time_limit_s, incumbent=picks)
         seconds["exact"] = time.perf_counter() - started
         if rows is not None and value is not None:
             # The greedy may beat an unfinished solver run; the better of the two is a lower bound.

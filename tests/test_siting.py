@@ -174,3 +174,38 @@ def test_exact_matches_brute_force_on_random_instances():
         greedy_value = sum(siting.greedy(matrix, weights, 3)[1])
         assert greedy_value <= best
         assert greedy_value >= (1 - 1 / math.e) * best
+
+
+def _reference_optimum(dense, weights, k):
+    """Textbook MCLP as a MILP, no reductions: the value to match."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n_c, n_d = dense.shape
+    cover = np.hstack([-dense.T.astype(float), np.eye(n_d)])
+    budget = np.concatenate([np.ones(n_c), np.zeros(n_d)])[None, :]
+    result = milp(np.concatenate([np.zeros(n_c), -weights.astype(float)]),
+                  constraints=[LinearConstraint(cover, -np.inf, 0), LinearConstraint(budget, 0, k)],
+                  integrality=np.concatenate([np.ones(n_c), np.zeros(n_d)]), bounds=Bounds(0, 1))
+    return round(-result.fun)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_with_reductions_matches_the_textbook_model(seed):
+    # Clustered towns: many dominated and interchangeable candidates, like real settlements.
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform([10, 50], [12, 51], (6, 2))
+    points = np.vstack([c + rng.normal(0, 0.08, (30, 2)) for c in centres])
+    weights = rng.integers(0, 5000, len(points))
+    from analysis.distance import within_km
+
+    matrix = within_km(points, points, 12.0)
+    for k in (1, 3, 7):
+        rows, value, bound, proven = siting.exact(matrix, weights, k)
+        assert proven and bound == value
+        assert value == _reference_optimum(matrix.toarray(), weights, k)
+        assert len(rows) <= k
+        assert weights[np.unique(matrix[rows].indices)].sum() == value
+        picks = siting.greedy(matrix, weights, k)[0]
+        better = siting.improve(matrix, weights, picks)
+        assert (weights[np.unique(matrix[better].indices)].sum()
+                >= weights[np.unique(matrix[picks].indices)].sum())
