@@ -20,7 +20,8 @@ from atlas.workspace import Workspace
 from loaders.errors import ImportFileError
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_WORKSPACE = ROOT / "geodata" / "demo_workspace"
+# ATLAS_WORKSPACE picks the folder the app opens with (the demo workspace by default).
+DEFAULT_WORKSPACE = Path(os.environ.get("ATLAS_WORKSPACE") or ROOT / "geodata" / "demo_workspace")
 
 # Session-state keys, defined once.
 WORKSPACE = "atlas.workspace"        # text: workspace folder
@@ -105,21 +106,76 @@ def demand(path: str, stamp: int, region_id: str, online: bool) -> gpd.GeoDataFr
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def default_region(path: str, stamp: int) -> str | None:
-    """Return the id of the region holding the most features (offline boundaries), or the first."""
+    """Return the id of the region holding the most located features (offline boundaries), or the first."""
+    import numpy as np
     import shapely
 
+    from analysis.coverage import lonlat
+
     regions = registry(path, stamp)
-    frame = features(path, stamp)
+    xy = lonlat(features(path, stamp).geometry)
+    xy = xy[np.isfinite(xy).all(axis=1)]
     best, best_count = None, -1
     for region in regions:
         try:
             geometry = boundary_for(region, Workspace(path), online=False).geometry
         except USER_ERRORS:
             continue
-        count = int(shapely.intersects(geometry, frame.geometry.values).sum()) if len(frame) else 0
+        shapely.prepare(geometry)
+        count = int(shapely.intersects_xy(geometry, xy[:, 0], xy[:, 1]).sum()) if len(xy) else 0
         if count > best_count:
             best, best_count = region.id, count
     return best or next((r.id for r in regions), None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def feature_count(path: str, stamp: int) -> int:
+    """Number of features in the workspace."""
+    return len(features(path, stamp))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def filter_options(path: str, stamp: int) -> dict[str, list[str]]:
+    """Kinds, sectors and statuses present in the workspace, for the map's filters."""
+    from maps.filters import filter_options as options
+
+    return options(features(path, stamp))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def facility_counts(path: str, stamp: int, region_id: str, online: bool) -> dict[str, dict[str, int]]:
+    """Existing and planned facilities per layer inside the region's boundary."""
+    from atlas.dashboard import facility_counts as counts
+
+    return counts(features(path, stamp), boundary(path, stamp, region_id, online).geometry)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def facility_map(path: str, stamp: int, region_id: str, online: bool, layers: tuple[str, ...],
+                 kinds: tuple[str, ...] = (), sectors: tuple[str, ...] = (), statuses: tuple[str, ...] = (),
+                 radius: tuple[tuple[str, float], ...] | None = None, include_planned: bool = False,
+                 scale: float = 1.0):
+    """The facility layers of a map for these filters (and discs with `radius`), built once.
+
+    Pages draw from this rather than from the full feature frame, so a rerun of a
+    100,000-feature workspace moves kilobytes of hexagons, not the whole table.
+    """
+    import maps
+    from maps.records import bounds_of
+
+    return maps.facility_map(
+        features(path, stamp), layers=layers, kinds=kinds, sectors=sectors, statuses=statuses,
+        radius_km=dict(radius) if radius else None, include_planned=include_planned, scale=scale,
+        bounds=bounds_of([boundary(path, stamp, region_id, online).geometry]),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def feature_record(path: str, stamp: int, feature_id: str):
+    """One feature's full record (field, value) for the map's details panel."""
+    from maps.filters import feature_record as record
+
+    return record(features(path, stamp), feature_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -265,7 +321,7 @@ def empty_state(ctx: Context, what: str = "this page") -> bool:
     if ctx.region is None:
         st.info("No regions are defined. Add one to regions.json in the workspace folder.")
         return True
-    if len(features(ctx.path, ctx.stamp)) == 0:
+    if feature_count(ctx.path, ctx.stamp) == 0:
         st.info(f"The workspace `{ctx.path}` holds no features yet, so {what} has nothing to show. "
                 "Import the alliance's My Maps export (KMZ/KML) or audit sheet (XLSX/CSV) on the Data page.",
                 icon=":material/folder_open:")

@@ -1,13 +1,13 @@
 """pydeck map builders: pure functions from frames to layers, decks and legends (no Streamlit)."""
 from __future__ import annotations
 
-from maps.compose import MapContent, atlas_deck, atlas_layers, atlas_legend, view_for
+from maps.compose import FacilityMap, MapContent, atlas_deck, atlas_layers, atlas_legend, facility_map, view_for
 from maps.deck import build_deck, layer_ids
 from maps.features import AGGREGATE_ABOVE, facility_layers
 from maps.legend import legend_html, legend_items
 from maps.view import fit_view
 
 __all__ = [
-    "AGGREGATE_ABOVE", "MapContent", "atlas_deck", "atlas_layers", "atlas_legend", "build_deck",
-    "facility_layers", "fit_view", "layer_ids", "legend_html", "legend_items", "view_for",
+    "AGGREGATE_ABOVE", "FacilityMap", "MapContent", "atlas_deck", "atlas_layers", "atlas_legend", "build_deck",
+    "facility_layers", "facility_map", "fit_view", "layer_ids", "legend_html", "legend_items", "view_for",
 ]

@@ -11,13 +11,14 @@ import math
 
 import geopandas as gpd
 import h3
+import h3.api.numpy_int as h3_int
 import numpy as np
 import pandas as pd
 import pydeck as pdk
 import shapely
 
 from loaders.layers import ALL_LAYERS, PLANNED
-from maps.records import line_paths, point_positions, polygon_rings, split_geometries, text, tooltip_fields
+from maps.records import line_paths, point_positions, point_xy, polygon_rings, split_geometries, text, tooltip_fields
 from maps.style import LAYER_LABELS, LAYER_RGB, POINT_RADIUS_PX, point_style, rgba
 
 AGGREGATE_ABOVE = 50_000
@@ -101,14 +102,21 @@ def _area_layer(frame: gpd.GeoDataFrame, layer: str, scale: float) -> pdk.Layer:
     )
 
 
+CELLS_ACROSS = 40
+
+
 def hex_resolution(bounds: tuple[float, float, float, float] | None) -> int:
-    """Return an H3 resolution giving roughly 60–120 cells across the bounding box."""
+    """Return the coarsest H3 resolution with at least `CELLS_ACROSS` cells across the box.
+
+    About 40 cells across a region keeps the grid to a few thousand cells (a few hundred
+    kB of JSON) however many points fall in it.
+    """
     if bounds is None:
         return 6
     mid_lat = math.radians((bounds[1] + bounds[3]) / 2)
     span_km = max((bounds[2] - bounds[0]) * 111.32 * math.cos(mid_lat), (bounds[3] - bounds[1]) * 110.57, 1.0)
-    for resolution in range(3, 10):
-        if 2 * h3.average_hexagon_edge_length(resolution, "km") * 80 <= span_km:
+    for resolution in range(2, 10):
+        if 2 * h3.average_hexagon_edge_length(resolution, "km") * CELLS_ACROSS <= span_km:
             return resolution
     return 9
 
@@ -118,10 +126,14 @@ def aggregate_points(points: gpd.GeoDataFrame, *, resolution: int) -> pd.DataFra
 
     Returns one row per cell: ``h3`` (cell id), ``total`` and one count column per layer.
     """
-    xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
-    cells = [h3.latlng_to_cell(lat, lon, resolution) for lon, lat in xy.tolist()]
-    frame = pd.DataFrame({"h3": cells, "layer": points["layer"].to_numpy(dtype=object)})
+    xy = point_xy(points.geometry.values)
+    lon, lat = xy[:, 0].tolist(), xy[:, 1].tolist()
+    # The integer API is about twice as fast per point; only the distinct cells become strings.
+    cells = [h3_int.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat)]
+    frame = pd.DataFrame({"h3": np.asarray(cells, dtype=np.uint64), "layer": points["layer"].to_numpy(dtype=object)})
     counts = frame.groupby(["h3", "layer"]).size().unstack(fill_value=0)
+    counts.index = [h3.int_to_str(int(c)) for c in counts.index]
+    counts.index.name = "h3"
     for layer in ALL_LAYERS:
         if layer not in counts:
             counts[layer] = 0

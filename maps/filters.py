@@ -109,3 +109,17 @@ def feature_record(features: gpd.GeoDataFrame, feature_id: str) -> pd.DataFrame:
         wkt = f"{geometry.geom_type} with {shapely.get_num_coordinates(geometry)} vertices"
     out.append(("geometry", wkt))
     return pd.DataFrame(out, columns=["field", "value"])
+
+
+def map_caption(facilities, total: int, boundary_source: str, radius: Iterable[tuple[str, float]]) -> str:
+    """Return the line under the map: what is drawn, what is left out and why."""
+    parts = [f"Showing {facilities.drawn:,} of {total:,} features"]
+    if facilities.unlocated:
+        parts.append(f" ({facilities.unlocated} without a location are not drawn)")
+    if facilities.aggregated:
+        parts.append(" as H3 hexagons counting facilities (too many points to draw one by one)")
+    if facilities.discs_skipped:
+        parts.append("; coverage discs are left out above 50,000 facilities")
+    parts.append(f" · boundary: {boundary_source} · radii: " + ", ".join(f"{k} {v:g} km" for k, v in radius))
+    parts.append(". Click a facility for its full record.")
+    return "".join(parts)

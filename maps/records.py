@@ -67,12 +67,21 @@ def line_paths(geometry: BaseGeometry | None) -> list[list[list[float]]]:
     return []
 
 
+def _objects(geometries) -> np.ndarray:
+    """Return geometries as an object array without iterating (GeoSeries, GeometryArray, list)."""
+    if hasattr(geometries, "values") and not isinstance(geometries, np.ndarray):
+        geometries = geometries.values  # GeoSeries -> GeometryArray
+    if isinstance(geometries, (list, tuple, np.ndarray)) or hasattr(geometries, "__array__"):
+        return np.asarray(geometries, dtype=object)
+    return np.asarray(list(geometries), dtype=object)
+
+
 def split_geometries(geometries: Iterable[BaseGeometry | None]) -> dict[str, np.ndarray]:
     """Return row positions of points, lines and polygons (Multi* and collections by their parts' kind).
 
     Empty and missing geometries are in none of them.
     """
-    geoms = np.asarray(list(geometries), dtype=object)
+    geoms = _objects(geometries)
     if len(geoms) == 0:
         empty = np.empty(0, dtype=np.intp)
         return {"points": empty, "lines": empty, "polygons": empty}
@@ -89,22 +98,27 @@ def split_geometries(geometries: Iterable[BaseGeometry | None]) -> dict[str, np.
     }
 
 
-def point_positions(geometries: np.ndarray) -> list[list[float]]:
-    """Return [lon, lat] per Point (a MultiPoint by its first point), rounded."""
-    geoms = np.asarray(geometries, dtype=object)
+def point_xy(geometries) -> np.ndarray:
+    """Return (n, 2) lon/lat per Point (a MultiPoint by its first point)."""
+    geoms = _objects(geometries)
     if len(geoms) == 0:
-        return []
+        return np.empty((0, 2))
     multi = shapely.get_type_id(geoms) == 4
     if multi.any():
         geoms = geoms.copy()
         geoms[multi] = shapely.get_geometry(geoms[multi], 0)
-    xy = np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)])
-    return np.round(xy, DECIMALS).tolist()
+    return np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)])
+
+
+def point_positions(geometries) -> list[list[float]]:
+    """Return [lon, lat] per Point (a MultiPoint by its first point), rounded to 5 decimals."""
+    return np.round(point_xy(geometries), DECIMALS).tolist()
 
 
 def bounds_of(geometries: Iterable[BaseGeometry | None]) -> tuple[float, float, float, float] | None:
     """Return the lon/lat bounding box of the geometries, or None when there are none."""
-    geoms = np.asarray([g for g in geometries if g is not None and not g.is_empty], dtype=object)
+    geoms = _objects(geometries)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))] if len(geoms) else geoms
     if len(geoms) == 0:
         return None
     b = shapely.total_bounds(geoms)

@@ -1,13 +1,14 @@
 """The meeting story: region → hubs → training → networks → gaps → suggested sites, one map per step."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
 
 from analysis.coverage import CoverageResult
 from loaders.layers import HUBS, LAYERS, NETWORKS, TRAINING
-from maps.compose import MapContent
+from maps.compose import FacilityMap, MapContent
 from maps.style import LAYER_LABELS
 
 
@@ -32,7 +33,7 @@ STEPS: tuple[Step, ...] = (
 def step_content(
     step: Step,
     *,
-    features: gpd.GeoDataFrame,
+    facilities: Callable[[tuple[str, ...], dict[str, float] | None], FacilityMap],
     boundary,
     boundary_source: str,
     settlements: gpd.GeoDataFrame,
@@ -43,15 +44,16 @@ def step_content(
 ) -> tuple[MapContent, str]:
     """Return the map content and the one big sentence for a story step.
 
-    `counts` are the facilities inside the region per layer (existing/planned), `gaps`
-    the hub gap areas and `sites` the suggested hub sites (used by the last two steps).
+    `facilities(layers, radius_km)` returns the facility layers to draw (the page caches
+    them); `counts` are the facilities inside the region per layer (existing/planned),
+    `gaps` the hub gap areas and `sites` the suggested hub sites (the last two steps).
     """
-    base = dict(features=features, boundary=boundary, boundary_source=boundary_source, settlements=settlements)
+    base = dict(boundary=boundary, boundary_source=boundary_source, settlements=settlements)
     radius = result.radius_km
     if step.id == "region":
         text = (f"{result.population:,} people live in {len(settlements)} settlements of 500+; "
                 f"{result.full_support_share:.0%} have a hub, training and a network within reach.")
-        return MapContent(**base, layers=()), text
+        return MapContent(**base, facilities=facilities((), None)), text
     if step.id in LAYERS:
         layer = step.id
         figures = result.layers[layer]
@@ -59,17 +61,17 @@ def step_content(
         text = (f"{counts[layer]['existing']} {LAYER_LABELS[layer].lower()}"
                 + (f" (+{planned} planned)" if planned else "")
                 + f": {figures['coverage_share']:.0%} of people within {radius[layer]:g} km.")
-        return MapContent(**base, layers=(layer,), radius_km={layer: radius[layer]}), text
+        return MapContent(**base, facilities=facilities((layer,), {layer: radius[layer]})), text
     left_out = result.settlements[~result.settlements[f"covered_{HUBS}"]]
     if step.id == "gaps":
         people = int(left_out["population"].sum())
         text = (f"{people:,} people in {len(left_out)} settlements have no hub within {radius[HUBS]:g} km"
                 + (f"; the largest is {left_out.sort_values('population').iloc[-1]['name']}." if len(left_out) else "."))
-        return MapContent(**base, layers=(HUBS,), gaps=gaps, uncovered=left_out), text
+        return MapContent(**base, facilities=facilities((HUBS,), None), gaps=gaps, uncovered=left_out), text
     sites = sites or []
     added = sum(int(s["added_population"]) for s in sites)
     names = ", ".join(str(s["name"]) for s in sites)
     text = (f"{len(sites)} new hubs near {names} would bring {added:,} more people within reach."
             if sites else "Every settlement already has a hub within reach.")
-    return MapContent(**base, layers=(HUBS,), radius_km={HUBS: radius[HUBS]}, uncovered=left_out,
+    return MapContent(**base, facilities=facilities((HUBS,), {HUBS: radius[HUBS]}), uncovered=left_out,
                       sites=sites, sites_layer=HUBS), text

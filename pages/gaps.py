@@ -44,9 +44,10 @@ if not ui.empty_state(ctx, "the gap analysis"):
         sites = siting.sites if siting is not None else []
         towns = uncovered(result)
         content = maps.MapContent(
-            features=ui.features(ctx.path, ctx.stamp), layers=(focus,), boundary=bound.geometry,
-            boundary_source=bound.source, settlements=ui.demand(*key), radius_km={focus: dict(radius)[focus]},
-            include_planned=planned, gaps=ui.gap_areas(*key, radius, planned, focus) if show_gaps else None,
+            facilities=ui.facility_map(*key, (focus,), radius=((focus, dict(radius)[focus]),),
+                                       include_planned=planned),
+            boundary=bound.geometry, boundary_source=bound.source, settlements=ui.demand(*key),
+            gaps=ui.gap_areas(*key, radius, planned, focus) if show_gaps else None,
             uncovered=result.settlements[~result.settlements[f"covered_{focus}"]], sites=sites, sites_layer=focus,
         )
         map_col, legend_col = st.columns([4, 1])

@@ -5,7 +5,8 @@ import streamlit as st
 
 import maps
 import ui
-from atlas.dashboard import coverage_sentence, facility_counts, is_demo
+from atlas.dashboard import coverage_sentence, is_demo
+from loaders.layers import LAYERS
 from maps.style import LAYER_LABELS
 
 ctx = ui.context()
@@ -17,8 +18,9 @@ if not ui.empty_state(ctx, "Home"):
         st.caption("Illustrative demo data: invented facilities in real towns, not a real audit.")
     try:
         bound = ui.boundary(ctx.path, ctx.stamp, ctx.region.id, ctx.online)
-        frame = ui.features(ctx.path, ctx.stamp)
-        content = maps.MapContent(features=frame, boundary=bound.geometry, boundary_source=bound.source)
+        key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+        content = maps.MapContent(facilities=ui.facility_map(*key, LAYERS), boundary=bound.geometry,
+                                  boundary_source=bound.source)
         map_col, legend_col = st.columns([4, 1])
         # Draw facilities and boundary at once; town labels follow once the settlements are loaded
         # (the first load of the GeoNames table takes a few seconds). Same view: the map does not move.
@@ -31,7 +33,7 @@ if not ui.empty_state(ctx, "Home"):
 
         radius = ui.radius_items(ctx)
         rep = ui.report(ctx.path, ctx.stamp, ctx.region.id, ctx.online, radius)
-        counts = facility_counts(frame, bound.geometry)
+        counts = ui.facility_counts(*key)
         cols = st.columns(4)
         cols[0].metric("Population (settlements 500+)", f"{rep['demand']['population']:,}",
                        help=f"{rep['demand']['settlements']} GeoNames settlements inside the boundary.")

@@ -7,7 +7,6 @@ import streamlit as st
 
 import maps
 import ui
-from atlas.dashboard import facility_counts
 from loaders.layers import HUBS
 from maps.story import STEPS, step_content
 
@@ -30,11 +29,12 @@ if not ui.empty_state(ctx, "the presentation"):
     radius = ui.radius_items(ctx)
     try:
         bound = ui.boundary(*key)
-        frame = ui.features(ctx.path, ctx.stamp)
         result = ui.coverage(*key, radius, False)
         content, sentence = step_content(
-            step, features=frame, boundary=bound.geometry, boundary_source=bound.source,
-            settlements=ui.demand(*key), result=result, counts=facility_counts(frame, bound.geometry),
+            step, boundary=bound.geometry, boundary_source=bound.source,
+            facilities=lambda shown, radius_km: ui.facility_map(
+                *key, shown, radius=tuple(radius_km.items()) if radius_km else None, scale=2.0),
+            settlements=ui.demand(*key), result=result, counts=ui.facility_counts(*key),
             gaps=ui.gap_areas(*key, radius, False, HUBS) if step.id == "gaps" else None,
             sites=ui.siting(*key, HUBS, dict(radius)[HUBS], 3, False).sites if step.id == "sites" else None,
         )
@@ -42,7 +42,8 @@ if not ui.empty_state(ctx, "the presentation"):
                 f"<p>{escape(sentence)}</p></div>")
         map_col, legend_col = st.columns([3, 1])
         with map_col:
-            st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, scale=2.0, height_px=700), height=700,
+            st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, scale=2.0, height_px=700, width_px=1100),
+                            height=700,
                             key="present.deck")
         with legend_col:
             st.html(maps.legend_html(maps.atlas_legend(content), large=True))

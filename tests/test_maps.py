@@ -120,6 +120,23 @@ def test_many_points_are_sent_as_hexagons():
     assert all(c["name"].endswith("facilities") for c in cells)
 
 
+def test_facility_map_filters_counts_and_skips_discs_when_aggregated():
+    frame = features()
+    fm = maps.facility_map(frame, layers=("hubs", "networks"), statuses=("existing",), radius_km={"hubs": 20})
+    assert fm.present == ("hubs", "networks") and not fm.planned
+    assert fm.drawn == 3 and fm.unlocated == 1  # Hub A, Trail, Two venues; the online network has no place
+    assert ids(fm.discs) == ["hubs-discs"] and not fm.aggregated
+    many = maps.facility_map(frame, radius_km={"hubs": 20}, aggregate_above=2)
+    assert many.aggregated and many.discs_skipped and many.discs == []
+    assert HEX_LAYER_ID in ids(many.layers)
+    assert maps.facility_map(None).layers == [] and maps.facility_map(frame, layers=()).drawn == 0
+    from maps.filters import map_caption
+
+    caption = map_caption(many, 7, "approximate", [("hubs", 20.0)])
+    assert caption.startswith("Showing 6 of 7 features (1 without a location") and "H3 hexagons" in caption
+    assert "discs are left out" in caption and "hubs 20 km" in caption
+
+
 # -- overlays -----------------------------------------------------------------------------
 def square(x0=-9.5, y0=53.0, size=1.0):
     return shapely.box(x0, y0, x0 + size, y0 + size)
@@ -268,12 +285,23 @@ def test_every_story_step_builds(step):
     frame = features()
     result = compute(settlements(), frame, radius_km={"hubs": 20, "training": 30, "networks": 30})
     counts = {layer: {"existing": 1, "planned": 0} for layer in ("hubs", "training", "networks")}
+    asked = []
+
+    def facilities(shown, radius_km):
+        asked.append((shown, radius_km))
+        return maps.facility_map(frame, layers=shown, radius_km=radius_km, scale=2)
+
     content, sentence = step_content(
-        step, features=frame, boundary=square(), boundary_source="official", settlements=settlements(),
+        step, facilities=facilities, boundary=square(), boundary_source="official", settlements=settlements(),
         result=result, counts=counts, gaps=None,
         sites=[{"name": "Tuam", "lat": 53.5, "lon": -8.85, "added_population": 5}],
     )
     assert sentence and isinstance(content, maps.MapContent)
-    spec = json.loads(maps.atlas_deck(content, scale=2).to_json())
-    assert "region-boundary" in [layer["id"] for layer in spec["layers"]]
-    assert isinstance(pd.DataFrame(spec["layers"]), pd.DataFrame)
+    ids = [layer["id"] for layer in json.loads(maps.atlas_deck(content, scale=2).to_json())["layers"]]
+    assert "region-boundary" in ids
+    expected = {"region": ((), None), "hubs": (("hubs",), {"hubs": 20.0}), "training": (("training",), {"training": 30.0}),
+                "networks": (("networks",), {"networks": 30.0}), "gaps": (("hubs",), None),
+                "sites": (("hubs",), {"hubs": 20.0})}
+    assert asked == [expected[step.id]]
+    if step.id == "sites":
+        assert "suggested-sites" in ids and "hubs-discs" in ids
