@@ -8,9 +8,13 @@ sparse candidate x settlement coverage matrix from exact great-circle distances
 * greedy with marginal gains (each pick covers the most still-uncovered people; the
   gains are updated only for the candidates that reach the newly covered settlements),
   which is within 1 - 1/e of the optimum in theory and usually within a few per cent;
-* the exact optimum by a mixed-integer programme solved with HiGHS
-  (``scipy.optimize.milp``) when the reduced problem is small enough, with a time
-  limit, so the greedy's gap to the optimum can be reported with the result.
+* the exact optimum when the problem is small enough, so the greedy's gap to the
+  optimum can be reported with the result: the problem is shrunk (dominated
+  candidates dropped, identical settlements merged), bounded by its LP relaxation and
+  by a swap-improved greedy, candidates that provably cannot be in an optimal solution
+  are dropped by reduced-cost fixing, and the rest is solved as a mixed-integer
+  programme with HiGHS (``scipy.optimize.milp``) under a time limit. Every step is
+  exact; in practice the LP bound often proves the greedy optimal at once.
 """
 from __future__ import annotations
 
@@ -65,7 +69,9 @@ class SitingResult:
         A proven upper bound on what k sites can add when the solver stopped at its time
         limit (None otherwise): the gap is then at most ``(upper_bound - greedy)/upper_bound``.
     optimal_sites
-        The exact solution's sites (same keys as ``sites``, ordered by marginal gain), or None.
+        The exact solution's sites (same keys as ``sites``, ordered by marginal gain); when
+        the time limit stopped the solver, the best sites it found (see ``notes``); None
+        when the exact solution was not attempted.
     method, notes
         How the sites were found, and anything the reader should know (skipped
         candidates, early stop, time limit, settlement-point caveat).
@@ -302,11 +308,14 @@ def _model(reduced: sparse.csr_matrix, w: np.ndarray, k: int) -> tuple[np.ndarra
     return -np.concatenate([x_gain, w[shared].astype(float)]), constraints, n_c
 
 
-def _lp_bound(c: np.ndarray, constraints: list[LinearConstraint]) -> tuple[float, np.ndarray] | None:
-    """Solve the LP relaxation; return its optimum (max form) and the x-independent reduced costs."""
+def _lp_bound(
+    c: np.ndarray, constraints: list[LinearConstraint], time_limit_s: float
+) -> tuple[float, np.ndarray] | None:
+    """Solve the LP relaxation; return its optimum (max form) and the reduced costs, or None."""
     a_ub = sparse.vstack([con.A for con in constraints], format="csr")
     b_ub = np.concatenate([np.atleast_1d(con.ub) for con in constraints])
-    result = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=(0.0, 1.0), method="highs")
+    result = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=(0.0, 1.0), method="highs",
+                     options={"time_limit": float(time_limit_s)})
     if result.status != 0:
         return None
     return -float(result.fun), np.asarray(result.lower.marginals, dtype=float)
@@ -331,8 +340,10 @@ def exact(
     Returns
     -------
     rows, value, bound, proven
-        The chosen rows of `matrix` and the weight they cover (None when no solution was
-        found), an upper bound on the optimum, and whether the value is proven optimal.
+        The best rows of `matrix` found and the weight they cover, an upper bound on the
+        optimum, and whether the value is proven optimal (False when the time limit
+        stopped the solver first). The time limit covers the LP and MILP; shrinking the
+        problem beforehand adds a fraction of a second.
     """
     weights = np.asarray(weights, dtype=np.int64)
     reduced, w, rows = _reduce(matrix, weights)
@@ -349,15 +360,16 @@ def exact(
     if incumbent is not None and _covered_value(matrix, weights, incumbent) > best_value:
         best_rows, best_value = list(incumbent), _covered_value(matrix, weights, incumbent)
 
+    # A first upper bound: no k sites cover more than the k largest ones do on their own.
+    upper = min(int(np.sort(reduced.astype(np.int64) @ w)[-k:].sum()), int(w.sum()))
     c, constraints, _ = _model(reduced, w, k)
-    relaxed = _lp_bound(c, constraints)
-    upper = None
+    relaxed = _lp_bound(c, constraints, max(0.1, float(time_limit_s) - (time.perf_counter() - started)))
     keep = np.arange(n_c)
     if relaxed is not None:
         lp_value, reduced_costs = relaxed
         # Objective values are whole people; allow for the LP solver's tolerances.
         margin = max(1.0, 1e-6 * lp_value)
-        upper = int(np.floor(lp_value + margin))
+        upper = min(upper, int(np.floor(lp_value + margin)))
         if best_value >= int(np.floor(lp_value + 1e-6 * max(lp_value, 1.0))):
             return best_rows, best_value, best_value, True
         # Opening candidate i costs at least its reduced cost: if the LP optimum minus that
@@ -374,7 +386,9 @@ def exact(
     # Objective cutoff: only solutions at least as good as the one in hand, which prunes
     # the branch-and-bound tree hard when that solution is close to the optimum.
     constraints.append(LinearConstraint(sparse.csr_matrix(-c[None, :]), best_value - 0.5, np.inf))
-    remaining = max(0.1, float(time_limit_s) - (time.perf_counter() - started))
+    remaining = float(time_limit_s) - (time.perf_counter() - started)
+    if remaining < 0.05:
+        return best_rows, best_value, upper, upper <= best_value
     result = milp(
         c,
         constraints=constraints,
@@ -390,9 +404,8 @@ def exact(
             best_rows, best_value = rows[chosen].tolist(), value
     dual = getattr(result, "mip_dual_bound", None)
     if dual is not None and np.isfinite(dual):
-        milp_upper = int(np.floor(-dual + 1e-6 * max(abs(dual), 1.0)))
-        upper = milp_upper if upper is None else min(upper, milp_upper)
-    proven = result.status == 0 or (upper is not None and upper <= best_value)
+        upper = min(upper, int(np.floor(-dual + 1e-6 * max(abs(dual), 1.0))))
+    proven = result.status == 0 or upper <= best_value
     if proven:
         upper = best_value
     return best_rows, best_value, upper, proven
@@ -430,8 +443,8 @@ def site(
         Candidate sites: a GeoDataFrame with ``name`` and point geometry (e.g. empty
         buildings on offer); default the demand settlements themselves.
     exact_limit
-        Solve exactly when at most this many candidates (after dropping those that
-        reach nobody uncovered and merging interchangeable ones) remain.
+        Solve exactly when at most this many candidates reach at least one uncovered
+        settlement (0 turns the exact solution off).
     time_limit_s
         Time limit for the exact solver, seconds.
 
@@ -505,21 +518,19 @@ def site(
         started = time.perf_counter()
         rows, value, bound, proven = exact(matrix, weights, k, time_limit_s=time_limit_s, incumbent=picks)
         seconds["exact"] = time.perf_counter() - started
-        if rows is not None and value is not None:
-            # The greedy may beat an unfinished solver run; the better of the two is a lower bound.
-            if proven:
-                optimum = max(value, added)
-                gap = (optimum - added) / optimum if optimum else 0.0
-            else:
-                upper = bound
-                notes.append(
-                    f"Exact solver stopped at its {time_limit_s:g} s limit before proving the optimum; "
-                    + (f"k sites can add at most {bound:,} people." if bound is not None else "no bound known.")
-                )
-            ordered, order_gains, order_counts = greedy(matrix[rows], weights, len(rows))
-            optimal_sites = describe([rows[i] for i in ordered], order_gains, order_counts)
+        if proven:
+            optimum = max(value, added)
+            gap = (optimum - added) / optimum if optimum else 0.0
         else:
-            notes.append(f"Exact solver found no solution within {time_limit_s:g} s.")
+            upper = bound
+            short = (bound - added) / bound if bound else 0.0
+            notes.append(
+                f"The exact solver stopped at its {time_limit_s:g} s limit before proving the optimum: "
+                f"{k} sites can add at most {bound:,} people, so the greedy is at most {short:.1%} short"
+                + (f"; the best sites found add {value:,} (optimal_sites)." if value > added else ".")
+            )
+        ordered, order_gains, order_counts = greedy(matrix[rows], weights, len(rows))
+        optimal_sites = describe([rows[i] for i in ordered], order_gains, order_counts)
     notes.append("Population counts settlement points only; dispersed rural population is not included.")
     return SitingResult(
         layer=layer,
@@ -529,7 +540,10 @@ def site(
         covered_after=covered_before + added,
         optimum=optimum,
         gap_to_optimum=gap,
-        method=GREEDY + ("; exact optimum by MILP (HiGHS)" if optimum is not None or upper is not None else ""),
+        method=GREEDY + (
+            "; exact optimum by LP bound and MILP (HiGHS)" if optimum is not None and k
+            else "; bounded by LP and MILP (HiGHS), time limit hit" if upper is not None else ""
+        ),
         notes=notes,
         k=k,
         population=int(population.sum()),

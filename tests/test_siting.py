@@ -209,3 +209,29 @@ def test_exact_with_reductions_matches_the_textbook_model(seed):
         better = siting.improve(matrix, weights, picks)
         assert (weights[np.unique(matrix[better].indices)].sum()
                 >= weights[np.unique(matrix[picks].indices)].sum())
+
+
+def test_a_time_limit_reports_a_bound_instead_of_an_optimum(monkeypatch):
+    # Pretend the LP and MILP ran out of time: the result keeps the greedy, states a bound.
+    monkeypatch.setattr(siting, "_lp_bound", lambda c, constraints, time_limit_s: None)
+
+    class Stopped:
+        x = None
+        status = 1
+        mip_dual_bound = float("nan")
+
+    monkeypatch.setattr(siting, "milp", lambda *args, **kwargs: Stopped())
+    demand = demand_frame([("S0", 3000, 0), ("S30", 4000, 30), ("S60", 4000, 60), ("S90", 3000, 90),
+                           ("S200", 1000, 200)])
+    candidates = gpd.GeoDataFrame(
+        {"name": ["C15", "C45", "C75", "C200"]}, geometry=[Point(at_km(k)) for k in (15, 45, 75, 200)],
+        crs="EPSG:4326",
+    )
+    result = siting.site(demand, NONE, layer="hubs", radius_km=16.0, k=2, candidates=candidates)
+    assert result.optimum is None and result.gap_to_optimum is None
+    # Without the LP, the bound is the two best single sites: 8,000 + 7,000.
+    assert result.upper_bound == 15000
+    assert result.covered_after == 11000
+    assert sum(s["added_population"] for s in result.optimal_sites) == 14000  # the swap search's C15 + C75
+    assert any("stopped at its 10 s limit" in note and "at most 15,000" in note for note in result.notes)
+    assert "time limit hit" in result.method
