@@ -212,9 +212,10 @@ def main(argv: list[str] | None = None) -> int:
             for kind, r in results.items():
                 label = {"ours": "features_from_kmz", "gdal": "GDAL via pyogrio",
                          "workspace": "whole import (Workspace)"}[kind]
+                rate, cpu_rate = r["features"] / r["seconds"], r["features"] / r["cpu_seconds"]
                 print(f"  {label:26s} {r['seconds']:7.2f} s wall ({r['cpu_seconds']:6.2f} s CPU)  "
-                      f"{r['features'] / r['seconds']:8,.0f} placemarks/s wall ({r['features'] / r['cpu_seconds']:8,.0f} "
-                      f"CPU)  peak {r['peak_mb']:5.0f} MB (after imports {r['baseline_mb']:.0f} MB)  "
+                      f"{rate:8,.0f} placemarks/s wall ({cpu_rate:8,.0f} CPU)  "
+                      f"peak {r['peak_mb']:5.0f} MB (after imports {r['baseline_mb']:.0f} MB)  "
                       f"features {r['features']:,}")
             ratio = results["gdal"]["seconds"] / results["ours"]["seconds"]
             cpu_ratio = results["gdal"]["cpu_seconds"] / results["ours"]["cpu_seconds"]

@@ -338,10 +338,13 @@ def _declare_on_root(data: bytes, prefixes: set[bytes]) -> bytes | None:
     if match is None:
         return None
     declarations = b"".join(
-        b' xmlns:%s="%s"' % (p, _WELL_KNOWN_PREFIXES.get(p.decode("ascii"), _UNDECLARED_NS + p.decode("ascii")).encode())
-        for p in sorted(prefixes)
+        b' xmlns:%s="%s"' % (prefix, _namespace_for(prefix.decode("ascii")).encode()) for prefix in sorted(prefixes)
     )
     return data[: match.end()] + declarations + data[match.end():]
+
+
+def _namespace_for(prefix: str) -> str:
+    return _WELL_KNOWN_PREFIXES.get(prefix, _UNDECLARED_NS + prefix)
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -633,7 +636,9 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
             description = canonical["_description"][0]
 
     geometry = None
-    xy = _fast_point(geometries[0], reader) if len(geometries) == 1 and codes.get(geometries[0].tag) == _C_POINT else None
+    xy = None
+    if len(geometries) == 1 and codes.get(geometries[0].tag) == _C_POINT:
+        xy = _fast_point(geometries[0], reader)
     if xy is not None:
         reader.point_items.append(index)
         reader.point_x.append(xy[0])
@@ -774,7 +779,9 @@ def _raw(name: str | None, attributes: dict[str, Any], geometry: Any) -> dict[st
     """What a rejected placemark held: name, coordinate text (cut at 500 characters), fields."""
     raw: dict[str, Any] = {"name": name}
     if geometry is not None:
-        coordinates = [node.text.strip() for node in geometry.iter() if isinstance(node.text, str) and node.text.strip()]
+        coordinates = [
+            node.text.strip() for node in geometry.iter() if isinstance(node.text, str) and node.text.strip()
+        ]
         raw["coordinates"] = " ".join(coordinates)[:500]
     for key, value in attributes.items():
         _put(raw, key, value)
@@ -965,7 +972,8 @@ def _result(parsed: _Parsed, source_file: str, label: str) -> LoadResult:
                 subfolders.append((child, here, depth, child_layer, child_status, False))
             else:
                 number += 1
-                _place(items, child, f"{ref_head} › placemark {number}", direct_layer, direct_status, folder, placed, attributes)
+                _place(items, child, f"{ref_head} › placemark {number}", direct_layer, direct_status, folder,
+                       placed, attributes)
         stack.extend(reversed(subfolders))
     for index, done in enumerate(placed):  # nested where no folder can claim them (malformed nesting)
         if not done:
@@ -1001,7 +1009,7 @@ def _place(
     if isinstance(item, Rejected):
         item.where = ref
         if folder:
-            item.raw["folder"] = folder
+            _put(item.raw, "folder", folder)
         return
     item["source_ref"] = ref
     if item["layer"] is None:

@@ -119,7 +119,9 @@ def test_every_rejection_reason_names_the_placemark_and_the_fix():
     assert no_geometry.raw["Adres"] == "ul. Piotrkowska 1"
     garbled = rejected["folder 'Training & Supports (planned)' › placemark 3"]
     assert re.search(r"'19\.5a,51\.7' are not 'longitude,latitude\[,altitude\]' numbers", garbled.reason)
-    assert garbled.raw == {"name": "Garbled coordinates", "coordinates": "19.5a,51.7", "folder": "Training & Supports (planned)"}
+    assert garbled.raw == {
+        "name": "Garbled coordinates", "coordinates": "19.5a,51.7", "folder": "Training & Supports (planned)"
+    }
     out_of_range = rejected["folder 'Training & Supports (planned)' › placemark 4"]
     assert re.search(r"latitude 95\.3.*outside −90…90.*longitude first", out_of_range.reason)
     short_line = rejected["folder 'Networks' › placemark 4"]
