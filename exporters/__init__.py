@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import geopandas as gpd
 import pandas as pd
 
-from exporters.common import ExportResult, layer_title, parse_layers, select_features, table_name
+from exporters.common import ExportError, ExportResult, layer_title, parse_layers, select_features, table_name
 
 FORMATS: tuple[str, ...] = ("geojson", "kml", "kmz", "gpkg", "xlsx", "csv")
 SUFFIXES: dict[str, str] = {
@@ -40,7 +40,7 @@ FORMAT_HELP: dict[str, str] = {
 }
 
 __all__ = [
-    "ExportResult", "FORMATS", "FORMAT_HELP", "MIME", "SUFFIXES", "export", "export_to_memory",
+    "ExportError", "ExportResult", "FORMATS", "FORMAT_HELP", "MIME", "SUFFIXES", "export", "export_to_memory",
     "cli_command", "export_workspace", "parse_layers", "select_features",
 ]
 
@@ -48,7 +48,7 @@ __all__ = [
 def _check_format(fmt: str) -> str:
     fmt = str(fmt).lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}.")
+        raise ExportError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}.")
     return fmt
 
 
@@ -112,7 +112,8 @@ def export(
             else:
                 tables.append(name)
         if tables:
-            notes.append(f"Tables without geometry ({', '.join(tables)}) are not GeoJSON: export XLSX, CSV or GPKG for them.")
+            notes.append(f"Tables without geometry ({', '.join(tables)}) are not GeoJSON: "
+                         "export XLSX, CSV or GPKG for them.")
     elif fmt == "csv":
         from exporters.csv import write_csv
 
@@ -180,13 +181,13 @@ def export_workspace(
     fmt = _check_format(fmt)
     workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     if not workspace.exists():
-        raise ValueError(
+        raise ExportError(
             f"workspace {workspace.path} holds no features yet. "
             f"Import files first: python -m atlas import FILE --workspace {workspace.path}"
         )
     layer_ids = parse_layers(layers)
     if include_analysis and not region:
-        raise ValueError(
+        raise ExportError(
             "--include analysis needs --region ID: coverage, gaps and suggested sites are computed for one region."
         )
     boundary = None
@@ -224,7 +225,9 @@ def export_workspace(
     return export(features, fmt, out, analysis=analysis, title=title, about=about, notes=notes, region=region)
 
 
-def export_to_memory(workspace: Any, fmt: str, name: str, **options: Any) -> tuple[list[tuple[str, bytes]], ExportResult]:
+def export_to_memory(
+    workspace: Any, fmt: str, name: str, **options: Any
+) -> tuple[list[tuple[str, bytes]], ExportResult]:
     """Run `export_workspace` into a private temporary folder and return ``[(file name, bytes)]``.
 
     For download buttons: the files are read back and the folder removed. `name` is the

@@ -33,6 +33,10 @@ ANALYSIS_TITLES: dict[str, str] = {
 }
 
 
+class ExportError(ValueError):
+    """An export the user asked for cannot be made; the message says what and what to do instead."""
+
+
 @dataclass
 class ExportResult:
     """The files an export wrote, in order, and one message for the user."""
@@ -49,7 +53,8 @@ def layer_title(layer: str) -> str:
 
 def layer_order(layers: Iterable[Any]) -> list[str]:
     """Return the distinct layer ids in `layers`: canonical ones in schema order, then others sorted."""
-    present = {str(layer) for layer in pd.unique(pd.Series(layers, dtype=object)) if layer is not None and layer == layer}
+    values = pd.unique(pd.Series(layers, dtype=object))
+    present = {str(layer) for layer in values if layer is not None and layer == layer}
     return [l for l in ALL_LAYERS if l in present] + sorted(present - set(ALL_LAYERS))
 
 
@@ -72,7 +77,7 @@ def parse_layers(text: str | Iterable[str] | None) -> list[str] | None:
         return None
     unknown = [t for t in items if t not in ALL_LAYERS]
     if unknown:
-        raise ValueError(
+        raise ExportError(
             f"unknown layer(s) {', '.join(unknown)}: use a comma-separated list of "
             f"{', '.join(ALL_LAYERS)} (e.g. --layers hubs,training)."
         )
@@ -107,7 +112,7 @@ def select_features(
         frame = frame[frame["layer"].isin(list(layers))]
     if status is not None:
         if status not in STATUSES:
-            raise ValueError(f"status '{status}' is not one of {', '.join(STATUSES)}.")
+            raise ExportError(f"status '{status}' is not one of {', '.join(STATUSES)}.")
         frame = frame[frame["status"] == status]
     if boundary is not None:
         geoms = frame.geometry.values

@@ -7,7 +7,8 @@ Layout of the file:
   ``<layer>_lines``, ``<layer>_polygons``, ``<layer>_multipolygons`` … so every table has
   one declared geometry type (QGIS styles one type per table) and nothing is converted.
 - one table per analysis result (``coverage_discs``, ``gap_areas`` …; a mix of Polygon
-  and MultiPolygon is written as MultiPolygon) and per summary table (``coverage_summary``, ``comparison``; attribute tables without geometry);
+  and MultiPolygon is written as MultiPolygon) and per summary table (``coverage_summary``,
+  ``comparison``: attribute tables without geometry);
 - ``atlas_export``: what each table is (``kind`` = features / analysis / table, ``layer``,
   title, geometry type, rows), when, for which region and boundary. `loaders.gpkg` uses it
   to read the feature tables back.
@@ -138,7 +139,8 @@ def write_gpkg(
             table = table_name(name)
             geometry_type = _write(result.reset_index(drop=True), tmp, table, promote=True)
             kind = "analysis" if isinstance(result, gpd.GeoDataFrame) else "table"
-            meta.append((table, kind, "", ANALYSIS_TITLES.get(name, name.replace("_", " ")), geometry_type, len(result)))
+            title = ANALYSIS_TITLES.get(name, name.replace("_", " "))
+            meta.append((table, kind, "", title, geometry_type, len(result)))
         rows = [dict(zip(META_COLUMNS, m + (now, region or "", note))) for m in meta]
         meta_frame = pd.DataFrame(rows, columns=list(META_COLUMNS)) if rows else pd.DataFrame(
             {c: pd.Series(dtype="object") for c in META_COLUMNS}

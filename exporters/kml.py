@@ -32,7 +32,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from exporters.common import ANALYSIS_TITLES, LAYER_TITLES, ExportResult, layer_order, layer_title, property_columns
+from exporters.common import (
+    ANALYSIS_TITLES, LAYER_TITLES, ExportError, ExportResult, layer_order, layer_title, property_columns,
+)
 from loaders.features import COLUMNS, CRS
 from loaders.layers import HUBS, NETWORKS, TRAINING, UNCLASSIFIED
 
@@ -192,7 +194,7 @@ def _fit(blocks: list[_Block], title: str, styles: str, limits: Limits) -> list[
         return _fit(blocks[:half], title, styles, limits) + _fit(blocks[half:], title, styles, limits)
     block = blocks[0]
     if len(block.marks) <= 1:
-        raise ValueError(
+        raise ExportError(
             f"one placemark of '{block.title}' is larger than {limits.bytes_per_file:,} bytes of KML; "
             "simplify its geometry (e.g. in QGIS) and export again."
         )

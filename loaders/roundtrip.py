@@ -19,7 +19,8 @@ from loaders.features import COLUMNS, LoadResult, Rejected
 
 SIGNATURE = ("feature_id", "layer", "status")
 PREFIX = "attributes."
-_RESTORED = tuple(c for c in COLUMNS if c not in ("feature_id", "name", "description", "source_file", "source_ref", "attributes"))
+_NOT_RESTORED = ("feature_id", "name", "description", "source_file", "source_ref", "attributes")
+_RESTORED = tuple(c for c in COLUMNS if c not in _NOT_RESTORED)
 _READER_KEYS = ("styleUrl", "folder")
 
 

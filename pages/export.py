@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from exporters import FORMAT_HELP, FORMATS, MIME, SUFFIXES, cli_command, export_to_memory
+from exporters import FORMAT_HELP, FORMATS, MIME, SUFFIXES, ExportError, cli_command, export_to_memory
 from loaders.layers import ALL_LAYERS
 
 # Session-state keys of the Export page.
@@ -55,9 +55,9 @@ if not ui.empty_state(ctx, "the export"):
                 with st.spinner("Preparing the files…"):
                     st.session_state[RESULT] = (choices, prepare(ctx.path, ctx.stamp, fmt, name, region, tuple(layers),
                                                                  choices[3], choices[4], sites, ctx.online))
-            except ui.USER_ERRORS as exc:
+            except (*ui.USER_ERRORS, ExportError) as exc:
                 st.session_state.pop(RESULT, None)
-                st.error(f"{ctx.region.name}: {exc}", icon=":material/error:")
+                st.error(str(exc), icon=":material/error:")
         stored = st.session_state.get(RESULT)
         if stored and stored[0] == choices:
             done = stored[1]

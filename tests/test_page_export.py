@@ -66,6 +66,20 @@ def test_analysis_export_waits_for_a_click_then_offers_the_geopackage(tmp_path):
     assert any("dispersed rural" in c.value for c in at.caption)
 
 
+def test_an_export_error_is_shown_with_its_fix_not_a_traceback(tmp_path, monkeypatch):
+    import exporters
+
+    def refuse(*args, **kwargs):
+        raise exporters.ExportError("one placemark of 'Hubs' is larger than 5,242,880 bytes of KML; "
+                                    "simplify its geometry (e.g. in QGIS) and export again.")
+
+    monkeypatch.setattr(exporters, "export_to_memory", refuse)
+    at = run_page(PAGE, demo_copy(tmp_path))
+    assert not at.exception
+    assert "simplify its geometry" in at.error[0].value
+    assert not downloads(at)
+
+
 def test_no_layer_chosen_warns_instead_of_exporting(tmp_path):
     at = run_page(PAGE, demo_copy(tmp_path))
     at.multiselect(key="export.layers").set_value([]).run()
