@@ -1,8 +1,10 @@
 """Read Google My Maps and Google Earth KML/KMZ exports into canonical features.
 
-The file is parsed as a stream with expat through ``defusedxml.ElementTree.iterparse``
-(DTDs, entity declarations and external references are refused), asking only for
-"end" events. Each Placemark is turned into a record when it ends and is then cleared,
+The file is parsed as a stream with expat, asking only for "end" events. A file whose
+prolog declares a DTD is read through ``defusedxml.ElementTree.iterparse``, which refuses
+DTDs, entity declarations and external references; one without (every genuine export) is
+read by the standard library's C-accelerated iterparse, which is safe there because
+entities can only be declared in a DTD (see `_checked_prolog`). Each Placemark is turned into a record when it ends and is then cleared,
 so memory does not grow with the file; the cleared element stays in its parent as an
 empty shell whose tag is replaced by the record's index, which is how a Folder, when it
 ends, learns which placemarks (and which sub-folders) it held. Layers, statuses and
@@ -39,6 +41,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
+import xml.etree.ElementTree as std_etree
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import errors as expat_errors
 
@@ -390,9 +393,13 @@ def _parse(stream: IO[bytes], label: str) -> _Parsed:
     local = reader.local
     items: list[Any] = []
     network_links: list[str] = []
-    iterator = safe_etree.iterparse(
-        stream, events=("end",), forbid_dtd=True, forbid_entities=True, forbid_external=True
-    )
+    stream, plain = _checked_prolog(stream)
+    if plain:
+        iterator = std_etree.iterparse(stream, events=("end",))
+    else:
+        iterator = safe_etree.iterparse(
+            stream, events=("end",), forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
     try:
         for _event, element in iterator:
             role = roles.get(element.tag)
@@ -464,6 +471,61 @@ def _parse(stream: IO[bytes], label: str) -> _Parsed:
     else:
         top = [child.tag for child in root if child.tag.__class__ is int or child.tag.__class__ is _Container]
     return _Parsed(items, top, network_links, reader)
+
+
+class _Chained(io.RawIOBase):
+    """The bytes already read from a stream, followed by the rest of it."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self._head, self._rest = memoryview(head), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if len(self._head):
+            n = min(len(buffer), len(self._head))
+            buffer[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+_PROLOG_BYTES = 1 << 16
+
+
+def _checked_prolog(stream: IO[bytes]) -> tuple[IO[bytes], bool]:
+    """Look at everything before the root element; say whether the C parser is safe to use.
+
+    Entity declarations and external references can only live in a DTD, and a DTD can only
+    stand before the root element. So when that prolog holds no ``<!DOCTYPE``, the
+    document cannot expand or fetch an entity (expat rejects undeclared ones) and the
+    standard library's C-accelerated iterparse reads it about 1.3x faster than defusedxml's
+    pure-Python parser. Otherwise (a DTD, an odd encoding, a prolog we can't see the end
+    of) defusedxml reads it and refuses what it must.
+    """
+    head = stream.read(_PROLOG_BYTES)
+    chained = io.BufferedReader(_Chained(head, stream))
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:4]:
+        return chained, False  # UTF-16/32: our byte scan would not see the markup
+    position = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        start = head.find(b"<", position)
+        if start < 0:
+            return chained, False
+        if head.startswith(b"<?", start):
+            end = head.find(b"?>", start)
+            position = end + 2
+        elif head.startswith(b"<!--", start):
+            end = head.find(b"-->", start)
+            position = end + 3
+        elif head.startswith(b"<!", start):
+            return chained, False  # <!DOCTYPE …>: defusedxml decides
+        else:
+            return chained, True
+        if end < 0:
+            return chained, False
 
 
 def _local_name(tag: Any) -> str:

@@ -19,7 +19,7 @@ _LAYER_STEMS: dict[str, tuple[str, ...]] = {
         "hub", "infrastruct", "infrastrukt", "cowork", "co-work", "makerspace", "incubat",
         "inkubat", "studio", "workspace", "space", "nav", "przestrzen", "mol", "moil",
         "arbetsplats", "kontorshotell", "raum", "raume", "gruenderzentrum",
-        "grunderzentrum", "building", "venue", "facilit", "makerspace", "fablab",
+        "grunderzentrum", "makerspace", "fablab",
     ),
     TRAINING: (
         "training", "train", "support", "educat", "edukac", "skill", "course", "college",

@@ -237,3 +237,17 @@ def test_placemarks_and_folders_nested_where_they_do_not_belong_are_still_counte
     refs = list(result.features["source_ref"]) + [r.where for r in result.rejected]
     assert "document › placemark 1" in refs
     assert sum("outside any folder" in ref for ref in refs) == 4
+
+
+def test_entity_reference_without_a_dtd_is_a_clear_xml_error():
+    # No DTD means the fast C parser reads the file; an entity it cannot know is an error.
+    data = b'<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>&lol9;</name></Placemark></kml>'
+    with pytest.raises(ImportFileError, match=r"line 1, column \d+ \(undefined entity\)"):
+        features_from_kml(data, "laughs.kml")
+
+
+def test_a_dtd_after_comments_and_a_declaration_is_still_refused():
+    data = (b'<?xml version="1.0"?>\n<!-- exported -->\n<!DOCTYPE kml [<!ENTITY a "x">]>\n'
+            b'<kml><Placemark><name>&a;</name></Placemark></kml>')
+    with pytest.raises(UnsafeFileError, match="declares a DTD"):
+        features_from_kml(data, "dtd.kml")
