@@ -26,9 +26,10 @@ def sectors_of(value: object) -> list[str]:
 
 def filter_options(features: gpd.GeoDataFrame) -> dict[str, list[str]]:
     """Return the distinct kinds, sectors and statuses present, sorted, for filter widgets."""
-    kinds = sorted({str(k).strip() for k in features["kind"].dropna() if str(k).strip()}, key=str.casefold)
-    sectors = sorted({s for v in features["sectors"].tolist() for s in sectors_of(v)})
-    statuses = sorted({str(s) for s in features["status"].dropna()})
+    # Distinct cells first: a workspace repeats the same few kinds and sector lists.
+    kinds = sorted({str(k).strip() for k in features["kind"].dropna().unique() if str(k).strip()}, key=str.casefold)
+    sectors = sorted({s for v in features["sectors"].dropna().unique() for s in sectors_of(v)})
+    statuses = sorted({str(s) for s in features["status"].dropna().unique()})
     return {"kind": kinds, "sectors": sectors, "status": statuses}
 
 

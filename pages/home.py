@@ -20,16 +20,11 @@ if not ui.empty_state(ctx, "Home"):
         bound = ui.boundary(ctx.path, ctx.stamp, ctx.region.id, ctx.online)
         key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
         content = maps.MapContent(facilities=ui.facility_map(*key, LAYERS), boundary=bound.geometry,
-                                  boundary_source=bound.source)
+                                  boundary_source=bound.source, settlements=ui.demand(*key))
         map_col, legend_col = st.columns([4, 1])
-        # Draw facilities and boundary at once; town labels follow once the settlements are loaded
-        # (the first load of the GeoNames table takes a few seconds). Same view: the map does not move.
-        slot = map_col.empty()
-        slot.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=420), height=420)
+        with map_col:
+            st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=420), height=420, key="home.map")
         legend_col.html(maps.legend_html(maps.atlas_legend(content)))
-        with st.spinner("Counting the people in the region's settlements…"):
-            content.settlements = ui.demand(ctx.path, ctx.stamp, ctx.region.id, ctx.online)
-        slot.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=420), height=420)
 
         radius = ui.radius_items(ctx)
         rep = ui.report(ctx.path, ctx.stamp, ctx.region.id, ctx.online, radius)

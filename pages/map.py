@@ -14,7 +14,8 @@ st.title("Map")
 
 if not ui.empty_state(ctx, "the map"):
     key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
-    present = ui.facility_map(*key, ALL_LAYERS).present
+    workspace = ui.summary(ctx.path, ctx.stamp)
+    present = workspace["present"]
     controls, overlays = st.columns(2)
     with controls:
         st.markdown("**Layers**")
@@ -24,7 +25,7 @@ if not ui.empty_state(ctx, "the map"):
             if (layer in LAYERS or layer in present)
             and col.checkbox(LAYER_LABELS[layer], value=True, key=f"map.show.{layer}")
         )
-        options = ui.filter_options(ctx.path, ctx.stamp)
+        options = workspace["options"]
         with st.expander("Filters: kind, sector, status"):
             kinds = st.multiselect("Kind", options["kind"], key="map.kinds")
             sectors = st.multiselect("Sector", options["sectors"], key="map.sectors")
@@ -54,7 +55,7 @@ if not ui.empty_state(ctx, "the map"):
             event = st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=620), height=620,
                                     on_select="rerun", selection_mode="single-object", key="map.deck")
         legend_col.html(maps.legend_html(maps.atlas_legend(content)))
-        st.caption(map_caption(facilities, ui.feature_count(ctx.path, ctx.stamp), bound.source, radius))
+        st.caption(map_caption(facilities, workspace["count"], bound.source, radius))
     except ui.USER_ERRORS as exc:
         st.error(str(exc))
         event = None
