@@ -46,6 +46,15 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
+def round6(values: Any) -> np.ndarray:
+    """Round degrees to 6 decimals (about 0.1 m) giving the double nearest each decimal value.
+
+    ``rint(x * 1e6) / 1e6``: the division of an integer is correctly rounded, so the
+    result prints (``repr``) with at most 6 decimals; ``np.round`` does not promise that.
+    """
+    return np.rint(np.asarray(values, dtype=float) * 1e6) / 1e6
+
+
 def layer_title(layer: str) -> str:
     """Return the reader-facing title of a layer id (or analysis result name)."""
     return LAYER_TITLES.get(layer) or ANALYSIS_TITLES.get(layer) or str(layer)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from exporters.common import property_columns
+from exporters.common import property_columns, round6
 from exporters.safe_cells import csv_value
 from loaders.features import CRS
 
@@ -37,8 +37,8 @@ def geometry_columns(frame: gpd.GeoDataFrame) -> pd.DataFrame:
         present = ~(shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms)))
         points = present & (shapely.get_type_id(np.where(present, geoms, None)) == 0)
         if points.any():
-            lon[points] = np.round(shapely.get_x(geoms[points]), 6)
-            lat[points] = np.round(shapely.get_y(geoms[points]), 6)
+            lon[points] = round6(shapely.get_x(geoms[points]))
+            lat[points] = round6(shapely.get_y(geoms[points]))
         others = present & ~points
         if others.any():
             wkt[others] = shapely.to_wkt(geoms[others], rounding_precision=6, trim=True)

@@ -27,14 +27,14 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from exporters.common import attributes_object, plain, property_columns
+from exporters.common import attributes_object, plain, property_columns, round6
 from loaders.features import CRS
 
-DECIMALS = 6
+DECIMALS = 6  # see `exporters.common.round6`
 
 
 def _round(coords: np.ndarray) -> np.ndarray:
-    return np.round(coords, DECIMALS)
+    return round6(coords)
 
 
 def rfc7946_geometries(geometries: Any) -> list[str | None]:
@@ -54,8 +54,19 @@ def rfc7946_geometries(geometries: Any) -> list[str | None]:
     rounded = shapely.transform(oriented, _round, include_z=None)
     # Rounding a tiny ring can flip its orientation: orient once more after rounding.
     rounded = shapely.orient_polygons(rounded, exterior_cw=False)
-    texts = shapely.to_geojson(rounded)
-    return [None if t is None else str(t) for t in texts]
+    # GEOS prints 16-17 significant digits (-8.181311000000001); Python's repr is the shortest
+    # text that reads back as the same double, so numbers are written from Python floats.
+    texts: list[str | None] = [None] * len(rounded)
+    present = ~(shapely.is_missing(rounded) | shapely.is_empty(rounded))
+    points = np.flatnonzero(present & (shapely.get_type_id(rounded) == 0))
+    if len(points):
+        coords = shapely.get_coordinates(rounded[points], include_z=True)
+        has_z = shapely.has_z(rounded[points])
+        for i, (x, y, z), with_z in zip(points.tolist(), coords.tolist(), has_z.tolist()):
+            texts[i] = f'{{"type":"Point","coordinates":[{x!r},{y!r}{f",{z!r}" if with_z else ""}]}}'
+    for i in np.flatnonzero(present & (shapely.get_type_id(rounded) != 0)).tolist():
+        texts[i] = json.dumps(shapely.geometry.mapping(rounded[i]), separators=(",", ":"))
+    return texts
 
 
 def _default(value: Any) -> Any:

@@ -33,7 +33,7 @@ import numpy as np
 import shapely
 
 from exporters.common import (
-    ANALYSIS_TITLES, LAYER_TITLES, ExportError, ExportResult, layer_order, layer_title, property_columns,
+    ANALYSIS_TITLES, LAYER_TITLES, ExportError, ExportResult, layer_order, layer_title, property_columns, round6,
 )
 from loaders.features import COLUMNS, CRS
 from loaders.layers import HUBS, NETWORKS, TRAINING, UNCLASSIFIED
@@ -78,7 +78,7 @@ def _style(style_id: str, rgb: str) -> str:
 
 
 def _coords(coords: np.ndarray) -> str:
-    return " ".join(f"{x!r},{y!r}" for x, y in np.round(np.asarray(coords)[:, :2], 6).tolist())
+    return " ".join(f"{x!r},{y!r}" for x, y in round6(np.asarray(coords)[:, :2]).tolist())
 
 
 def geometry_kml(geometry: Any) -> str:
