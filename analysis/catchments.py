@@ -174,6 +174,8 @@ def catchment_polygons(
     if boundary is not None and not boundary.is_empty:
         crs = local_crs(*region_centre(boundary))
         region = project(shapely.segmentize(boundary, 0.05), crs)
+        if not region.is_valid:  # imported outlines can self-intersect; overlays need valid input
+            region = shapely.make_valid(region)
     else:
         anchor = points if demand is None else np.vstack([points, lonlat(demand.geometry)])
         anchor = anchor[np.isfinite(anchor).all(axis=1)]

@@ -164,6 +164,8 @@ def gap_areas(
     crs = local_crs(*region_centre(boundary))
     # Straight lon/lat edges, as settlements are tested against them, stay nearly straight.
     boundary_m = project(shapely.segmentize(boundary, 0.05), crs)
+    if not boundary_m.is_valid:  # imported outlines can self-intersect; overlays need valid input
+        boundary_m = shapely.make_valid(boundary_m)
     boundary_area = boundary_m.area
     settlements = result.settlements
     points = lonlat(settlements.geometry)
