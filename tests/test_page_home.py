@@ -1,7 +1,7 @@
 """Home page: headline figures of the default region on the demo workspace, and the empty states."""
 from __future__ import annotations
 
-from apptest_helpers import demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
+from apptest_helpers import deck, demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
 
 import ui
 
@@ -62,3 +62,14 @@ def test_home_with_an_empty_workspace_points_to_the_data_page(tmp_path):
     at = run_page("pages/home.py", empty_workspace(tmp_path))
     assert "holds no features yet" in texts(at)
     assert not at.metric
+
+
+def test_online_without_a_connection_falls_back_at_once(tmp_path, monkeypatch):
+    # A closed local port: the official boundary download fails at once, as with no network.
+    monkeypatch.setenv("ATLAS_GISCO_NUTS_URL", "http://127.0.0.1:9/{nuts_id}.geojson")
+    at = run_page("pages/home.py", demo_copy(tmp_path), **{ui.ONLINE: True})
+    spec = deck(at)
+    assert spec["mapStyle"].startswith("https://basemaps.cartocdn.com/")  # tiles only when online
+    page_text = texts(at)
+    assert "Boundary: approximate" in page_text and "could not be downloaded" in page_text
+    assert metrics(at)["Full support"].endswith("%")
