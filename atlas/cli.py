@@ -33,6 +33,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
               f"({layers or 'none'}), {len(entry['rejected'])} rejected")
         for rejected in entry["rejected"]:
             print(f"  - {rejected['where']}: {rejected['reason']}")
+        for note in entry.get("notes", []):
+            print(f"  note: {note}")
     print(f"{report['workspace']}: {report['workspace_features']} features in the workspace")
     return 0
 

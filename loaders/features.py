@@ -102,19 +102,24 @@ def _geometry_keys(geometries: list[Any]) -> list[str]:
     return keys
 
 
-def _hash_id(source_file: str, name: str | None, geometry_key: str) -> str:
-    return hashlib.sha1(f"{source_file}|{name or ''}|{geometry_key}".encode("utf-8")).hexdigest()[:16]
+def _hash_id(source_file: str, name: str | None, geometry_key: str, layer: str = "") -> str:
+    # The layer is part of the key: one organisation may be listed both as a hub and as a
+    # training provider at the same address, and both entries are real.
+    key = f"{source_file}|{layer}|{name or ''}|{geometry_key}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
-def make_feature_id(source_file: str, name: str | None, geometry: Any, own_id: str | None = None) -> str:
+def make_feature_id(
+    source_file: str, name: str | None, geometry: Any, own_id: str | None = None, *, layer: str = ""
+) -> str:
     """Return a stable id: ``source_file#own_id`` when the source has an id, else a hash.
 
-    The hash covers the source file name, the name and the coordinates rounded to
-    6 decimals, so re-importing the same file gives the same ids.
+    The hash covers the source file name, the canonical layer, the name and the
+    coordinates rounded to 6 decimals, so re-importing the same file gives the same ids.
     """
     if own_id:
         return f"{source_file}#{own_id}"
-    return _hash_id(source_file, name, _geometry_keys([geometry])[0])
+    return _hash_id(source_file, name, _geometry_keys([geometry])[0], layer)
 
 
 _encode_attributes = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
@@ -162,9 +167,11 @@ def build_features(
         _encode_attributes({str(k): v for k, v in (rec.get("attributes") or {}).items()}) for rec in records
     ]
     ids = []
-    for rec, name, key in zip(records, columns["name"], geometry_keys):
+    for rec, name, key, layer in zip(records, columns["name"], geometry_keys, columns["layer"]):
         own_id = _clean(rec.get("own_id"))
-        ids.append(rec.get("feature_id") or (f"{source_file}#{own_id}" if own_id else _hash_id(source_file, name, key)))
+        ids.append(
+            rec.get("feature_id") or (f"{source_file}#{own_id}" if own_id else _hash_id(source_file, name, key, layer))
+        )
     columns["feature_id"] = ids
 
     keep: list[int] = []
@@ -175,7 +182,7 @@ def build_features(
         if feature_id in seen:
             rejected.append(Rejected(
                 ref,
-                f"duplicate of {seen[feature_id]} (same id or same name and coordinates); "
+                f"duplicate of {seen[feature_id]} (same id, or same layer, name and coordinates); "
                 "the first one was kept. Remove the repeated entry or give it its own name.",
                 {c: columns[c][i] for c in COLUMNS if c != "attributes"},
             ))
