@@ -102,6 +102,20 @@ def suggested_site_feature(site: dict[str, Any], *, layer: str, country: str | N
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([geometry], crs=CRS), crs=CRS)
 
 
+def siting_sentence(siting: Any) -> str:
+    """Return one line on how good the suggested sites are (greedy vs the proven optimum)."""
+    added = siting.covered_after - siting.covered_before
+    text = (f"Together they bring {added:,} more people within reach "
+            f"({siting.covered_before:,} → {siting.covered_after:,}).")
+    if siting.optimum is not None:
+        if siting.gap_to_optimum:
+            text += (f" The best possible with {siting.k} sites adds {siting.optimum:,}: these picks are "
+                     f"{siting.gap_to_optimum:.1%} short of it.")
+        else:
+            text += f" No choice of {siting.k} sites does better (checked exactly)."
+    return text
+
+
 def sites_table(sites: list[dict[str, Any]]) -> pd.DataFrame:
     """Return suggested sites as a table: number, near (town), added population, lat, lon."""
     return pd.DataFrame({

@@ -5,6 +5,10 @@ import streamlit as st
 
 import ui
 from atlas.dashboard import comparison_views
+from loaders.layers import LAYERS
+from maps.style import LAYER_RGB, hex_colour
+
+COLOURS = [hex_colour(LAYER_RGB[layer]) for layer in LAYERS]  # the map's layer colours
 
 ctx = ui.context()
 st.title("Compare regions")
@@ -23,11 +27,11 @@ if not ui.empty_state(ctx, "the comparison"):
         left, right = st.columns(2)
         with left:
             st.subheader("Population within reach (%)")
-            st.bar_chart(views["coverage"], stack=False, horizontal=True, height=380,
+            st.bar_chart(views["coverage"], stack=False, horizontal=True, height=380, color=COLOURS + ["#555555"],
                          y_label="", x_label="% of the population in settlements")
         with right:
             st.subheader("Facilities per 100,000 people")
-            st.bar_chart(views["per_100k"], stack=False, horizontal=True, height=380,
+            st.bar_chart(views["per_100k"], stack=False, horizontal=True, height=380, color=COLOURS,
                          y_label="", x_label="facilities per 100,000 inhabitants")
         with st.expander("Boundaries used"):
             for region_id, info in details.items():

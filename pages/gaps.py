@@ -6,7 +6,7 @@ import streamlit as st
 import maps
 import ui
 from analysis.gaps import uncovered
-from atlas.dashboard import sites_table, suggested_site_feature, uncovered_table
+from atlas.dashboard import sites_table, siting_sentence, suggested_site_feature, uncovered_table
 from atlas.workspace import Workspace
 from loaders.layers import LAYERS
 from maps.style import LAYER_LABELS
@@ -66,9 +66,7 @@ if not ui.empty_state(ctx, "the gap analysis"):
             st.subheader(f"{len(sites)} suggested new site(s)")
             if sites:
                 st.dataframe(sites_table(sites), hide_index=True, width="stretch")
-                if siting.gap_to_optimum is not None:
-                    st.caption(f"Greedy picks reach {siting.covered_after:,} people; the best possible "
-                               f"with {k} sites is {siting.optimum:,} ({siting.gap_to_optimum:.1%} short).")
+                st.caption(siting_sentence(siting))
                 choice = st.selectbox("Suggested site", range(len(sites)), key="gaps.pick",
                                       format_func=lambda i: f"{i + 1}: near {sites[i]['name']}")
                 if st.button("Add to the workspace as a planned facility", key="gaps.add", type="primary"):

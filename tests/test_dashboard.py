@@ -6,7 +6,8 @@ import pandas as pd
 import shapely
 
 from atlas.dashboard import (
-    comparison_views, coverage_sentence, facility_counts, sites_table, suggested_site_feature, uncovered_table,
+    comparison_views, coverage_sentence, facility_counts, sites_table, siting_sentence, suggested_site_feature,
+    uncovered_table,
 )
 from atlas.workspace import Workspace
 from loaders.features import COLUMNS, build_features
@@ -85,3 +86,15 @@ def test_comparison_views():
     assert views["table"].loc[0, "hubs coverage %"] == 50 and views["table"].loc[0, "median km to hub"] == 3.2
     assert list(views["coverage"].columns) == ["hubs", "training", "networks", "full support"]
     assert views["per_100k"].loc["Alpha", "networks"] == 300.0
+
+
+def test_siting_sentence():
+    from types import SimpleNamespace
+
+    greedy = SimpleNamespace(k=3, covered_before=100, covered_after=160, optimum=70, gap_to_optimum=1 / 7)
+    assert siting_sentence(greedy) == ("Together they bring 60 more people within reach (100 → 160). "
+                                       "The best possible with 3 sites adds 70: these picks are 14.3% short of it.")
+    exact = SimpleNamespace(k=2, covered_before=0, covered_after=5, optimum=5, gap_to_optimum=0.0)
+    assert siting_sentence(exact).endswith("No choice of 2 sites does better (checked exactly).")
+    unsolved = SimpleNamespace(k=2, covered_before=0, covered_after=5, optimum=None, gap_to_optimum=None)
+    assert siting_sentence(unsolved) == "Together they bring 5 more people within reach (0 → 5)."
