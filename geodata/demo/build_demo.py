@@ -262,7 +262,7 @@ def build_xlsx_blekinge() -> Path:
     _sheet(wb, "Kreativa nav", head, [
         row("Bräkne-Hoby kulturcentrum", "ateljé", "befintlig", "konst", "Bräkne-Hoby"),
         row("Nättraby verkstäder", "makerspace", "planerad", "hantverk", "Nättraby", with_coords=False),
-        row("Lyckeby spelstudio", "studio", "befintlig", "spel", "Lyckeby", as_text=False),
+        row("Rödeby spelstudio", "studio", "befintlig", "spel", "Rödeby", as_text=False),
     ], titles)
     _sheet(wb, "Utbildning & stöd", head, [
         row("Ronneby folkhögskola – design", "folkhögskola", "befintlig", "design", "Ronneby"),
