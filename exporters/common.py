@@ -46,13 +46,14 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def round6(values: Any) -> np.ndarray:
-    """Round degrees to 6 decimals (about 0.1 m) giving the double nearest each decimal value.
+def round6(values: Any, decimals: int = 6) -> np.ndarray:
+    """Round degrees to `decimals` (6: about 0.1 m) giving the double nearest each decimal value.
 
-    ``rint(x * 1e6) / 1e6``: the division of an integer is correctly rounded, so the
-    result prints (``repr``) with at most 6 decimals; ``np.round`` does not promise that.
+    ``rint(x * 10**d) / 10**d``: the division of an integer is correctly rounded, so the
+    result prints (``repr``) with at most `decimals` decimals; ``np.round`` does not promise that.
     """
-    return np.rint(np.asarray(values, dtype=float) * 1e6) / 1e6
+    scale = 10.0 ** decimals
+    return np.rint(np.asarray(values, dtype=float) * scale) / scale
 
 
 def layer_title(layer: str) -> str:

@@ -2,7 +2,8 @@
 
 Each Placemark holds ``<name>``, ``<description>`` (HTML from My Maps kept as it is,
 XML-escaped), a ``<styleUrl>`` to its layer's Style, ``<ExtendedData>`` and its geometry
-(longitude, latitude rounded to 6 decimals; polygons counter-clockwise, as KML asks).
+(longitude, latitude rounded to 7 decimals as My Maps writes them; polygons counter-clockwise, as
+KML asks).
 
 ExtendedData carries the schema's fields as ``<Data name="feature_id">``, ``layer``,
 ``kind``, ``status`` … (empty fields are left out), then every key of ``attributes`` as its
@@ -60,6 +61,8 @@ _ANALYSIS_COLOURS = {
     "coverage_discs": "4FC3F7", "gap_areas": "E53935", "uncovered_settlements": "E53935",
     "suggested_sites": "8E24AA", "catchments": "26A69A", "h3_grid": "FB8C00",
 }
+# My Maps writes 7 decimals (about 1 cm); writing as many keeps its coordinates unchanged.
+DECIMALS = 7
 ICON = "https://www.gstatic.com/mapspro/images/stock/503-wht-blank_maps.png"
 
 
@@ -78,7 +81,7 @@ def _style(style_id: str, rgb: str) -> str:
 
 
 def _coords(coords: np.ndarray) -> str:
-    return " ".join(f"{x!r},{y!r}" for x, y in round6(np.asarray(coords)[:, :2]).tolist())
+    return " ".join(f"{x!r},{y!r}" for x, y in round6(np.asarray(coords)[:, :2], DECIMALS).tolist())
 
 
 def geometry_kml(geometry: Any) -> str:

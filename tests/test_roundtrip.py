@@ -79,3 +79,34 @@ def test_workspace_edits_survive_an_export_and_a_reimport(tmp_path):
     copy.import_files([out])
     assert_same_features(workspace.features(), copy.features(), source_file=out.name)
     assert copy.features().set_index("name").loc["Unsorted place", "layer"] == "networks"
+
+
+# Real Google My Maps and Google Earth exports (../shared/realdata): every one the KML reader
+# accepts must come back unchanged. Coordinates: GeoJSON rounds to 6 decimals (RFC 7946
+# practice, ≤ 5 cm off), KML to 7 as My Maps writes them (≤ 5 mm off for Google Earth files
+# with more), GeoPackage keeps them bit for bit.
+REAL_FILES = [
+    "mymaps/campteam_pl_Kempingi.kml", "mymaps/campteam_pl_map.kml", "mymaps/harzweser_MAZ_4.kmz",
+    "mymaps/imported_photos_Untitled_map_1.kmz", "mymaps/infrastructureclub_travel_guide_map.kml",
+    "mymaps/manchester_RailwayStationNode.kml", "mymaps/manchester_metrolinkMap.kml",
+    "mymaps/service_area_polygon_myMap.kml", "mymaps/tbilisi_doc.kml", "mymaps/vancouver_directions_Untitled_map.kml",
+    "mymaps/warsaw_pomoc_dla_bezdomnych_doc.kml", "kml_other/banksy_united_kingdom.kml",
+    "kml_other/isle_of_wight_health_earthpro_doc.kml", "kml_other/korcula_Marina_Korkyra_5_earthweb.kml",
+]
+# equals_exact compares point distances: half a unit of the last decimal on both axes is √2/2 units.
+TOLERANCE = {"geojson": 0.71e-6, "kml": 0.71e-7, "gpkg": 1e-12}
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_real_exports_round_trip_through_every_gis_format(realdata, tmp_path, name):
+    path = realdata / name
+    if not path.exists():
+        pytest.skip(f"{name} is not in this copy of realdata")
+    source = read_file(path).features
+    assert len(source)
+    for fmt, tolerance in TOLERANCE.items():
+        out = tmp_path / f"{path.stem}.{fmt}"
+        export(source, fmt, out)
+        again = read_file(out)
+        assert again.rejected == [], (fmt, again.rejected[:3])
+        assert_same_features(source, again.features, source_file=out.name, tolerance=tolerance)
