@@ -13,6 +13,8 @@ st.title("Data")
 st.caption(f"Workspace: `{ctx.path}`")
 
 # -- upload -------------------------------------------------------------------------------------
+if ctx.problem and ctx.stamp:  # e.g. a broken regions.json: imports still work
+    st.error(ctx.problem, icon=":material/error:")
 if ctx.stamp == 0:
     st.info("This folder has no workspace yet: importing files creates it here. Start with the alliance's "
             "My Maps export (⋮ → Export to KML/KMZ) or its audit spreadsheet.", icon=":material/folder_open:")

@@ -149,3 +149,12 @@ def test_missing_workspace_says_an_import_creates_it(tmp_path):
     assert "importing files creates it here" in texts(at)
     assert at.file_uploader(key=ops.UPLOADS)
     assert not at.dataframe
+
+
+def test_a_broken_regions_file_is_named_and_imports_still_work(kmz_workspace):
+    (kmz_workspace / "regions.json").write_text('{"regions": [{"id": "x"}]}', encoding="utf-8")
+    at = run_page(PAGE, kmz_workspace)
+    assert not at.exception
+    assert any("regions.json" in e.value for e in at.error)
+    assert at.file_uploader(key=ops.UPLOADS)
+    assert len(frames(at)[-1]) == 1  # the import history is still shown
