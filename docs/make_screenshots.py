@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs"
-PAGES = {"map": "map", "gaps": "gaps", "present": "present", "home": ""}
+PAGES = {"map": "map", "gaps": "gaps", "present": "present", "home": "", "compare": "compare"}
 
 
 def free_port() -> int:
@@ -78,6 +78,10 @@ def main() -> None:
         for name, path in PAGES.items():
             driver.get(url + path)
             settle(driver)
+            if name == "map":  # show the hub coverage discs too
+                driver.find_element(By.XPATH, "//label[.//p[contains(., 'Coverage discs')]]").click()
+                time.sleep(1.0)
+                settle(driver)
             if name == "present":
                 for _ in range(5):  # step to the suggested sites
                     driver.find_element(By.XPATH, "//button[.//p[contains(., 'Next')]]").click()
