@@ -29,7 +29,6 @@ REGION = "atlas.region"              # region id
 ONLINE = "atlas.online"              # bool: basemap tiles + official boundary downloads
 CONTEXT = "atlas.context"            # Context built by the sidebar for the current run
 PRESENT_STEP = "present.step"        # int: current step of the meeting story
-SITES = "gaps.sites"                 # last siting result shown on the Gaps page
 SAVED_SITE = "gaps.saved_site"       # message after saving a suggested site
 ROUTED = "atlas.routed"              # True while app.py's router runs the current page
 INTENDED_PAGE = "atlas.intended"     # page asked for before the router ran (deep link)
@@ -54,11 +53,6 @@ class Context:
     @property
     def path(self) -> str:
         return str(self.workspace.path)
-
-    @property
-    def ready(self) -> bool:
-        """True when there is a workspace with a region to show."""
-        return self.problem is None and self.region is not None and self.stamp > 0
 
     def key(self) -> tuple[str, int, str, bool]:
         """The cache key of everything derived from this workspace and region."""

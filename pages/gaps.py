@@ -29,7 +29,7 @@ if not ui.empty_state(ctx, "the gap analysis"):
         k = cols[4].slider("New sites to suggest", 0, 10, 3, key="gaps.k")
         show_gaps = cols[4].toggle("Show gap areas", value=True, key="gaps.areas")
 
-    key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+    key = ctx.key()
     try:
         bound = ui.boundary(*key)
         result = ui.coverage(*key, radius, planned)

@@ -17,8 +17,8 @@ if not ui.empty_state(ctx, "Home"):
     if is_demo(ctx.workspace.path):
         st.caption("Illustrative demo data: invented facilities in real towns, not a real audit.")
     try:
-        bound = ui.boundary(ctx.path, ctx.stamp, ctx.region.id, ctx.online)
-        key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+        key = ctx.key()
+        bound = ui.boundary(*key)
         content = maps.MapContent(facilities=ui.facility_map(*key, LAYERS), boundary=bound.geometry,
                                   boundary_source=bound.source, settlements=ui.demand(*key))
         map_col, legend_col = st.columns([4, 1])
@@ -27,18 +27,21 @@ if not ui.empty_state(ctx, "Home"):
         legend_col.html(maps.legend_html(maps.atlas_legend(content)))
 
         radius = ui.radius_items(ctx)
-        rep = ui.report(ctx.path, ctx.stamp, ctx.region.id, ctx.online, radius)
+        rep = ui.report(*key, radius)
         counts = ui.facility_counts(*key)
         cols = st.columns(4)
         cols[0].metric("Population (settlements 500+)", f"{rep['demand']['population']:,}",
                        help=f"{rep['demand']['settlements']} GeoNames settlements inside the boundary.")
-        for col, layer in zip(cols[1:], ("hubs", "training", "networks")):
+        for col, layer in zip(cols[1:], LAYERS):
             planned = counts[layer]["planned"]
             col.metric(LAYER_LABELS[layer], counts[layer]["existing"],
                        help=f"Existing facilities inside the boundary; {planned} more planned.")
         cols = st.columns(4)
-        for col, layer in zip(cols, ("hubs", "training", "networks")):
-            col.metric(f"{LAYER_LABELS[layer]} coverage", f"{rep['layers'][layer]['coverage_share']:.0%}")
+        for col, layer in zip(cols, LAYERS):
+            figures = rep["layers"][layer]
+            col.metric(f"{LAYER_LABELS[layer]} coverage", f"{figures['coverage_share']:.0%}",
+                       help=f"{figures['covered_population']:,} people within {dict(radius)[layer]:g} km; "
+                            f"{figures['uncovered_settlements']} settlements beyond it.")
         cols[3].metric("Full support", f"{rep['full_support_share']:.0%}")
         st.markdown(coverage_sentence(dict(radius)))
         st.caption(f"**Boundary: {bound.source}.** {bound.label}. " + " ".join(bound.notes))

@@ -13,7 +13,7 @@ ctx = ui.context()
 st.title("Map")
 
 if not ui.empty_state(ctx, "the map"):
-    key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+    key = ctx.key()
     workspace = ui.summary(ctx.path, ctx.stamp)
     present = workspace["present"]
     controls, overlays = st.columns(2)

@@ -25,7 +25,7 @@ if not ui.empty_state(ctx, "the presentation"):
     st.session_state.setdefault(ui.PRESENT_STEP, 0)
     index = min(max(int(st.session_state[ui.PRESENT_STEP]), 0), len(STEPS) - 1)
     step = STEPS[index]
-    key = (ctx.path, ctx.stamp, ctx.region.id, ctx.online)
+    key = ctx.key()
     radius = ui.radius_items(ctx)
     try:
         bound = ui.boundary(*key)
