@@ -213,16 +213,16 @@ def uncovered_layer(settlements: gpd.GeoDataFrame | None, *, scale: float = 1.0)
     """Return uncovered settlements as vermillion rings sized by population."""
     if settlements is None or len(settlements) == 0:
         return []
-    km_cols = [c for c in settlements.columns if c.startswith("nearest_km_")]
+    km_cols = [c for c in settlements.columns if c.startswith("nearest_km_") and c[11:] in LAYER_LABELS]
+    short = {c: LAYER_LABELS[c[11:]].split(" ")[0].lower() for c in km_cols}  # "hubs", "training", …
+    distances = {c: settlements[c].tolist() for c in km_cols}
+    population = settlements["population"].tolist()
     records = []
-    for i, p in enumerate(point_positions(settlements.geometry.values)):
-        row = settlements.iloc[i]
-        far = " · ".join(
-            f"{LAYER_LABELS[c[11:]].split(' ')[0].lower()} {_km(row[c])}" for c in km_cols if c[11:] in LAYER_LABELS
-        )
-        radius = 4 + 2.2 * math.log10(max(float(row["population"]), 1.0))
+    for i, (p, name) in enumerate(zip(point_positions(settlements.geometry.values), settlements["name"].tolist())):
+        far = " · ".join(f"{short[c]} {_km(distances[c][i])}" for c in km_cols)
+        radius = 4 + 2.2 * math.log10(max(float(population[i]), 1.0))
         records.append({"p": p, "r": round(radius * scale, 1),
-                        **tooltip_fields(row["name"], f"{_number(row['population'])} people", f"nearest: {far}")})
+                        **tooltip_fields(name, f"{_number(population[i])} people", f"nearest: {far}")})
     return [pdk.Layer(
         "ScatterplotLayer", data=records, id=UNCOVERED_ID, get_position="p", get_radius="r",
         radius_units="'pixels'", get_fill_color=rgba(GAP_RGB, 60), get_line_color=rgba(GAP_RGB),
