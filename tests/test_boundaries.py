@@ -1,11 +1,8 @@
 """Boundaries: reading boundary files, the imported > official (cached) > approximate chain."""
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import json
-import threading
 import zipfile
 from pathlib import Path
 
@@ -30,27 +27,6 @@ def _polygon_geojson(geometry, **props) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geometry))}
     ]}).encode()
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-@pytest.fixture
-def gisco(tmp_path):
-    """A local stand-in for the GISCO server serving ``<NUTS_ID>.geojson`` from a folder."""
-    folder = tmp_path / "gisco"
-    folder.mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield folder, f"http://127.0.0.1:{server.server_address[1]}/{{nuts_id}}.geojson"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _region(**kw) -> Region:

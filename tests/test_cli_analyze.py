@@ -11,14 +11,11 @@ Eglen 53.5 (700): total 4500.
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
 import io
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
@@ -70,27 +67,6 @@ def one_line_error(done: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("error: ")
     return lines[0]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def gisco(tmp_path):
-    """A local stand-in for the GISCO server serving ``<NUTS_ID>.geojson`` from a folder."""
-    folder = tmp_path / "gisco"
-    folder.mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield folder, f"http://127.0.0.1:{server.server_address[1]}/{{nuts_id}}.geojson"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
