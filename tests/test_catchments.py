@@ -1,9 +1,7 @@
 """Tests for nearest-facility catchments, catchment polygons and overlapping discs."""
 from __future__ import annotations
 
-import math
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
@@ -12,25 +10,9 @@ import shapely
 from shapely.geometry import Point, box
 
 from analysis import catchments
-from analysis.distance import EARTH_RADIUS_KM
+from tests.analysis_frames import DEG_KM, demand_frame, facility_frame
 
-DEG_KM = EARTH_RADIUS_KM * math.pi / 180
 GEOD = pyproj.Geod(ellps="WGS84")
-
-
-def demand_frame(rows):
-    names, pops, lons, lats = zip(*rows)
-    return gpd.GeoDataFrame({"name": list(names), "population": list(pops)},
-                            geometry=gpd.points_from_xy(lons, lats), crs="EPSG:4326")
-
-
-def facility_frame(rows):
-    ids, layers, statuses, geoms = zip(*rows) if rows else ((), (), (), ())
-    return gpd.GeoDataFrame(
-        {"feature_id": list(ids), "name": [f"name {i}" for i in ids], "layer": list(layers),
-         "kind": None, "status": list(statuses), "town": None},
-        geometry=gpd.GeoSeries([Point(g) if g else None for g in geoms], crs="EPSG:4326"), crs="EPSG:4326",
-    )
 
 
 DEMAND = demand_frame([

@@ -3,31 +3,13 @@ from __future__ import annotations
 
 import math
 
-import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import Point
 
 from analysis import compare, coverage
-from analysis.distance import EARTH_RADIUS_KM
+from tests.analysis_frames import demand_frame, facility_frame
 
-DEG_KM = EARTH_RADIUS_KM * math.pi / 180
 RADII = {"hubs": 20.0, "training": 30.0, "networks": 30.0}
-
-
-def demand_frame(rows):
-    names, pops, lons, lats = zip(*rows)
-    return gpd.GeoDataFrame({"name": list(names), "population": list(pops)},
-                            geometry=gpd.points_from_xy(lons, lats), crs="EPSG:4326")
-
-
-def facility_frame(rows):
-    ids, layers, statuses, geoms = zip(*rows) if rows else ((), (), (), ())
-    return gpd.GeoDataFrame(
-        {"feature_id": list(ids), "name": list(ids), "layer": list(layers), "kind": None,
-         "status": list(statuses), "town": None},
-        geometry=gpd.GeoSeries([Point(g) if g else None for g in geoms], crs="EPSG:4326"), crs="EPSG:4326",
-    )
 
 
 NORTH = demand_frame([("Big", 150_000, 15.0, 60.0), ("Mid", 40_000, 15.0, 60.1), ("Small", 10_000, 15.0, 60.5)])

@@ -12,35 +12,10 @@ from shapely.geometry import LineString, Point, box
 
 from analysis import coverage
 from analysis.distance import EARTH_RADIUS_KM
+from tests.analysis_frames import DEG_KM, demand_frame, facility_frame
 
 DEG_KM = EARTH_RADIUS_KM * math.pi / 180  # 111.19508 km per degree of latitude
 RADII = {"hubs": 0.2 * DEG_KM, "training": 0.2 * DEG_KM, "networks": 0.2 * DEG_KM}
-
-
-def demand_frame(rows):
-    """Rows of (name, population, lon, lat) -> demand frame in EPSG:4326."""
-    names, pops, lons, lats = zip(*rows) if rows else ((), (), (), ())
-    return gpd.GeoDataFrame(
-        {"name": list(names), "population": list(pops)},
-        geometry=gpd.points_from_xy(lons, lats),
-        crs="EPSG:4326",
-    )
-
-
-def facility_frame(rows):
-    """Rows of (feature_id, layer, status, geometry or (lon, lat)) -> canonical-ish features."""
-    ids, layers, statuses, geoms = [], [], [], []
-    for fid, layer, status, geom in rows:
-        ids.append(fid)
-        layers.append(layer)
-        statuses.append(status)
-        geoms.append(Point(geom) if isinstance(geom, tuple) else geom)
-    return gpd.GeoDataFrame(
-        {"feature_id": ids, "name": [f"name {i}" for i in ids], "layer": layers, "kind": None,
-         "status": statuses, "town": None},
-        geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
-        crs="EPSG:4326",
-    )
 
 
 # A meridian at 15°E: settlements 0.1°, 0.2° (exactly on the radius), 0.3° north of a hub at 60°N.

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import geopandas as gpd
 import h3
 import numpy as np
 import pyproj
@@ -13,24 +12,9 @@ from shapely.geometry import Point, box
 
 from analysis import coverage, gaps
 from analysis.distance import EARTH_RADIUS_KM, nearest_km, pairwise_km
+from tests.analysis_frames import DEG_KM, demand_frame, facility_frame
 
-DEG_KM = EARTH_RADIUS_KM * math.pi / 180
 GEOD = pyproj.Geod(ellps="WGS84")
-
-
-def demand_frame(rows):
-    names, pops, lons, lats = zip(*rows)
-    return gpd.GeoDataFrame({"name": list(names), "population": list(pops)},
-                            geometry=gpd.points_from_xy(lons, lats), crs="EPSG:4326")
-
-
-def facility_frame(rows):
-    ids, layers, statuses, geoms = zip(*rows) if rows else ((), (), (), ())
-    return gpd.GeoDataFrame(
-        {"feature_id": list(ids), "name": [f"name {i}" for i in ids], "layer": list(layers),
-         "kind": None, "status": list(statuses), "town": None},
-        geometry=gpd.GeoSeries([Point(g) for g in geoms], crs="EPSG:4326"), crs="EPSG:4326",
-    )
 
 
 def geod_area_km2(geometry):
