@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from atlas import cli_analyze, cli_export
 from loaders.errors import ImportFileError
 
 
@@ -51,26 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON report on stdout")
     p.set_defaults(run=_cmd_import)
 
-    for module in _COMMAND_MODULES:
-        module.register(commands)
+    cli_analyze.register(commands)
+    cli_export.register(commands)
     return parser
-
-
-def _command_modules() -> list:
-    # Sub-commands that live in their own modules register themselves here.
-    import importlib
-
-    found = []
-    for name in ("atlas.cli_analyze", "atlas.cli_export"):
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
-
-
-_COMMAND_MODULES = _command_modules()
 
 
 def main(argv: list[str] | None = None) -> int:
