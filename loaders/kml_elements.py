@@ -1,0 +1,136 @@
+"""Name the KML elements the reader meets: namespaces, tag roles and codes, per-file caches, element text."""
+from __future__ import annotations
+
+from typing import Any
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+GX_NS = "http://www.google.com/kml/ext/2.2"
+_KML_ID = "{%s}id" % KML_NS
+# Namespaces whose elements we read as KML: OGC 2.2/2.3 and Google's older 2.0–2.2.
+_KML_NS_STARTS = (
+    "http://www.opengis.net/kml/", "https://www.opengis.net/kml/",
+    "http://earth.google.com/kml/", "https://earth.google.com/kml/",
+)
+_GX_NS_STARTS = ("http://www.google.com/kml/ext/", "https://www.google.com/kml/ext/")
+
+# Roles of elements in the event loop.
+_SKIP, _PLACEMARK, _CONTAINER, _NETWORK_LINK, _DISCARD = range(5)
+_ROLES = {
+    "Placemark": _PLACEMARK,
+    "Folder": _CONTAINER,
+    "Document": _CONTAINER,
+    "NetworkLink": _NETWORK_LINK,
+    # Styles and schemas are never read; clear them so a style-heavy file stays small.
+    "Style": _DISCARD,
+    "StyleMap": _DISCARD,
+    "gx:CascadingStyle": _DISCARD,
+    "Schema": _DISCARD,
+    "GroundOverlay": _DISCARD,
+    "ScreenOverlay": _DISCARD,
+    "PhotoOverlay": _DISCARD,
+}
+_GEOMETRIES = frozenset(
+    {"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Model", "gx:Track", "gx:MultiTrack"}
+)
+(
+    _C_OTHER, _C_NAME, _C_DESCRIPTION, _C_STYLEURL, _C_EXTENDED, _C_POINT, _C_GEOMETRY, _C_VIEW,
+    _C_ADDRESS, _C_TIME, _C_DATA, _C_VALUE, _C_DISPLAYNAME, _C_SCHEMADATA, _C_COORDINATES,
+) = range(15)
+# Placemark children that hold view settings or styling, not data someone typed.
+_VIEW_ELEMENTS = frozenset(
+    {"LookAt", "Camera", "Region", "Style", "StyleMap", "gx:CascadingStyle", "open",
+     "gx:balloonVisibility", "drawOrder"}
+)
+_CODES: dict[str, int] = {
+    "name": _C_NAME, "description": _C_DESCRIPTION, "styleUrl": _C_STYLEURL, "ExtendedData": _C_EXTENDED,
+    "Point": _C_POINT, "address": _C_ADDRESS, "phoneNumber": _C_ADDRESS, "TimeStamp": _C_TIME,
+    "TimeSpan": _C_TIME, "Data": _C_DATA, "value": _C_VALUE, "displayName": _C_DISPLAYNAME,
+    "SchemaData": _C_SCHEMADATA, "coordinates": _C_COORDINATES,
+    **{tag: _C_GEOMETRY for tag in _GEOMETRIES if tag != "Point"},
+    **{tag: _C_VIEW for tag in _VIEW_ELEMENTS},
+}
+
+
+class _Reader:
+    """Per-file caches: tag → local name and tag → code, ids seen, field-name targets, points."""
+
+    def __init__(self) -> None:
+        self.local_names: dict[Any, str] = {}
+        self.codes: dict[Any, int] = {}
+        self.roles: dict[Any, int] = {}
+        self.seen_ids: set[str] = set()
+        self.targets: dict[str, str | None] = {}
+        # Points are built in one vectorised call at the end: (item index, lon, lat).
+        self.point_items: list[int] = []
+        self.point_x: list[float] = []
+        self.point_y: list[float] = []
+        # Attributes and geometries are kept beside the records, not in them, until the end:
+        # a dict holding only text is not tracked by the garbage collector, which keeps the
+        # collector's full passes over 100,000 live records from dominating the parse.
+        self.attributes: list[dict[str, Any] | None] = []
+        self.geometries: dict[int, Any] = {}
+
+    def local(self, tag: Any) -> str:
+        try:
+            return self.local_names[tag]
+        except KeyError:
+            name = self.local_names[tag] = _local_name(tag)
+            return name
+
+    def code(self, tag: Any) -> int:
+        code = self.codes[tag] = _CODES.get(self.local(tag), _C_OTHER)
+        return code
+
+    def role(self, tag: Any) -> int:
+        role = self.roles[tag] = _ROLES.get(self.local(tag), _SKIP)
+        return role
+
+
+def _local_name(tag: Any) -> str:
+    """``{kml ns}Point`` → ``Point``, ``{gx ns}Track`` → ``gx:Track``; foreign tags stay as they are."""
+    if not isinstance(tag, str):
+        return ""
+    if tag[:1] != "{":
+        return tag
+    namespace, _, name = tag[1:].partition("}")
+    if namespace.startswith(_KML_NS_STARTS):
+        return name
+    if namespace.startswith(_GX_NS_STARTS):
+        return "gx:" + name
+    return tag
+
+
+def _key(tag: Any) -> str:
+    return str(tag).rpartition("}")[2]
+
+
+def _text(element: Any) -> str | None:
+    text = element.text if len(element) == 0 else "".join(element.itertext())
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+def _markup(element: Any) -> str | None:
+    """Return an element's content as text, serialising stray unescaped HTML tags inside it."""
+    if len(element) == 0:
+        return element.text
+    parts = [_escape(element.text or "", False)]
+    stack: list[Any] = [(child, False) for child in reversed(list(element))]
+    while stack:
+        node, closing = stack.pop()
+        name = _key(node.tag)
+        if closing:
+            parts.append(f"</{name}>{_escape(node.tail or '', False)}")
+            continue
+        attrs = "".join(f' {_key(k)}="{_escape(str(v), True)}"' for k, v in node.attrib.items())
+        parts.append(f"<{name}{attrs}>{_escape(node.text or '', False)}")
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(list(node)))
+    return "".join(parts)
+
+
+def _escape(text: str, attribute: bool) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;") if attribute else text

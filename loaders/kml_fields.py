@@ -1,0 +1,275 @@
+"""Turn an ended KML Placemark into a record: its fields, ExtendedData mapped to columns, layer and status."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from loaders.features import Rejected
+from loaders.kml_elements import (
+    _C_ADDRESS, _C_DATA, _C_DESCRIPTION, _C_DISPLAYNAME, _C_EXTENDED, _C_GEOMETRY, _C_NAME, _C_POINT,
+    _C_SCHEMADATA, _C_STYLEURL, _C_TIME, _C_VALUE, _C_VIEW, _KML_ID, _Reader, _key, _markup, _text,
+)
+from loaders.kml_geometry import _BadGeometry, _collect, _fast_point, _geometry
+from loaders.layers import ALL_LAYERS, EXISTING, PLANNED, UNCLASSIFIED, fold, layer_from_name, status_from_text
+
+# ExtendedData field names (folded: lower case, no diacritics, letters and digits only)
+# that fill canonical columns. The original field is kept in `attributes` as well.
+_FIELD_ALIASES: dict[str, str] = {
+    alias: target
+    for target, aliases in {
+        "kind": "kind typ type kategori kategoria category categories kategorie rodzaj",
+        "sectors": "sectors sector sektor sektorer sektory sektoren bransch branza branche branchen",
+        "website": "website web www url stronawww stronainternetowa webbplats hemsida webseite homepage",
+        "address": "address adres adress adresse anschrift seoladh gatuadress",
+        "town": "town city ort stad miejscowosc miasto stadt baile postort",
+        "country": "country land kraj tir",
+        "contact": (
+            "contact kontakt email mail epost emailaddress telefon phone tel telephone telefonnummer "
+            "phonenumber mobile mobil"
+        ),
+        "status": "status stan",
+        "status_flag": "planerad planned planowane planowany geplant beartaithe",
+        "helix": "helix quadruplehelix",
+        "layer": "layer warstwa lager ebene sraith",
+        "_description": "description opis beskrivning beschreibung",
+        "_name": "name nazwa namn ainm",
+    }.items()
+    for alias in aliases.split()
+}
+_CANONICAL_TEXT = frozenset(("kind", "sectors", "website", "address", "town", "country", "contact", "helix"))
+_YES = frozenset("ja yes tak y j x true 1 si sea planerad planned planowane geplant".split())
+_NO = frozenset("nej no nie n false 0 nein nil".split())
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _put(attributes: dict[str, Any], key: str, value: Any) -> None:
+    """Store `value` under `key`, or ``key (2)``, ``key (3)``… when the key is already taken."""
+    if key not in attributes:
+        attributes[key] = value
+        return
+    n = 2
+    while f"{key} ({n})" in attributes:
+        n += 1
+    attributes[f"{key} ({n})"] = value
+
+
+def _field_target(name: str, cache: dict[str, str | None]) -> str | None:
+    try:
+        return cache[name]
+    except KeyError:
+        target = cache[name] = _FIELD_ALIASES.get(_NON_ALNUM.sub("", fold(name)))
+        return target
+
+
+def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, Any] | Rejected:
+    """Turn one ended Placemark element into a record dict (or a Rejected without `where`)."""
+    codes = reader.codes
+    name = description = None
+    attributes: dict[str, Any] = {}
+    canonical: dict[str, list[str]] = {}
+    geometries = []
+    for child in placemark:
+        code = codes.get(child.tag)
+        if code is None:
+            code = reader.code(child.tag)
+        if code == _C_NAME:
+            name = child.text
+            if len(child) or name is None:
+                name = _text(child)
+            else:
+                name = name.strip() or None
+        elif code == _C_DESCRIPTION:
+            description = child.text if len(child) == 0 else _markup(child)
+        elif code == _C_STYLEURL:
+            if "styleUrl" in attributes:
+                _put(attributes, "styleUrl", (child.text or "").strip())
+            else:
+                attributes["styleUrl"] = (child.text or "").strip()
+        elif code == _C_EXTENDED:
+            _read_extended_data(child, reader, attributes, canonical)
+        elif code == _C_POINT or code == _C_GEOMETRY:
+            geometries.append(child)
+        elif code == _C_VIEW:
+            continue
+        elif code == _C_ADDRESS:
+            value = _text(child)
+            if value:
+                tag = reader.local(child.tag)
+                _put(attributes, tag, value)
+                canonical.setdefault("address" if tag == "address" else "contact", []).append(value)
+        elif code == _C_TIME:
+            for part in child:
+                value = _text(part)
+                if value:
+                    _put(attributes, f"{reader.local(child.tag)}.{reader.local(part.tag)}", value)
+        elif len(child) == 0:
+            value = _text(child)
+            if value:
+                _put(attributes, _key(reader.local(child.tag)), value)
+    own_id = (placemark.get("id") or placemark.get(_KML_ID)) if placemark.attrib else None
+    if own_id is not None:
+        own_id = own_id.strip() or None
+        if own_id in reader.seen_ids:
+            # A repeated id (hand-edited files) must not make two places one: keep it as data.
+            _put(attributes, "id", own_id)
+            own_id = None
+        elif own_id:
+            reader.seen_ids.add(own_id)
+    if canonical:
+        if name is None and canonical.get("_name"):
+            name = canonical["_name"][0]
+        if (description is None or not description.strip()) and canonical.get("_description"):
+            description = canonical["_description"][0]
+
+    geometry = None
+    xy = None
+    if len(geometries) == 1 and codes.get(geometries[0].tag) == _C_POINT:
+        xy = _fast_point(geometries[0], reader)
+    if xy is not None:
+        reader.point_items.append(index)
+        reader.point_x.append(xy[0])
+        reader.point_y.append(xy[1])
+    elif not geometries:
+        address = "; ".join(canonical.get("address", []))
+        hint = f" It has the address '{address}': place it on the map" if address else " Place it on the map"
+        return Rejected(
+            "",
+            f"'{name or 'unnamed placemark'}' has no geometry (no Point, LineString or Polygon).{hint} "
+            "and export again.",
+            _raw(name, attributes, None),
+        )
+    else:
+        try:
+            if len(geometries) == 1:
+                geometry = _geometry(geometries[0], reader.local, 0)
+            else:
+                geometry = _collect([_geometry(g, reader.local, 0) for g in geometries])
+        except _BadGeometry as exc:
+            return Rejected("", f"'{name or 'unnamed placemark'}': {exc}", _raw(name, attributes, geometries[0]))
+
+    reader.attributes.append(attributes)
+    if geometry is not None:
+        reader.geometries[index] = geometry
+    record: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "location_source": "coordinates",
+        "own_id": own_id,
+        "layer": None,
+        "status": None,
+    }
+    if canonical:
+        for target, values in canonical.items():
+            if target in _CANONICAL_TEXT:
+                record[target] = values[0] if len(values) == 1 else "; ".join(dict.fromkeys(values))
+        if "layer" in canonical:
+            record["layer"] = _layer_from_fields(canonical["layer"])
+        if "status" in canonical or "status_flag" in canonical:
+            record["status"] = _status_from_fields(canonical.get("status"), canonical.get("status_flag"))
+    return record
+
+
+def _read_extended_data(
+    extended: Any, reader: _Reader, attributes: dict[str, Any], canonical: dict[str, list[str]]
+) -> None:
+    codes = reader.codes
+    targets = reader.targets
+    for child in extended:
+        code = codes.get(child.tag)
+        if code is None:
+            code = reader.code(child.tag)
+        if code == _C_DATA:
+            value = ""
+            display = None
+            for part in child:
+                part_code = codes.get(part.tag)
+                if part_code is None:
+                    part_code = reader.code(part.tag)
+                if part_code == _C_VALUE:
+                    value = part.text if len(part) == 0 else _markup(part)
+                    value = value.strip() if value else ""
+                elif part_code == _C_DISPLAYNAME:
+                    display = _text(part)
+            key = child.get("name") or display or "Data"
+            if display and display != key:
+                _put(attributes, f"{key} (displayName)", display)
+            # Inline of _store_field: this runs for every field of every placemark.
+            if key in attributes:
+                _put(attributes, key, value)
+            else:
+                attributes[key] = value
+            if value:
+                target = targets[key] if key in targets else _field_target(key, targets)
+                if target:
+                    if target in canonical:
+                        canonical[target].append(value)
+                    else:
+                        canonical[target] = [value]
+        elif code == _C_SCHEMADATA:
+            for part in child:
+                if reader.local(part.tag) == "SimpleData":
+                    value = part.text if len(part) == 0 else _markup(part)
+                    _store_field(part.get("name") or "SimpleData", value.strip() if value else "",
+                                 attributes, canonical, targets)
+        elif len(child) == 0:
+            # Arbitrary XML in another namespace ("custom data" in the KML reference).
+            _store_field(_key(child.tag), (child.text or "").strip(), attributes, canonical, targets)
+
+
+def _store_field(
+    key: str, value: str, attributes: dict[str, Any], canonical: dict[str, list[str]],
+    targets: dict[str, str | None],
+) -> None:
+    if key in attributes:
+        _put(attributes, key, value)
+    else:
+        attributes[key] = value
+    if value:
+        target = targets[key] if key in targets else _field_target(key, targets)
+        if target:
+            if target in canonical:
+                canonical[target].append(value)
+            else:
+                canonical[target] = [value]
+
+
+def _layer_from_fields(values: list[str] | None) -> str | None:
+    """An ExtendedData layer value wins over the folder when it names a layer."""
+    for value in values or ():
+        if fold(value) in ALL_LAYERS:
+            return fold(value)
+        layer = layer_from_name(value)
+        if layer != UNCLASSIFIED:
+            return layer
+    return None
+
+
+def _status_from_fields(texts: list[str] | None, flags: list[str] | None) -> str | None:
+    for value in texts or ():
+        status = status_from_text(value)
+        if status:
+            return status
+    for value in flags or ():
+        folded = fold(value).strip(" .!")
+        if folded in _YES:
+            return PLANNED
+        if folded in _NO:
+            return EXISTING
+        status = status_from_text(value)
+        if status:
+            return status
+    return None
+
+
+def _raw(name: str | None, attributes: dict[str, Any], geometry: Any) -> dict[str, Any]:
+    """What a rejected placemark held: name, coordinate text (cut at 500 characters), fields."""
+    raw: dict[str, Any] = {"name": name}
+    if geometry is not None:
+        coordinates = [
+            node.text.strip() for node in geometry.iter() if isinstance(node.text, str) and node.text.strip()
+        ]
+        raw["coordinates"] = " ".join(coordinates)[:500]
+    for key, value in attributes.items():
+        _put(raw, key, value)
+    return raw
