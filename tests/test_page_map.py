@@ -1,7 +1,7 @@
 """Map page: toggleable layers, filters, overlays and the full record of a clicked feature."""
 from __future__ import annotations
 
-from apptest_helpers import click_map, demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
+from apptest_helpers import click_map, deck, demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
 
 __all__ = ["navigation_only"]  # autouse fixture: st.navigation only
 MAP = "pages/map.py"
@@ -83,3 +83,17 @@ def test_map_with_an_empty_workspace(tmp_path):
 def test_map_without_a_workspace(tmp_path):
     at = run_page(MAP, tmp_path / "missing")
     assert "No workspace at" in texts(at)
+
+
+def test_the_view_stays_put_when_widgets_change(tmp_path):
+    # The browser keeps the user's pan and zoom while the deck's initial view and the
+    # chart's key stay the same; only a region change may move the view.
+    at = run_page(MAP, demo_copy(tmp_path))
+    first = deck(at)["initialViewState"]
+    chart_id = at.get("deck_gl_json_chart")[0].proto.id
+    at.checkbox(key="map.show.training").uncheck().run()
+    at.toggle(key="map.discs").set_value(True).run()
+    at.multiselect(key="map.statuses").select("planned").run()
+    assert deck(at)["initialViewState"] == first
+    assert at.get("deck_gl_json_chart")[0].proto.id == chart_id
+    assert not [i for i in layer_ids(at) if i.startswith("training-")]  # the widgets did change the deck
