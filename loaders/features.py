@@ -102,10 +102,13 @@ def _geometry_keys(geometries: list[Any]) -> list[str]:
     return keys
 
 
-def _hash_id(source_file: str, name: str | None, geometry_key: str, layer: str = "") -> str:
-    # The layer is part of the key: one organisation may be listed both as a hub and as a
-    # training provider at the same address, and both entries are real.
-    key = f"{source_file}|{layer}|{name or ''}|{geometry_key}"
+def _hash_id(source_file: str, name: str | None, geometry_key: str, layer: str = "", group: str = "") -> str:
+    # The layer and the group (folder or sheet, as written) are part of the key: one
+    # organisation may be listed both as a hub and as a training provider at the same
+    # address, or in two My Maps layers that map to the same canonical layer, and each
+    # entry is real. Exact repeats inside one folder or sheet stay duplicates.
+    parts = [source_file, layer] + ([group] if group else []) + [name or "", geometry_key]
+    key = "|".join(parts)
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
@@ -116,6 +119,7 @@ def make_feature_id(
 
     The hash covers the source file name, the canonical layer, the name and the
     coordinates rounded to 6 decimals, so re-importing the same file gives the same ids.
+    Loaders add the folder or sheet as written (``group``) through `build_features`.
     """
     if own_id:
         return f"{source_file}#{own_id}"
@@ -135,7 +139,9 @@ def build_features(
     records
         One dict per accepted row or placemark with canonical keys (missing keys are
         empty), ``geometry`` (shapely, lon/lat) and optionally ``own_id`` (the source's
-        id) or ``feature_id`` (taken verbatim, for files we exported ourselves).
+        id) or ``feature_id`` (taken verbatim, for files we exported ourselves), and
+        ``group``: the folder or sheet as written, so that one place listed in two
+        folders stays two features.
         ``layer`` may be any alias; ``status`` any alias (default existing);
         ``attributes`` a dict of every other source field.
     source_file
@@ -169,9 +175,9 @@ def build_features(
     ids = []
     for rec, name, key, layer in zip(records, columns["name"], geometry_keys, columns["layer"]):
         own_id = _clean(rec.get("own_id"))
-        ids.append(
-            rec.get("feature_id") or (f"{source_file}#{own_id}" if own_id else _hash_id(source_file, name, key, layer))
-        )
+        ids.append(rec.get("feature_id") or (
+            f"{source_file}#{own_id}" if own_id else _hash_id(source_file, name, key, layer, rec.get("group") or "")
+        ))
     columns["feature_id"] = ids
 
     keep: list[int] = []
@@ -182,7 +188,7 @@ def build_features(
         if feature_id in seen:
             rejected.append(Rejected(
                 ref,
-                f"duplicate of {seen[feature_id]} (same id, or same layer, name and coordinates); "
+                f"duplicate of {seen[feature_id]} (same id, or same folder/sheet, name and coordinates); "
                 "the first one was kept. Remove the repeated entry or give it its own name.",
                 {c: columns[c][i] for c in COLUMNS if c != "attributes"},
             ))

@@ -247,6 +247,7 @@ def _place(
             _put(item.raw, "folder", folder)
         return
     item["source_ref"] = ref
+    item["group"] = folder or ""
     if item["layer"] is None:
         item["layer"] = layer or UNCLASSIFIED
     if item["status"] is None:

@@ -242,7 +242,7 @@ class _Reader:
             if len(cells) < width:
                 cells = list(cells) + [""] * (width - len(cells))
             ref = f"{prefix}row {number}"
-            record: dict[str, Any] = {"source_ref": ref}
+            record: dict[str, Any] = {"source_ref": ref, "group": table}
             # Hot loop: str cells (most of them) are handled inline, the rest by _text/_value.
             for name, index in text_columns:
                 value = cells[index]

@@ -433,3 +433,28 @@ def test_memory_stays_flat_while_streaming():
     assert result.accepted == 2000
     assert result.features["source_ref"].iloc[-1] == "folder 'Hubs' › placemark 2000"
     assert peak < 8_000_000
+
+
+def _folders_kml(*folders: tuple[str, int]) -> bytes:
+    body = "".join(
+        f"<Folder><name>{name}</name>"
+        + "<Placemark><name>Old mill</name><Point><coordinates>-8.18,53.63</coordinates></Point></Placemark>" * count
+        + "</Folder>"
+        for name, count in folders
+    )
+    return f'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>{body}</Document></kml>'.encode()
+
+
+def test_one_place_in_two_folders_is_two_features():
+    # Both folders map to no layer (unclassified), but the user listed the place twice on purpose.
+    result = features_from_kml(_folders_kml(("Museums", 1), ("Interesting things", 1)), "two.kml")
+    assert result.accepted == 2 and not result.rejected
+    assert result.features["feature_id"].nunique() == 2
+
+
+def test_an_exact_repeat_inside_one_folder_is_a_duplicate():
+    result = features_from_kml(_folders_kml(("Museums", 2)), "repeat.kml")
+    assert result.accepted == 1
+    [dup] = result.rejected
+    assert dup.where == "folder 'Museums' › placemark 2"
+    assert dup.reason.startswith("duplicate of folder 'Museums' › placemark 1")

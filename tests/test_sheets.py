@@ -441,3 +441,13 @@ def test_csv_excel_sep_line_names_the_delimiter(no_geocoding):
     data = "sep=;\r\nName;Lat;Lon;Notes\r\nA;56,1;15,5;x, y\r\n".encode()
     (row,) = features_from_csv(data, "sep.csv").features.to_dict("records")
     assert (row["source_ref"], row["description"], row["geometry"].y) == ("row 2", "x, y", 56.1)
+
+
+def test_one_place_on_two_sheets_is_two_features_but_a_repeat_on_one_sheet_is_not():
+    row = ["Old mill", 53.63, -8.18]
+    data = xlsx({"Hubs": [["Name", "Lat", "Lon"], row, row], "Hubs (2024 audit)": [["Name", "Lat", "Lon"], row]})
+    result = features_from_xlsx(data, "audit.xlsx")
+    assert result.rows_read == 3 and result.accepted == 2
+    [dup] = result.rejected
+    assert dup.where == "sheet 'Hubs', row 3" and dup.reason.startswith("duplicate of sheet 'Hubs', row 2")
+    assert set(result.features["source_ref"]) == {"sheet 'Hubs', row 2", "sheet 'Hubs (2024 audit)', row 2"}
