@@ -213,6 +213,14 @@ def _cmd_import_boundary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
+    """Options ``analyze`` and ``compare`` share: planned sites, circuity, network use."""
+    parser.add_argument("--include-planned", action="store_true", help="count planned facilities too (scenario)")
+    parser.add_argument("--circuity", metavar="F", help="road-circuity factor (about 1.3)")
+    parser.add_argument("--offline", action="store_true", help="do not download official boundaries")
+    parser.add_argument("--timeout", default="5", metavar="S", help="seconds to wait for the GISCO server")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``analyze``, ``compare`` and ``import-boundary`` to the ``python -m atlas`` command line."""
     p = subparsers.add_parser(
@@ -231,20 +239,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sites-layer", metavar="LAYER", help=f"layer for --sites: {', '.join(LAYERS)} (default hubs)")
     p.add_argument("--candidates", type=Path, metavar="FILE",
                    help="candidate sites for --sites (default: the settlements)")
-    p.add_argument("--include-planned", action="store_true", help="count planned facilities too (scenario)")
-    p.add_argument("--circuity", metavar="F", help="road-circuity factor (about 1.3)")
-    p.add_argument("--offline", action="store_true", help="do not download official boundaries")
-    p.add_argument("--timeout", default="5", metavar="S", help="seconds to wait for the GISCO server")
+    _add_scenario_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=_cmd_analyze)
 
     c = subparsers.add_parser("compare", help="compare the regions of a workspace side by side")
     c.add_argument("--workspace", required=True, type=Path, metavar="DIR")
     c.add_argument("--region", action="append", metavar="ID", help="limit to these regions (repeatable)")
-    c.add_argument("--include-planned", action="store_true", help="count planned facilities too (scenario)")
-    c.add_argument("--circuity", metavar="F", help="road-circuity factor (about 1.3)")
-    c.add_argument("--offline", action="store_true", help="do not download official boundaries")
-    c.add_argument("--timeout", default="5", metavar="S", help="seconds to wait for the GISCO server")
+    _add_scenario_options(c)
     c.add_argument("--json", action="store_true", help="print JSON on stdout")
     c.set_defaults(run=_cmd_compare)
 

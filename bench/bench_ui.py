@@ -28,7 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "docs"))
 OUT = ROOT / "bench" / "out"
 DEMO = ROOT / "geodata" / "demo_workspace"
 
@@ -46,7 +45,7 @@ def line(label: str, values: list[float], unit: str = "s") -> None:
 # -- cold start ------------------------------------------------------------------------------
 def browser_load(path: str, *, env: dict | None = None, repeats: int = 3) -> dict[str, list[float]]:
     """Start a fresh server per repeat; time launch → health, → first canvas, → script finished."""
-    from make_screenshots import browser, free_port, wait_for_server
+    from tests.browser import browser, free_port, wait_for_server
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait

@@ -5,50 +5,23 @@ waits for the map canvas and saves ``docs/screenshot_<page>.png``.
 """
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import browser, free_port, wait_for_server  # noqa: E402
+
 OUT = ROOT / "docs"
 PAGES = {"map": "map", "gaps": "gaps", "present": "present", "home": "", "compare": "compare"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def browser(width: int = 1600, height: int = 1400) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", f"--window-size={width},{height}"):
-        options.add_argument(arg)
-    options.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-
-
-def wait_for_server(url: str, timeout_s: float = 60) -> None:
-    import urllib.request
-
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not start at {url}")
 
 
 def settle(driver: webdriver.Chrome, timeout_s: float = 90) -> None:

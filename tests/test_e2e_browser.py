@@ -1,50 +1,21 @@
 """End to end: `streamlit run app.py` headless, opened in Debian's headless Chromium via Selenium."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser import browser, free_port, wait_for_server
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_health(url: str, server: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        assert server.poll() is None, "streamlit exited early"
-        try:
-            with urllib.request.urlopen(url + "_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"streamlit did not answer at {url} within {timeout_s} s")
-
-
-def chromium() -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", "--window-size=1400,1100"):
-        options.add_argument(arg)
-    options.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
 
 
 def wait_until_idle(driver: webdriver.Chrome, timeout_s: float = 120) -> None:
@@ -65,8 +36,8 @@ def test_app_renders_the_map_without_errors_in_a_real_browser():
     )
     driver = None
     try:
-        wait_for_health(url, server)
-        driver = chromium()
+        wait_for_server(url, server)
+        driver = browser(1400, 1100)
         driver.get(url)
         wait_until_idle(driver)
         ARTIFACTS.mkdir(exist_ok=True)
