@@ -1,23 +1,56 @@
-"""Creative Atlas: the Streamlit entry point, a router over the pages with Home as the default."""
+"""Home: the workspace and region at a glance — headline figures and an overview map."""
 from __future__ import annotations
 
 import streamlit as st
 
+import maps
 import ui
+from atlas.dashboard import coverage_sentence, is_demo
+from loaders.layers import LAYERS
+from maps.style import LAYER_LABELS
 
-st.set_page_config(page_title="Creative Atlas", page_icon=":material/map:", layout="wide",
-                   initial_sidebar_state="expanded")
+ctx = ui.context()
+st.title("Creative Atlas")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/map.py", title="Map", icon=":material/map:", url_path="map"),
-    st.Page("pages/gaps.py", title="Gaps", icon=":material/travel_explore:", url_path="gaps"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-    st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
-    st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
-    st.Page("pages/present.py", title="Present", icon=":material/slideshow:", url_path="present"),
-]
+if not ui.empty_state(ctx, "Home"):
+    st.subheader(ctx.region.name)
+    if is_demo(ctx.workspace.path):
+        st.caption("Illustrative demo data: invented facilities in real towns, not a real audit.")
+    try:
+        key = ctx.key()
+        bound = ui.boundary(*key)
+        content = maps.MapContent(facilities=ui.facility_map(*key, LAYERS), boundary=bound.geometry,
+                                  boundary_source=bound.source, settlements=ui.demand(*key))
+        map_col, legend_col = st.columns([4, 1])
+        with map_col:
+            st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=420), height=420, key="home.map")
+        legend_col.html(maps.legend_html(maps.atlas_legend(content)))
 
-page = st.navigation(PAGES)
-ui.sidebar()
-ui.route(page)
+        radius = ui.radius_items(ctx)
+        rep = ui.report(*key, radius)
+        counts = ui.facility_counts(*key)
+        cols = st.columns(4)
+        cols[0].metric("Population (settlements 500+)", f"{rep['demand']['population']:,}",
+                       help=f"{rep['demand']['settlements']} GeoNames settlements inside the boundary.")
+        for col, layer in zip(cols[1:], LAYERS):
+            planned = counts[layer]["planned"]
+            col.metric(LAYER_LABELS[layer], counts[layer]["existing"],
+                       help=f"Existing facilities inside the boundary; {planned} more planned.")
+        cols = st.columns(4)
+        for col, layer in zip(cols, LAYERS):
+            figures = rep["layers"][layer]
+            col.metric(f"{LAYER_LABELS[layer]} coverage", f"{figures['coverage_share']:.0%}",
+                       help=f"{figures['covered_population']:,} people within {dict(radius)[layer]:g} km; "
+                            f"{figures['uncovered_settlements']} settlements beyond it.")
+        cols[3].metric("Full support", f"{rep['full_support_share']:.0%}")
+        st.markdown(coverage_sentence(dict(radius)))
+        st.caption(f"**Boundary: {bound.source}.** {bound.label}. " + " ".join(bound.notes))
+        st.caption("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
+                   "are not counted), so population and coverage figures are approximate.")
+    except ui.USER_ERRORS as exc:
+        st.error(str(exc))
+
+    st.page_link("pages/map.py", label="Explore the map", icon=":material/map:")
+    st.page_link("pages/gaps.py", label="Find the gaps and where a new hub would help most",
+                 icon=":material/travel_explore:")
+    st.page_link("pages/present.py", label="Present in a meeting", icon=":material/slideshow:")
