@@ -1,4 +1,8 @@
-"""Home: the workspace and region at a glance — headline figures and an overview map."""
+"""Creative Atlas, the Streamlit entry point and its Home page: the workspace and region at a glance.
+
+The other pages are the scripts in pages/ (Streamlit serves each at /<file name>, e.g. /map);
+every page starts with `ui.start`, which draws the shared sidebar and its navigation.
+"""
 from __future__ import annotations
 
 import streamlit as st
@@ -9,7 +13,7 @@ from atlas.dashboard import coverage_sentence, is_demo
 from loaders.layers import LAYERS
 from maps.style import LAYER_LABELS
 
-ctx = ui.context()
+ctx = ui.start("Home")
 st.title("Creative Atlas")
 
 if not ui.empty_state(ctx, "Home"):

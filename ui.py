@@ -1,4 +1,8 @@
-"""Shared Streamlit pieces: session-state keys, the sidebar, and cached access to workspace data.
+"""Shared Streamlit pieces: page set-up, the sidebar with the navigation, session-state keys, cached data.
+
+Every page starts with ``ctx = ui.start("Title")``: Streamlit runs the script of ``pages/``
+(or app.py for Home) that the URL names, so a deep link such as ``/present`` works on a
+fresh server with no routing of our own.
 
 Cached functions are keyed on the workspace's GeoPackage path and modification time
 plus simple parameters (region id, radii, flags), never on frames, so a change to the
@@ -6,7 +10,6 @@ workspace (an import, an edit, a suggested site saved) invalidates them at once.
 """
 from __future__ import annotations
 
-import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +17,10 @@ from pathlib import Path
 import geopandas as gpd
 import streamlit as st
 
-from atlas.boundaries import Boundary, BoundaryUnavailable, boundary_for
-from atlas.regions import Region, Registry, load_regions
-from atlas.workspace import Workspace
-from loaders.errors import ImportFileError
+from errors import AtlasError
+from geography.boundaries import Boundary, boundary_for
+from geography.regions import Region, Registry, load_regions
+from workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent
 # ATLAS_WORKSPACE picks the folder the app opens with (the demo workspace by default).
@@ -27,14 +30,24 @@ DEFAULT_WORKSPACE = Path(os.environ.get("ATLAS_WORKSPACE") or ROOT / "geodata" /
 WORKSPACE = "atlas.workspace"        # text: workspace folder
 REGION = "atlas.region"              # region id
 ONLINE = "atlas.online"              # bool: basemap tiles + official boundary downloads
-CONTEXT = "atlas.context"            # Context built by the sidebar for the current run
 PRESENT_STEP = "present.step"        # int: current step of the meeting story
 SAVED_SITE = "gaps.saved_site"       # message after saving a suggested site
-ROUTED = "atlas.routed"              # True while app.py's router runs the current page
-INTENDED_PAGE = "atlas.intended"     # page asked for before the router ran (deep link)
+# Data page
+UPLOADS = "data.uploads"             # the file_uploader
+REPORT = "data.report"               # list of report dicts of the last import (see `import_uploads`)
+MESSAGE = "data.message"             # one-off success message shown after a rerun
+ASSIGN_IDS = "data.assign_ids"       # features picked for a layer
+ASSIGN_LAYER = "data.assign_layer"   # the layer to give them
+EDIT_ID = "data.edit_id"             # feature open in the edit form
+
+
+def field_key(feature_id: str, name: str) -> str:
+    """Session-state key of one field of the Data page's edit form (per feature, so switching resets it)."""
+    return f"data.edit.{feature_id}.{name}"
+
 
 # The project's own errors: pages show these with st.error, anything else propagates.
-USER_ERRORS = (ImportFileError, BoundaryUnavailable)
+USER_ERRORS = AtlasError
 BOUNDARY_TIMEOUT_S = 3.0
 ONLINE_TTL_S = 600  # retry the network after this long when a download failed
 
@@ -113,7 +126,7 @@ def boundary(path: str, stamp: int, region_id: str, online: bool) -> Boundary:
 @st.cache_data(show_spinner=False, max_entries=32)
 def demand(path: str, stamp: int, region_id: str, online: bool) -> gpd.GeoDataFrame:
     """GeoNames settlements (500+) inside the region's boundary."""
-    from analysis.demand import settlements
+    from geography.settlements import settlements
 
     return settlements(boundary(path, stamp, region_id, online).geometry)
 
@@ -209,7 +222,8 @@ def coverage(path: str, stamp: int, region_id: str, online: bool, radius: tuple[
 def report(path: str, stamp: int, region_id: str, online: bool, radius: tuple[tuple[str, float], ...],
            include_planned: bool = False) -> dict:
     """The analysis report (as ``atlas analyze --json``): figures, facilities inside, boundary, notes."""
-    from atlas.analyze import inputs, report as build_report
+    from atlas.analyze import inputs
+    from atlas.analyze import report as build_report
 
     bound = boundary(path, stamp, region_id, online)
     inp = inputs(workspace=Workspace(path), region=region_id, facilities=facilities(path, stamp), boundary=bound,
@@ -272,13 +286,38 @@ def radius_items(ctx: Context) -> tuple[tuple[str, float], ...]:
     return tuple(ctx.registry.radius_km(ctx.region).items())
 
 
-# -- sidebar ------------------------------------------------------------------------------------
+# -- page set-up and sidebar -------------------------------------------------------------------
+# The navigation, drawn by `sidebar` (page file, label, icon); Streamlit's own list of
+# pages/ is hidden (.streamlit/config.toml) so that the labels are ours.
+NAVIGATION = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/map.py", "Map", ":material/map:"),
+    ("pages/gaps.py", "Gaps", ":material/travel_explore:"),
+    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/data.py", "Data", ":material/upload_file:"),
+    ("pages/export.py", "Export", ":material/download:"),
+    ("pages/present.py", "Present", ":material/slideshow:"),
+)
+# An emoji favicon is drawn by the browser itself; a :material: one would be fetched from Google.
+PAGE_ICON = "🗺️"
+
+
+def start(title: str) -> Context:
+    """Set up a page (browser title, wide layout), draw the sidebar and return the Context."""
+    st.set_page_config(page_title=f"{title} · Creative Atlas" if title != "Home" else "Creative Atlas",
+                       page_icon=PAGE_ICON, layout="wide", initial_sidebar_state="expanded")
+    return sidebar()
+
+
 def sidebar() -> Context:
-    """Draw the shared sidebar (workspace, region, online) and store the Context for the pages."""
+    """Draw the shared sidebar (navigation, workspace, region, online) and return the Context."""
     st.session_state.setdefault(WORKSPACE, str(DEFAULT_WORKSPACE))
     st.session_state.setdefault(ONLINE, False)
     with st.sidebar:
-        st.text_input("Workspace folder", key=WORKSPACE,
+        for page, label, icon in NAVIGATION:
+            st.page_link(page, label=label, icon=icon)
+        st.divider()
+        st.text_input("Workspace folder", key=WORKSPACE, persist_state="session",
                       help="A folder holding atlas.gpkg. The demo workspace opens by default.")
         workspace = Workspace(Path(st.session_state[WORKSPACE]).expanduser())
         ctx = Context(workspace, stamp(workspace), None, None, bool(st.session_state[ONLINE]))
@@ -288,45 +327,19 @@ def sidebar() -> Context:
         else:
             try:
                 ctx.registry = registry(ctx.path, ctx.stamp)
-            except ImportFileError as exc:
+            except AtlasError as exc:
                 ctx.problem = str(exc)
         if ctx.registry is not None and len(ctx.registry):
             ids = list(ctx.registry.regions)
             if st.session_state.get(REGION) not in ids:
                 st.session_state[REGION] = summary(ctx.path, ctx.stamp)["default_region"] or ids[0]
-            st.selectbox("Region", ids, key=REGION, format_func=lambda i: ctx.registry.regions[i].name)
+            st.selectbox("Region", ids, key=REGION, persist_state="session",
+                         format_func=lambda i: ctx.registry.regions[i].name)
             ctx.region = ctx.registry.regions[st.session_state[REGION]]
-        st.toggle("Online (basemap tiles, official boundaries)", key=ONLINE,
+        st.toggle("Online (basemap tiles, official boundaries)", key=ONLINE, persist_state="session",
                   help="Off: maps draw without tiles and boundaries come from the workspace cache or the "
                        "approximate outline, so nothing waits on the network.")
-    st.session_state[CONTEXT] = ctx
     return ctx
-
-
-def context() -> Context:
-    """Return the Context the sidebar built in this run (pages call this).
-
-    Streamlit runs a file of ``pages/`` on its own (without app.py) when a fresh server's
-    first request is a deep link such as ``/present``: the router has not run yet. Then
-    hand over to app.py, which runs the router and comes back to the page asked for.
-    """
-    if not st.session_state.get(ROUTED):
-        caller = Path(inspect.stack()[1].filename).resolve()
-        st.session_state[INTENDED_PAGE] = caller.relative_to(ROOT).as_posix() if caller.is_relative_to(ROOT) else None
-        st.switch_page("app.py")
-    return st.session_state[CONTEXT]
-
-
-def route(page) -> None:
-    """Run `page` (from st.navigation) with the router flag set, after a deep-link hand-over if any."""
-    target = st.session_state.pop(INTENDED_PAGE, None)
-    if target:
-        st.switch_page(target)
-    st.session_state[ROUTED] = True
-    try:
-        page.run()
-    finally:
-        st.session_state[ROUTED] = False
 
 
 def empty_state(ctx: Context, what: str = "this page") -> bool:

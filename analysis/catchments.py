@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.coverage import (
+from analysis.base import (
     check_circuity,
     covered_mask,
     demand_population,
@@ -24,7 +24,13 @@ from analysis.coverage import (
     select_facilities,
 )
 from analysis.crs import WGS84, local_crs, project, region_centre, unproject
-from analysis.distance import distinct_points, nearest_km, pairwise_km, to_xyz, within_km
+from analysis.distance import (
+    distinct_points,
+    nearest_km,
+    pairwise_km,
+    to_xyz,
+    within_km,
+)
 
 LARGE_FACTOR = 3.0
 

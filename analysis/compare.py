@@ -7,7 +7,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.coverage import CoverageResult, lonlat, select_facilities
+from analysis.base import lonlat, select_facilities
+from analysis.coverage import CoverageResult
 from loaders.layers import LAYERS, PLANNED
 
 

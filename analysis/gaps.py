@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.coverage import CoverageResult, check_circuity, check_radius, lonlat, select_facilities
+from analysis.base import check_circuity, check_radius, lonlat, select_facilities
+from analysis.coverage import CoverageResult
 from analysis.crs import WGS84, local_crs, project, region_centre, unproject
 from analysis.distance import EARTH_RADIUS_KM, nearest_km
 from loaders.layers import LAYERS

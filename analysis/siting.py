@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from analysis.coverage import (
+from analysis.base import (
     check_circuity,
     covered_mask,
     demand_population,

@@ -128,7 +128,7 @@ def analysis_frames(
     Parameters
     ----------
     workspace
-        A `atlas.workspace.Workspace` (or its folder).
+        A `workspace.Workspace` (or its folder).
     region
         Region id.
     radius_km

@@ -12,14 +12,23 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from analysis import demand as demand_module
-from analysis.coverage import CoverageResult, compute, lonlat, select_facilities
-from atlas.boundaries import IMPORTED, NONE, Boundary, boundary_for, read_boundary_file
-from atlas.regions import Region, Registry, load_regions
-from atlas.workspace import Workspace
+from analysis.base import lonlat, select_facilities
+from analysis.coverage import CoverageResult, compute
+from errors import UsageError
+from geography import settlements as settlements_module
+from geography.boundaries import (
+    IMPORTED,
+    NONE,
+    Boundary,
+    boundary_for,
+    read_boundary_file,
+)
+from geography.regions import Region, Registry, load_regions
 from loaders import read_file
 from loaders.features import CRS, empty_features
 from loaders.layers import HUBS, LAYERS, UNCLASSIFIED
+from loaders.population import demand_from_file
+from workspace import Workspace
 
 GEONAMES = "geonames"
 
@@ -63,7 +72,7 @@ def _workspace(workspace: Workspace | str | Path | None) -> Workspace | None:
         return workspace
     path = Path(workspace)
     if not path.is_dir():
-        raise ValueError(f"workspace {path} does not exist. Create it with: python -m atlas import FILE --workspace {path}")
+        raise UsageError(f"workspace {path} does not exist. Create it with: python -m atlas import FILE --workspace {path}")
     return Workspace(path)
 
 
@@ -79,13 +88,13 @@ def _facilities(source, workspace: Workspace | None, notes: list[str], details: 
         frame = result.features
     elif workspace is not None:
         if not workspace.exists():
-            raise ValueError(
+            raise UsageError(
                 f"workspace {workspace.path} holds no imported features yet. "
                 f"Import them first: python -m atlas import FILE --workspace {workspace.path}"
             )
         frame = workspace.features()
     else:
-        raise ValueError("no facilities: give --facilities FILE or --workspace DIR.")
+        raise UsageError("no facilities: give --facilities FILE or --workspace DIR.")
     if frame.crs is None:
         frame = frame.set_crs(CRS)
     elif not frame.crs.equals(CRS):
@@ -120,24 +129,24 @@ def _demand(source, boundary: Boundary | None, region: Region | None, notes: lis
             details: dict[str, Any]) -> tuple[gpd.GeoDataFrame, str]:
     if source is None:
         if boundary is None:
-            raise ValueError(
+            raise UsageError(
                 "no demand: give --demand FILE (name, lat, lon, population), or --region / --boundary "
                 "so the GeoNames settlements inside it can be used."
             )
-        frame = demand_module.settlements(boundary.geometry)
-        notes.append(demand_module.SETTLEMENT_CAVEAT)
+        frame = settlements_module.settlements(boundary.geometry)
+        notes.append(settlements_module.SETTLEMENT_CAVEAT)
         return frame, GEONAMES
     if isinstance(source, gpd.GeoDataFrame):
         frame, name = source, "demand given by the caller"
     else:
-        load = demand_module.demand_from_file(source)
+        load = demand_from_file(source)
         details["demand_file"] = load.summary()
         if load.rejected:
             notes.append(f"{load.file}: {len(load.rejected)} of {load.rows_read} rows rejected "
                          f"(first: {load.rejected[0].where}: {load.rejected[0].reason})")
         frame, name = load.demand, load.file
     if boundary is not None:
-        inside = demand_module.clip(frame, boundary.geometry)
+        inside = settlements_module.clip(frame, boundary.geometry)
         outside = len(frame) - len(inside)
         if outside:
             notes.append(f"{outside} demand rows lie outside the boundary and are not counted.")
@@ -175,7 +184,7 @@ def inputs(
     radius_km
         Radius per layer (km) overriding the region's defaults.
     online, timeout_s, url_template
-        Official boundary download (see `atlas.boundaries.boundary_for`).
+        Official boundary download (see `geography.boundaries.boundary_for`).
     """
     workspace = _workspace(workspace)
     notes: list[str] = []
@@ -285,7 +294,7 @@ def report(
         "population": int(result.population),
     }
     if inp.demand_source == GEONAMES:
-        demand_report["note"] = demand_module.SETTLEMENT_CAVEAT
+        demand_report["note"] = settlements_module.SETTLEMENT_CAVEAT
     if "demand_file" in inp.details:
         demand_report["file"] = inp.details["demand_file"]
     if "demand_outside_boundary" in inp.details:
@@ -335,7 +344,7 @@ def _candidates(path: str | Path | None) -> gpd.GeoDataFrame | None:
     features = read_file(path).features
     features = features[~(features.geometry.isna() | features.geometry.is_empty)]
     if features.empty:
-        raise ValueError(f"{Path(path).name}: no candidate site has a location. Add coordinates or towns.")
+        raise UsageError(f"{Path(path).name}: no candidate site has a location. Add coordinates or towns.")
     return features
 
 
@@ -363,9 +372,9 @@ def analyze(
     points (or the `candidates` file's points), with the same radius and circuity.
     """
     if sites_layer not in LAYERS:
-        raise ValueError(f"--sites-layer '{sites_layer}' is not a layer; use one of {', '.join(LAYERS)}.")
+        raise UsageError(f"--sites-layer '{sites_layer}' is not a layer; use one of {', '.join(LAYERS)}.")
     if sites < 0 or sites > 10:
-        raise ValueError(f"--sites {sites}: give a number of new sites between 1 and 10.")
+        raise UsageError(f"--sites {sites}: give a number of new sites between 1 and 10.")
     inp = inputs(workspace=workspace, region=region, facilities=facilities, demand=demand, boundary=boundary,
                  radius_km=radius_km, online=online, timeout_s=timeout_s, url_template=url_template)
     result = compute(inp.demand, inp.facilities, radius_km=inp.radius_km, include_planned=include_planned,

@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from analysis.coverage import lonlat
+from analysis.base import lonlat
 from loaders.features import COLUMNS, CRS, make_feature_id
 from loaders.layers import LAYERS, PLANNED
 

@@ -1,7 +1,7 @@
 """What the Data page does, without Streamlit: import uploads, build the import report, apply fixes.
 
 The page reads widgets and calls these; tests call them directly. Everything returned is
-plain JSON-able data or a DataFrame, so the page can keep it in ``st.session_state``.
+plain JSON-able data or a DataFrame, so the page can keep it in its session state.
 """
 from __future__ import annotations
 
@@ -10,18 +10,11 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from atlas.workspace import EDITABLE, Workspace, sha256
+from errors import UsageError
 from exporters.csv import csv_text
 from loaders.errors import ImportFileError
 from loaders.layers import ALL_LAYERS, STATUSES, UNCLASSIFIED
-
-# Session-state keys of the Data page.
-UPLOADS = "data.uploads"            # the file_uploader
-REPORT = "data.report"              # list of report dicts of the last import (see `import_uploads`)
-MESSAGE = "data.message"            # one-off success message shown after a rerun
-ASSIGN_IDS = "data.assign_ids"      # features picked for a layer
-ASSIGN_LAYER = "data.assign_layer"  # the layer to give them
-EDIT_ID = "data.edit_id"            # feature open in the edit form
+from workspace import EDITABLE, Workspace, sha256
 
 PREVIEW_ROWS = 200
 PREVIEW_COLUMNS = ("name", "layer", "kind", "status", "town", "country", "location_source", "source_ref")
@@ -135,7 +128,7 @@ def unclassified(features: pd.DataFrame) -> pd.DataFrame:
 def assign_layer(workspace: Workspace, feature_ids: Iterable[str], layer: str) -> int:
     """Give `layer` to every feature in `feature_ids`; return how many were changed."""
     if layer not in ALL_LAYERS:
-        raise ValueError(f"layer '{layer}' is not one of {', '.join(ALL_LAYERS)}.")
+        raise UsageError(f"layer '{layer}' is not one of {', '.join(ALL_LAYERS)}.")
     ids = list(dict.fromkeys(feature_ids))
     if ids:
         workspace.edit_features({fid: {"layer": layer} for fid in ids})
@@ -149,19 +142,14 @@ def blank(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-def field_key(feature_id: str, name: str) -> str:
-    """Session-state key of one field of the edit form (per feature, so switching resets it)."""
-    return f"data.edit.{feature_id}.{name}"
-
-
 def field_changes(current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Return the editable fields whose new value differs from `current` (blank text means empty)."""
     changes = {}
     for name, value in values.items():
         if name not in EDITABLE:
-            raise ValueError(f"field '{name}' cannot be edited; editable: {', '.join(EDITABLE)}")
+            raise UsageError(f"field '{name}' cannot be edited; editable: {', '.join(EDITABLE)}")
         if name == "status" and value not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not '{value}'.")
+            raise UsageError(f"status must be one of {', '.join(STATUSES)}, not '{value}'.")
         new = blank(value)
         if new != blank(current.get(name)):
             changes[name] = new
@@ -173,7 +161,7 @@ def edit_feature(workspace: Workspace, feature_id: str, values: dict[str, Any]) 
     frame = workspace.features()
     rows = frame[frame["feature_id"] == feature_id]
     if rows.empty:
-        raise ValueError(f"feature '{feature_id}' is not in the workspace (it may have been re-imported).")
+        raise UsageError(f"feature '{feature_id}' is not in the workspace (it may have been re-imported).")
     changes = field_changes(rows.iloc[0].to_dict(), values)
     if changes:
         workspace.edit_features({feature_id: changes})

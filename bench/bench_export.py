@@ -33,10 +33,10 @@ import geopandas as gpd  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
+from bench.synthetic import KINDS, TOWNS  # noqa: E402
 from exporters.geojson import write_geojson  # noqa: E402
 from exporters.gpkg import write_gpkg  # noqa: E402
 from loaders.features import COLUMNS  # noqa: E402
-from bench.synthetic import KINDS, TOWNS  # noqa: E402
 
 TARGET_S = 5.0
 LAYERS = ("hubs", "training", "networks", "unclassified")

@@ -118,7 +118,7 @@ def measure_gdal(path: Path) -> int:
 
 def measure_workspace(path: Path) -> int:
     """The whole import: read the KMZ, parse it and write the GeoPackage workspace."""
-    from atlas.workspace import Workspace
+    from workspace import Workspace
 
     with tempfile.TemporaryDirectory() as folder:
         return Workspace(Path(folder) / "ws").import_files([path])[0].accepted
@@ -134,7 +134,7 @@ def _child(kind: str, path: Path) -> None:
     import loaders.kml  # noqa: F401
 
     if kind == "workspace":
-        import atlas.workspace  # noqa: F401
+        import workspace  # noqa: F401
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start, start_cpu = time.perf_counter(), time.process_time()
     count = MEASURES[kind](path)
@@ -177,7 +177,7 @@ def gdal_driver_note(path: Path) -> str:
 
 def workspace_available() -> bool:
     try:
-        from atlas.workspace import Workspace  # noqa: F401
+        from workspace import Workspace  # noqa: F401
     except ImportError:
         return False
     return True
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
           "(wall times suffer when other work shares the CPUs; CPU times do much less)")
     kinds = ["ours", "gdal"] + (["workspace"] if workspace_available() else [])
     if "workspace" not in kinds:
-        print("atlas.workspace.Workspace not importable: whole-import timing (measure_workspace) skipped")
+        print("workspace.Workspace not importable: whole-import timing (measure_workspace) skipped")
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             path = generate_kmz(Path(folder) / f"bench_{size}.kmz", size)

@@ -123,7 +123,7 @@ def _run_child(method: str, path: Path) -> dict:
         workbook.close()
         elapsed = time.perf_counter() - start
     elif method == "workspace":
-        from atlas.workspace import Workspace
+        from workspace import Workspace
 
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
@@ -155,7 +155,7 @@ def _measure(method: str, path: Path, repeat: int) -> dict:
 
 def _workspace_available() -> bool:
     try:
-        from atlas.workspace import Workspace
+        from workspace import Workspace
     except ImportError:
         return False
     return hasattr(Workspace, "import_files")
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
             verdict = "OK" if whole["seconds"] < 6 or rows < 100_000 else "over the 6 s target"
             print(f"  whole import into a workspace: {whole['seconds']:.2f} s, peak {whole['peak_mb']:.0f} MB ({verdict})")
         elif "workspace" in args.methods:
-            print("  atlas.workspace.Workspace.import_files not available: whole import not timed")
+            print("  workspace.Workspace.import_files not available: whole import not timed")
 
 
 if __name__ == "__main__":

@@ -45,10 +45,11 @@ def line(label: str, values: list[float], unit: str = "s") -> None:
 # -- cold start ------------------------------------------------------------------------------
 def browser_load(path: str, *, env: dict | None = None, repeats: int = 3) -> dict[str, list[float]]:
     """Start a fresh server per repeat; time launch → health, → first canvas, → script finished."""
-    from tests.browser import browser, free_port, wait_for_server
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.browser import browser, free_port, wait_for_server
 
     out: dict[str, list[float]] = {"health": [], "canvas": [], "done": [], "reload_canvas": [], "reload_done": []}
     driver = browser(1400, 1000)
@@ -154,8 +155,8 @@ def make_workspace(folder: Path, n: int) -> Path:
     import numpy as np
     import pandas as pd
 
-    from atlas.workspace import Workspace
     from loaders.features import COLUMNS
+    from workspace import Workspace
 
     if (folder / "atlas.gpkg").exists():
         return folder

@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from errors import ExportError
 from loaders.features import COLUMNS, CRS
 from loaders.layers import ALL_LAYERS, HUBS, NETWORKS, STATUSES, TRAINING, UNCLASSIFIED
 
@@ -31,10 +32,6 @@ ANALYSIS_TITLES: dict[str, str] = {
     "catchments": "Catchments",
     "h3_grid": "H3 distance grid",
 }
-
-
-class ExportError(ValueError):
-    """An export the user asked for cannot be made; the message says what and what to do instead."""
 
 
 @dataclass

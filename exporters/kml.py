@@ -34,7 +34,14 @@ import numpy as np
 import shapely
 
 from exporters.common import (
-    ANALYSIS_TITLES, LAYER_TITLES, ExportError, ExportResult, layer_order, layer_title, property_columns, round6,
+    ANALYSIS_TITLES,
+    LAYER_TITLES,
+    ExportError,
+    ExportResult,
+    layer_order,
+    layer_title,
+    property_columns,
+    round6,
 )
 from loaders.features import COLUMNS, CRS
 from loaders.layers import HUBS, NETWORKS, TRAINING, UNCLASSIFIED

@@ -1,4 +1,4 @@
-"""Boundary source names, their CRS, the error when a source gives none, and the workspace-table helpers."""
+"""Boundary source names, their CRS, and the helpers that keep boundaries in workspace tables."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,27 +6,18 @@ from datetime import datetime, timezone
 import geopandas as gpd
 import pandas as pd
 
+from errors import BoundaryUnavailable  # noqa: F401  (raised by every source)
+
 CRS = "EPSG:4326"
 METRIC_CRS = "EPSG:3035"
 IMPORTED, OFFICIAL, APPROXIMATE, NONE = "imported", "official", "approximate", "none"
 
 
-class BoundaryUnavailable(OSError):
-    """No boundary could be obtained from a source (offline, no such code, nothing imported).
-
-    ``network`` is True when the cause was the connection (so later downloads would fail too).
-    """
-
-    def __init__(self, message: str, *, network: bool = False):
-        super().__init__(message)
-        self.network = network
-
-
-def _now() -> str:
+def now_utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _read(workspace, name: str, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
+def read_cached(workspace, name: str, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
     frame = workspace.read_table(name) if workspace is not None else None
     if frame is None or frame.empty:
         return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in columns},
@@ -34,6 +25,6 @@ def _read(workspace, name: str, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
     return frame
 
 
-def _concat(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def concat_frames(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     parts = [f for f in (old, new) if not f.empty]
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=CRS)

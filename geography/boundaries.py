@@ -7,16 +7,36 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from atlas.boundary_files import _polygonal, read_boundary_bytes, read_boundary_file
-from atlas.boundary_sources import (
-    APPROXIMATE, CRS, IMPORTED, METRIC_CRS, NONE, OFFICIAL, BoundaryUnavailable, _concat, _now, _read,
+from geography._cache import (
+    APPROXIMATE,
+    CRS,
+    IMPORTED,
+    METRIC_CRS,
+    NONE,
+    OFFICIAL,
+    BoundaryUnavailable,
+    concat_frames,
+    now_utc,
+    read_cached,
 )
-from atlas.gisco import GISCO_ATTRIBUTION, GISCO_NUTS_URL, NUTS_CACHE, NUTS_COLUMNS, gisco_url, official_boundary
-from atlas.outlines import (
-    APPROXIMATE_LABEL, MAX_OUTLINE_VERTICES, approximate_outline, outline_feature_collection,
-    outline_from_settlements, write_outline_files,
+from geography.boundary_files import polygonal, read_boundary_bytes, read_boundary_file
+from geography.gisco import (
+    GISCO_ATTRIBUTION,
+    GISCO_NUTS_URL,
+    NUTS_CACHE,
+    NUTS_COLUMNS,
+    gisco_url,
+    official_boundary,
 )
-from atlas.regions import Region
+from geography.outlines import (
+    APPROXIMATE_LABEL,
+    MAX_OUTLINE_VERTICES,
+    approximate_outline,
+    outline_feature_collection,
+    outline_from_settlements,
+    write_outline_files,
+)
+from geography.regions import Region
 
 __all__ = [
     "APPROXIMATE", "APPROXIMATE_LABEL", "BOUNDARIES", "BOUNDARY_COLUMNS", "CRS", "GISCO_ATTRIBUTION",
@@ -74,19 +94,19 @@ def import_boundary(workspace, region_id: str, data: bytes, name: str, *, nuts: 
     approximate boundaries in `boundary_for`.
     """
     geometry, described = read_boundary_bytes(data, name, nuts=nuts)
-    table = _read(workspace, BOUNDARIES, BOUNDARY_COLUMNS)
+    table = read_cached(workspace, BOUNDARIES, BOUNDARY_COLUMNS)
     table = table[~((table["region_id"] == region_id) & (table["source"] == IMPORTED))]
     row = gpd.GeoDataFrame(
-        {"region_id": [region_id], "source": [IMPORTED], "file": [name], "fetched_at": [_now()]},
+        {"region_id": [region_id], "source": [IMPORTED], "file": [name], "fetched_at": [now_utc()]},
         geometry=[geometry], crs=CRS,
     )
-    workspace.write_tables({BOUNDARIES: _concat(table, row)})
+    workspace.write_tables({BOUNDARIES: concat_frames(table, row)})
     return Boundary(geometry, IMPORTED, f"imported boundary: {described}")
 
 
 def remove_imported_boundary(workspace, region_id: str) -> bool:
     """Forget the boundary imported for a region; return True when there was one."""
-    table = _read(workspace, BOUNDARIES, BOUNDARY_COLUMNS)
+    table = read_cached(workspace, BOUNDARIES, BOUNDARY_COLUMNS)
     keep = ~((table["region_id"] == region_id) & (table["source"] == IMPORTED))
     if keep.all():
         return False
@@ -96,7 +116,7 @@ def remove_imported_boundary(workspace, region_id: str) -> bool:
 
 def imported_boundary(workspace, region_id: str) -> Boundary | None:
     """Return the boundary imported for a region, or None."""
-    table = _read(workspace, BOUNDARIES, BOUNDARY_COLUMNS)
+    table = read_cached(workspace, BOUNDARIES, BOUNDARY_COLUMNS)
     rows = table[(table["region_id"] == region_id) & (table["source"] == IMPORTED)]
     if rows.empty:
         return None
@@ -108,7 +128,7 @@ def imported_boundary(workspace, region_id: str) -> Boundary | None:
 def _as_region(region: Region | str, workspace) -> Region:
     if isinstance(region, Region):
         return region
-    from atlas.regions import load_regions
+    from geography.regions import load_regions
 
     return load_regions(workspace).get(region)
 
@@ -170,7 +190,7 @@ def boundary_for(
         pieces = [official[c] for c in region.nuts]
         clip = shapely.union_all([official[c] for c in region.nuts_partial])
         pieces.append(shapely.intersection(outline, clip))
-        geometry = _polygonal(shapely.union_all(pieces)) or outline
+        geometry = polygonal(shapely.union_all(pieces)) or outline
         exact = f"NUTS 2021 {' + '.join(region.nuts)} official and " if region.nuts else ""
         label = (f"approximate: {exact}the rest from the approximate outline clipped to "
                  f"{' + '.join(region.nuts_partial)} (Eurostat GISCO); not an official boundary of the whole region")
@@ -179,7 +199,7 @@ def boundary_for(
 
 
 if __name__ == "__main__":
-    # The rebuild entry lives in atlas.outlines; this keeps the documented command working.
-    from atlas.outlines import main
+    # The rebuild entry lives in geography.outlines; this keeps the documented command working.
+    from geography.outlines import main
 
     main()

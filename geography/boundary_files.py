@@ -11,20 +11,20 @@ import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from atlas.boundary_sources import CRS
+from geography._cache import CRS
 from loaders.errors import ImportFileError
 
 _BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".kml", ".kmz", ".zip", ".shz")
 
 
-def _polygonal(geometry: BaseGeometry | None) -> BaseGeometry | None:
+def polygonal(geometry: BaseGeometry | None) -> BaseGeometry | None:
     """Keep the polygon parts of a geometry (collections from KML), or None."""
     if geometry is None or geometry.is_empty:
         return None
     if geometry.geom_type in ("Polygon", "MultiPolygon"):
         return geometry
     if hasattr(geometry, "geoms"):
-        parts = [p for p in (_polygonal(g) for g in geometry.geoms) if p is not None]
+        parts = [p for p in (polygonal(g) for g in geometry.geoms) if p is not None]
         return shapely.union_all(parts) if parts else None
     return None
 
@@ -128,7 +128,7 @@ def read_boundary_bytes(data: bytes, name: str, *, nuts: tuple[str, ...] = ()) -
         frame = frame.set_crs(CRS)
     elif not frame.crs.equals(CRS):
         frame = frame.to_crs(CRS)
-    parts = [p for p in (_polygonal(g) for g in frame.geometry) if p is not None]
+    parts = [p for p in (polygonal(g) for g in frame.geometry) if p is not None]
     if not parts:
         kinds = sorted({g.geom_type for g in frame.geometry if g is not None and not g.is_empty})
         found = f"only {', '.join(kinds)}" if kinds else "no geometry"
@@ -138,7 +138,7 @@ def read_boundary_bytes(data: bytes, name: str, *, nuts: tuple[str, ...] = ()) -
             "or export the area layer."
         )
     geometry = shapely.make_valid(shapely.union_all([shapely.make_valid(p) for p in parts]))
-    geometry = _polygonal(geometry)
+    geometry = polygonal(geometry)
     if geometry is None or geometry.is_empty or geometry.area == 0:
         raise ImportFileError(f"{name}: the polygons have no area. Check the file holds the region's outline.")
     return geometry, described

@@ -9,8 +9,14 @@ import urllib.request
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
-from atlas.boundary_files import read_boundary_bytes
-from atlas.boundary_sources import CRS, BoundaryUnavailable, _concat, _now, _read
+from geography._cache import (
+    CRS,
+    BoundaryUnavailable,
+    concat_frames,
+    now_utc,
+    read_cached,
+)
+from geography.boundary_files import read_boundary_bytes
 from loaders.errors import ImportFileError
 
 NUTS_CACHE = "nuts_boundaries"         # workspace table: nuts_id, name, url, fetched_at, geometry
@@ -68,7 +74,7 @@ def official_boundary(
     The geometries by code, and the addresses they came from. Raises BoundaryUnavailable
     (naming the first code missing and why) when any code cannot be had.
     """
-    cache = _read(workspace, NUTS_CACHE, NUTS_COLUMNS)
+    cache = read_cached(workspace, NUTS_CACHE, NUTS_COLUMNS)
     found: dict[str, BaseGeometry] = {}
     urls: list[str] = []
     for row in cache.itertuples(index=False):
@@ -92,10 +98,10 @@ def official_boundary(
             break
         found[nuts_id] = geometry
         urls.append(url)
-        new_rows.append({"nuts_id": nuts_id, "name": "", "url": url, "fetched_at": _now(), "geometry": geometry})
+        new_rows.append({"nuts_id": nuts_id, "name": "", "url": url, "fetched_at": now_utc(), "geometry": geometry})
     if new_rows and workspace is not None:
         fresh = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=CRS)
-        workspace.write_tables({NUTS_CACHE: _concat(cache, fresh)})
+        workspace.write_tables({NUTS_CACHE: concat_frames(cache, fresh)})
     if problem is not None:
         raise problem
     return found, urls

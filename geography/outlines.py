@@ -12,9 +12,10 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-from atlas.boundary_files import read_boundary_file
-from atlas.boundary_sources import APPROXIMATE, CRS, METRIC_CRS, BoundaryUnavailable
-from atlas.regions import Region
+from errors import UsageError
+from geography._cache import APPROXIMATE, CRS, METRIC_CRS, BoundaryUnavailable
+from geography.boundary_files import read_boundary_file
+from geography.regions import Region
 
 APPROXIMATE_LABEL = (
     "approximate outline (buffered concave hull of the region's GeoNames settlements), "
@@ -40,7 +41,7 @@ def _town(name: str, countries: list[str]) -> tuple[float, float]:
     arrays = _place_arrays()
     mask = (arrays["name"] == name) & np.isin(arrays["country"], countries)
     if not mask.any():
-        raise ValueError(f"outline_from: no GeoNames place named '{name}' in {', '.join(countries)}; "
+        raise UsageError(f"outline_from: no GeoNames place named '{name}' in {', '.join(countries)}; "
                          "check the spelling (names as GeoNames writes them, with diacritics).")
     i = np.flatnonzero(mask)[np.argmax(arrays["population"][mask])]
     return float(arrays["lat"][i]), float(arrays["lon"][i])
@@ -110,7 +111,7 @@ def outline_from_settlements(selectors: list[dict[str, Any]] | tuple[dict[str, A
     for selector in selectors:
         index = _select(selector)
         if len(index) == 0:
-            raise ValueError(f"outline_from part {selector!r} picks no GeoNames settlement; widen it.")
+            raise UsageError(f"outline_from part {selector!r} picks no GeoNames settlement; widen it.")
         x, y = _TO_METRIC.transform(arrays["lon"][index], arrays["lat"][index])
         points = shapely.multipoints(np.column_stack([x, y]))
         hull = shapely.concave_hull(points, ratio=float(selector.get("concavity", 0.3)))
@@ -156,9 +157,9 @@ def write_outline_files(regions_file: str | Path | None = None) -> list[Path]:
 
     Reads the regions file as plain JSON (so outlines can be built before they exist) and
     writes ``<folder of the file>/<outline>`` for each region that has both fields.
-    Run ``python -m atlas.boundaries [regions.json]`` after changing a selector.
+    Run ``python -m geography.boundaries [regions.json]`` after changing a selector.
     """
-    from atlas.regions import SHIPPED
+    from geography.regions import SHIPPED
 
     path = Path(regions_file or SHIPPED)
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -177,7 +178,7 @@ def write_outline_files(regions_file: str | Path | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Rebuild the outline files and print their paths (``python -m atlas.outlines [regions.json]``)."""
+    """Rebuild the outline files and print their paths (``python -m geography.outlines [regions.json]``)."""
     argv = sys.argv[1:] if argv is None else argv
     for written_path in write_outline_files(argv[0] if argv else None):
         print(written_path)

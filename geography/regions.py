@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from errors import UsageError
 from loaders.errors import ImportFileError
 from loaders.layers import LAYERS
 
@@ -323,12 +324,12 @@ def parse_radius_args(values: list[str] | None) -> dict[str, float]:
         layer, sep, km = text.partition("=")
         layer = layer.strip()
         if not sep or layer not in LAYERS:
-            raise ValueError(f"--radius {text!r}: expected LAYER=KM with LAYER one of {', '.join(LAYERS)}, e.g. hubs=20.")
+            raise UsageError(f"--radius {text!r}: expected LAYER=KM with LAYER one of {', '.join(LAYERS)}, e.g. hubs=20.")
         try:
             value = float(km.replace(",", "."))
         except ValueError:
-            raise ValueError(f"--radius {text!r}: '{km}' is not a number of kilometres, e.g. hubs=20.") from None
+            raise UsageError(f"--radius {text!r}: '{km}' is not a number of kilometres, e.g. hubs=20.") from None
         if not 0 < value <= 500:
-            raise ValueError(f"--radius {text!r}: the radius must be between 0 and 500 km.")
+            raise UsageError(f"--radius {text!r}: the radius must be between 0 and 500 km.")
         radius[layer] = value
     return radius

@@ -5,7 +5,7 @@ from typing import Any
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
-_KML_ID = "{%s}id" % KML_NS
+KML_ID = "{%s}id" % KML_NS
 # Namespaces whose elements we read as KML: OGC 2.2/2.3 and Google's older 2.0–2.2.
 _KML_NS_STARTS = (
     "http://www.opengis.net/kml/", "https://www.opengis.net/kml/",
@@ -14,12 +14,12 @@ _KML_NS_STARTS = (
 _GX_NS_STARTS = ("http://www.google.com/kml/ext/", "https://www.google.com/kml/ext/")
 
 # Roles of elements in the event loop.
-_SKIP, _PLACEMARK, _CONTAINER, _NETWORK_LINK, _DISCARD = range(5)
+SKIP, PLACEMARK, CONTAINER, NETWORK_LINK, _DISCARD = range(5)
 _ROLES = {
-    "Placemark": _PLACEMARK,
-    "Folder": _CONTAINER,
-    "Document": _CONTAINER,
-    "NetworkLink": _NETWORK_LINK,
+    "Placemark": PLACEMARK,
+    "Folder": CONTAINER,
+    "Document": CONTAINER,
+    "NetworkLink": NETWORK_LINK,
     # Styles and schemas are never read; clear them so a style-heavy file stays small.
     "Style": _DISCARD,
     "StyleMap": _DISCARD,
@@ -29,12 +29,12 @@ _ROLES = {
     "ScreenOverlay": _DISCARD,
     "PhotoOverlay": _DISCARD,
 }
-_GEOMETRIES = frozenset(
+GEOMETRIES = frozenset(
     {"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Model", "gx:Track", "gx:MultiTrack"}
 )
 (
-    _C_OTHER, _C_NAME, _C_DESCRIPTION, _C_STYLEURL, _C_EXTENDED, _C_POINT, _C_GEOMETRY, _C_VIEW,
-    _C_ADDRESS, _C_TIME, _C_DATA, _C_VALUE, _C_DISPLAYNAME, _C_SCHEMADATA, _C_COORDINATES,
+    _C_OTHER, C_NAME, C_DESCRIPTION, C_STYLEURL, C_EXTENDED, C_POINT, C_GEOMETRY, C_VIEW,
+    C_ADDRESS, C_TIME, C_DATA, C_VALUE, C_DISPLAYNAME, C_SCHEMADATA, C_COORDINATES,
 ) = range(15)
 # Placemark children that hold view settings or styling, not data someone typed.
 _VIEW_ELEMENTS = frozenset(
@@ -42,16 +42,16 @@ _VIEW_ELEMENTS = frozenset(
      "gx:balloonVisibility", "drawOrder"}
 )
 _CODES: dict[str, int] = {
-    "name": _C_NAME, "description": _C_DESCRIPTION, "styleUrl": _C_STYLEURL, "ExtendedData": _C_EXTENDED,
-    "Point": _C_POINT, "address": _C_ADDRESS, "phoneNumber": _C_ADDRESS, "TimeStamp": _C_TIME,
-    "TimeSpan": _C_TIME, "Data": _C_DATA, "value": _C_VALUE, "displayName": _C_DISPLAYNAME,
-    "SchemaData": _C_SCHEMADATA, "coordinates": _C_COORDINATES,
-    **{tag: _C_GEOMETRY for tag in _GEOMETRIES if tag != "Point"},
-    **{tag: _C_VIEW for tag in _VIEW_ELEMENTS},
+    "name": C_NAME, "description": C_DESCRIPTION, "styleUrl": C_STYLEURL, "ExtendedData": C_EXTENDED,
+    "Point": C_POINT, "address": C_ADDRESS, "phoneNumber": C_ADDRESS, "TimeStamp": C_TIME,
+    "TimeSpan": C_TIME, "Data": C_DATA, "value": C_VALUE, "displayName": C_DISPLAYNAME,
+    "SchemaData": C_SCHEMADATA, "coordinates": C_COORDINATES,
+    **{tag: C_GEOMETRY for tag in GEOMETRIES if tag != "Point"},
+    **{tag: C_VIEW for tag in _VIEW_ELEMENTS},
 }
 
 
-class _Reader:
+class Reader:
     """Per-file caches: tag → local name and tag → code, ids seen, field-name targets, points."""
 
     def __init__(self) -> None:
@@ -82,7 +82,7 @@ class _Reader:
         return code
 
     def role(self, tag: Any) -> int:
-        role = self.roles[tag] = _ROLES.get(self.local(tag), _SKIP)
+        role = self.roles[tag] = _ROLES.get(self.local(tag), SKIP)
         return role
 
 
@@ -100,11 +100,11 @@ def _local_name(tag: Any) -> str:
     return tag
 
 
-def _key(tag: Any) -> str:
+def tag_key(tag: Any) -> str:
     return str(tag).rpartition("}")[2]
 
 
-def _text(element: Any) -> str | None:
+def element_text(element: Any) -> str | None:
     text = element.text if len(element) == 0 else "".join(element.itertext())
     if text is None:
         return None
@@ -112,7 +112,7 @@ def _text(element: Any) -> str | None:
     return text or None
 
 
-def _markup(element: Any) -> str | None:
+def markup_text(element: Any) -> str | None:
     """Return an element's content as text, serialising stray unescaped HTML tags inside it."""
     if len(element) == 0:
         return element.text
@@ -120,11 +120,11 @@ def _markup(element: Any) -> str | None:
     stack: list[Any] = [(child, False) for child in reversed(list(element))]
     while stack:
         node, closing = stack.pop()
-        name = _key(node.tag)
+        name = tag_key(node.tag)
         if closing:
             parts.append(f"</{name}>{_escape(node.tail or '', False)}")
             continue
-        attrs = "".join(f' {_key(k)}="{_escape(str(v), True)}"' for k, v in node.attrib.items())
+        attrs = "".join(f' {tag_key(k)}="{_escape(str(v), True)}"' for k, v in node.attrib.items())
         parts.append(f"<{name}{attrs}>{_escape(node.text or '', False)}")
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(list(node)))

@@ -4,13 +4,37 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from loaders.features import Rejected
-from loaders.kml_elements import (
-    _C_ADDRESS, _C_DATA, _C_DESCRIPTION, _C_DISPLAYNAME, _C_EXTENDED, _C_GEOMETRY, _C_NAME, _C_POINT,
-    _C_SCHEMADATA, _C_STYLEURL, _C_TIME, _C_VALUE, _C_VIEW, _KML_ID, _Reader, _key, _markup, _text,
+from loaders._kml_elements import (
+    C_ADDRESS,
+    C_DATA,
+    C_DESCRIPTION,
+    C_DISPLAYNAME,
+    C_EXTENDED,
+    C_GEOMETRY,
+    C_NAME,
+    C_POINT,
+    C_SCHEMADATA,
+    C_STYLEURL,
+    C_TIME,
+    C_VALUE,
+    C_VIEW,
+    KML_ID,
+    Reader,
+    element_text,
+    markup_text,
+    tag_key,
 )
-from loaders.kml_geometry import _BadGeometry, _collect, _fast_point, _geometry
-from loaders.layers import ALL_LAYERS, EXISTING, PLANNED, UNCLASSIFIED, fold, layer_from_name, status_from_text
+from loaders._kml_geometry import BadGeometry, collect_parts, fast_point, read_geometry
+from loaders.features import Rejected
+from loaders.layers import (
+    ALL_LAYERS,
+    EXISTING,
+    PLANNED,
+    UNCLASSIFIED,
+    fold,
+    layer_from_name,
+    status_from_text,
+)
 
 # ExtendedData field names (folded: lower case, no diacritics, letters and digits only)
 # that fill canonical columns. The original field is kept in `attributes` as well.
@@ -43,7 +67,7 @@ _NO = frozenset("nej no nie n false 0 nein nil".split())
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
-def _put(attributes: dict[str, Any], key: str, value: Any) -> None:
+def put_field(attributes: dict[str, Any], key: str, value: Any) -> None:
     """Store `value` under `key`, or ``key (2)``, ``key (3)``… when the key is already taken."""
     if key not in attributes:
         attributes[key] = value
@@ -62,7 +86,7 @@ def _field_target(name: str, cache: dict[str, str | None]) -> str | None:
         return target
 
 
-def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, Any] | Rejected:
+def read_placemark(placemark: Any, reader: Reader, index: int) -> dict[str, Any] | Rejected:
     """Turn one ended Placemark element into a record dict (or a Rejected without `where`)."""
     codes = reader.codes
     name = description = None
@@ -73,46 +97,46 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
         code = codes.get(child.tag)
         if code is None:
             code = reader.code(child.tag)
-        if code == _C_NAME:
+        if code == C_NAME:
             name = child.text
             if len(child) or name is None:
-                name = _text(child)
+                name = element_text(child)
             else:
                 name = name.strip() or None
-        elif code == _C_DESCRIPTION:
-            description = child.text if len(child) == 0 else _markup(child)
-        elif code == _C_STYLEURL:
+        elif code == C_DESCRIPTION:
+            description = child.text if len(child) == 0 else markup_text(child)
+        elif code == C_STYLEURL:
             if "styleUrl" in attributes:
-                _put(attributes, "styleUrl", (child.text or "").strip())
+                put_field(attributes, "styleUrl", (child.text or "").strip())
             else:
                 attributes["styleUrl"] = (child.text or "").strip()
-        elif code == _C_EXTENDED:
+        elif code == C_EXTENDED:
             _read_extended_data(child, reader, attributes, canonical)
-        elif code == _C_POINT or code == _C_GEOMETRY:
+        elif code == C_POINT or code == C_GEOMETRY:
             geometries.append(child)
-        elif code == _C_VIEW:
+        elif code == C_VIEW:
             continue
-        elif code == _C_ADDRESS:
-            value = _text(child)
+        elif code == C_ADDRESS:
+            value = element_text(child)
             if value:
                 tag = reader.local(child.tag)
-                _put(attributes, tag, value)
+                put_field(attributes, tag, value)
                 canonical.setdefault("address" if tag == "address" else "contact", []).append(value)
-        elif code == _C_TIME:
+        elif code == C_TIME:
             for part in child:
-                value = _text(part)
+                value = element_text(part)
                 if value:
-                    _put(attributes, f"{reader.local(child.tag)}.{reader.local(part.tag)}", value)
+                    put_field(attributes, f"{reader.local(child.tag)}.{reader.local(part.tag)}", value)
         elif len(child) == 0:
-            value = _text(child)
+            value = element_text(child)
             if value:
-                _put(attributes, _key(reader.local(child.tag)), value)
-    own_id = (placemark.get("id") or placemark.get(_KML_ID)) if placemark.attrib else None
+                put_field(attributes, tag_key(reader.local(child.tag)), value)
+    own_id = (placemark.get("id") or placemark.get(KML_ID)) if placemark.attrib else None
     if own_id is not None:
         own_id = own_id.strip() or None
         if own_id in reader.seen_ids:
             # A repeated id (hand-edited files) must not make two places one: keep it as data.
-            _put(attributes, "id", own_id)
+            put_field(attributes, "id", own_id)
             own_id = None
         elif own_id:
             reader.seen_ids.add(own_id)
@@ -124,8 +148,8 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
 
     geometry = None
     xy = None
-    if len(geometries) == 1 and codes.get(geometries[0].tag) == _C_POINT:
-        xy = _fast_point(geometries[0], reader)
+    if len(geometries) == 1 and codes.get(geometries[0].tag) == C_POINT:
+        xy = fast_point(geometries[0], reader)
     if xy is not None:
         reader.point_items.append(index)
         reader.point_x.append(xy[0])
@@ -142,10 +166,10 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
     else:
         try:
             if len(geometries) == 1:
-                geometry = _geometry(geometries[0], reader.local, 0)
+                geometry = read_geometry(geometries[0], reader.local, 0)
             else:
-                geometry = _collect([_geometry(g, reader.local, 0) for g in geometries])
-        except _BadGeometry as exc:
+                geometry = collect_parts([read_geometry(g, reader.local, 0) for g in geometries])
+        except BadGeometry as exc:
             return Rejected("", f"'{name or 'unnamed placemark'}': {exc}", _raw(name, attributes, geometries[0]))
 
     reader.attributes.append(attributes)
@@ -171,7 +195,7 @@ def _read_placemark(placemark: Any, reader: _Reader, index: int) -> dict[str, An
 
 
 def _read_extended_data(
-    extended: Any, reader: _Reader, attributes: dict[str, Any], canonical: dict[str, list[str]]
+    extended: Any, reader: Reader, attributes: dict[str, Any], canonical: dict[str, list[str]]
 ) -> None:
     codes = reader.codes
     targets = reader.targets
@@ -179,24 +203,24 @@ def _read_extended_data(
         code = codes.get(child.tag)
         if code is None:
             code = reader.code(child.tag)
-        if code == _C_DATA:
+        if code == C_DATA:
             value = ""
             display = None
             for part in child:
                 part_code = codes.get(part.tag)
                 if part_code is None:
                     part_code = reader.code(part.tag)
-                if part_code == _C_VALUE:
-                    value = part.text if len(part) == 0 else _markup(part)
+                if part_code == C_VALUE:
+                    value = part.text if len(part) == 0 else markup_text(part)
                     value = value.strip() if value else ""
-                elif part_code == _C_DISPLAYNAME:
-                    display = _text(part)
+                elif part_code == C_DISPLAYNAME:
+                    display = element_text(part)
             key = child.get("name") or display or "Data"
             if display and display != key:
-                _put(attributes, f"{key} (displayName)", display)
+                put_field(attributes, f"{key} (displayName)", display)
             # Inline of _store_field: this runs for every field of every placemark.
             if key in attributes:
-                _put(attributes, key, value)
+                put_field(attributes, key, value)
             else:
                 attributes[key] = value
             if value:
@@ -206,15 +230,15 @@ def _read_extended_data(
                         canonical[target].append(value)
                     else:
                         canonical[target] = [value]
-        elif code == _C_SCHEMADATA:
+        elif code == C_SCHEMADATA:
             for part in child:
                 if reader.local(part.tag) == "SimpleData":
-                    value = part.text if len(part) == 0 else _markup(part)
+                    value = part.text if len(part) == 0 else markup_text(part)
                     _store_field(part.get("name") or "SimpleData", value.strip() if value else "",
                                  attributes, canonical, targets)
         elif len(child) == 0:
             # Arbitrary XML in another namespace ("custom data" in the KML reference).
-            _store_field(_key(child.tag), (child.text or "").strip(), attributes, canonical, targets)
+            _store_field(tag_key(child.tag), (child.text or "").strip(), attributes, canonical, targets)
 
 
 def _store_field(
@@ -222,7 +246,7 @@ def _store_field(
     targets: dict[str, str | None],
 ) -> None:
     if key in attributes:
-        _put(attributes, key, value)
+        put_field(attributes, key, value)
     else:
         attributes[key] = value
     if value:
@@ -271,5 +295,5 @@ def _raw(name: str | None, attributes: dict[str, Any], geometry: Any) -> dict[st
         ]
         raw["coordinates"] = " ".join(coordinates)[:500]
     for key, value in attributes.items():
-        _put(raw, key, value)
+        put_field(raw, key, value)
     return raw

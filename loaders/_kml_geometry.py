@@ -6,25 +6,25 @@ from typing import Any, Callable
 
 import shapely
 
+from loaders._kml_elements import C_COORDINATES, GEOMETRIES, Reader
 from loaders.coords import check_point
-from loaders.kml_elements import _C_COORDINATES, _GEOMETRIES, _Reader
 
 _MAX_GEOMETRY_DEPTH = 32
 _LOOSE_COMMA = re.compile(r"\s,|,\s")
 
 
-class _BadGeometry(Exception):
+class BadGeometry(Exception):
     """A placemark's geometry cannot be used; the message is the rejection reason."""
 
 
-def _fast_point(point: Any, reader: _Reader) -> tuple[float, float] | None:
-    """Read a plain ``<Point><coordinates>lon,lat[,alt]`` quickly; None sends it to `_geometry`."""
+def fast_point(point: Any, reader: Reader) -> tuple[float, float] | None:
+    """Read a plain ``<Point><coordinates>lon,lat[,alt]`` quickly; None sends it to `read_geometry`."""
     codes = reader.codes
     for child in point:
         code = codes.get(child.tag)
         if code is None:
             code = reader.code(child.tag)
-        if code == _C_COORDINATES:
+        if code == C_COORDINATES:
             try:
                 parts = child.text.split(None, 1)[0].split(",")
                 lon, lat = float(parts[0]), float(parts[1])
@@ -39,7 +39,7 @@ def _fast_point(point: Any, reader: _Reader) -> tuple[float, float] | None:
 def _coordinates(text: str | None, what: str) -> list[tuple[float, float]]:
     """Parse a KML ``<coordinates>`` text ("lon,lat[,alt]" tuples separated by white space)."""
     if not text or not text.strip():
-        raise _BadGeometry(f"the {what} has no coordinates. Place it on the map again and export.")
+        raise BadGeometry(f"the {what} has no coordinates. Place it on the map again and export.")
     if _LOOSE_COMMA.search(text):
         text = re.sub(r"\s*,\s*", ",", text)
     points = []
@@ -48,7 +48,7 @@ def _coordinates(text: str | None, what: str) -> list[tuple[float, float]]:
         try:
             points.append((float(parts[0]), float(parts[1])))
         except (ValueError, IndexError):
-            raise _BadGeometry(
+            raise BadGeometry(
                 f"the {what} coordinates '{token[:60]}' are not 'longitude,latitude[,altitude]' numbers. "
                 "Fix them in Google Earth or a text editor."
             ) from None
@@ -58,7 +58,7 @@ def _coordinates(text: str | None, what: str) -> list[tuple[float, float]]:
             if problem:
                 where = "is at" if what == "Point" else "has a vertex at"
                 problem = problem.replace(": check the column order.", ".")
-                raise _BadGeometry(
+                raise BadGeometry(
                     f"the {what} {where} longitude {lon}, latitude {lat}: {problem} KML writes longitude "
                     "first; if the file was made from a spreadsheet, its columns may have been swapped there. "
                     "Fix the point in Google Earth or My Maps and export again."
@@ -80,18 +80,18 @@ def _children(element: Any, name: str, local: Callable[[Any], str]) -> list[Any]
 def _ring(element: Any, local: Callable[[Any], str], what: str) -> list[tuple[float, float]]:
     ring = _child(element, "LinearRing", local) if local(element.tag) != "LinearRing" else element
     if ring is None:
-        raise _BadGeometry(f"the {what} has no LinearRing. Redraw the shape and export again.")
+        raise BadGeometry(f"the {what} has no LinearRing. Redraw the shape and export again.")
     coordinates = _child(ring, "coordinates", local)
     points = _coordinates(coordinates.text if coordinates is not None else None, what)
     if len(set(points)) < 3:
-        raise _BadGeometry(f"the {what} has fewer than 3 distinct points. Redraw the shape and export again.")
+        raise BadGeometry(f"the {what} has fewer than 3 distinct points. Redraw the shape and export again.")
     if points[0] != points[-1]:
         points.append(points[0])
     return points
 
 
-def _geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
-    """Build a shapely geometry (lon/lat) from a KML geometry element; raise _BadGeometry."""
+def read_geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
+    """Build a shapely geometry (lon/lat) from a KML geometry element; raise BadGeometry."""
     tag = local(element.tag)
     if tag == "Point":
         coordinates = _child(element, "coordinates", local)
@@ -101,7 +101,7 @@ def _geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
         coordinates = _child(element, "coordinates", local)
         points = _coordinates(coordinates.text if coordinates is not None else None, "LineString")
         if len(points) < 2:
-            raise _BadGeometry("the LineString has fewer than 2 points. Redraw the line and export again.")
+            raise BadGeometry("the LineString has fewer than 2 points. Redraw the line and export again.")
         return shapely.LineString(points)
     if tag == "LinearRing":
         # A ring on its own is an outline, not an area: keep it as a closed LineString.
@@ -109,7 +109,7 @@ def _geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
     if tag == "Polygon":
         outer = _child(element, "outerBoundaryIs", local)
         if outer is None:
-            raise _BadGeometry("the Polygon has no outer boundary. Redraw the shape and export again.")
+            raise BadGeometry("the Polygon has no outer boundary. Redraw the shape and export again.")
         shell = _ring(outer, local, "Polygon outer boundary")
         holes = [
             _ring(ring, local, "Polygon inner boundary")
@@ -119,11 +119,11 @@ def _geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
         return shapely.Polygon(shell, holes)
     if tag in ("MultiGeometry", "gx:MultiTrack"):
         if depth >= _MAX_GEOMETRY_DEPTH:
-            raise _BadGeometry(f"the {tag} is nested more than {_MAX_GEOMETRY_DEPTH} levels deep.")
-        parts = [_geometry(child, local, depth + 1) for child in element if local(child.tag) in _GEOMETRIES]
+            raise BadGeometry(f"the {tag} is nested more than {_MAX_GEOMETRY_DEPTH} levels deep.")
+        parts = [read_geometry(child, local, depth + 1) for child in element if local(child.tag) in GEOMETRIES]
         if not parts:
-            raise _BadGeometry(f"the {tag} holds no geometry. Add a shape and export again.")
-        return _collect(parts)
+            raise BadGeometry(f"the {tag} holds no geometry. Add a shape and export again.")
+        return collect_parts(parts)
     if tag == "gx:Track":
         points = []
         for child in element:
@@ -132,11 +132,11 @@ def _geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
                 try:
                     points.append((float(values[0]), float(values[1])))
                 except (ValueError, IndexError):
-                    raise _BadGeometry(
+                    raise BadGeometry(
                         f"the gx:Track coordinate '{child.text.strip()[:60]}' is not 'longitude latitude altitude'."
                     ) from None
         if not points:
-            raise _BadGeometry("the gx:Track has no gx:coord points.")
+            raise BadGeometry("the gx:Track has no gx:coord points.")
         _coordinates(" ".join(f"{x!r},{y!r}" for x, y in points), "gx:Track")  # range check
         return shapely.Point(points[0]) if len(points) == 1 else shapely.LineString(points)
     if tag == "Model":
@@ -144,13 +144,13 @@ def _geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
         lon = _child(location, "longitude", local) if location is not None else None
         lat = _child(location, "latitude", local) if location is not None else None
         if lon is None or lat is None:
-            raise _BadGeometry("the 3D Model has no Location longitude/latitude.")
+            raise BadGeometry("the 3D Model has no Location longitude/latitude.")
         x, y = _coordinates(f"{(lon.text or '').strip()},{(lat.text or '').strip()}", "Model location")[0]
         return shapely.Point(x, y)
-    raise _BadGeometry(f"the geometry <{tag}> is not supported.")
+    raise BadGeometry(f"the geometry <{tag}> is not supported.")
 
 
-def _collect(parts: list[Any]) -> Any:
+def collect_parts(parts: list[Any]) -> Any:
     """Combine parts into MultiPoint/MultiLineString/MultiPolygon, or a GeometryCollection when mixed."""
     flat = []
     for part in parts:

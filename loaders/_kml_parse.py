@@ -3,21 +3,29 @@ from __future__ import annotations
 
 import io
 import re
+import xml.etree.ElementTree as std_etree
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
-import xml.etree.ElementTree as std_etree
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import errors as expat_errors
 
 import defusedxml.ElementTree as safe_etree
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from loaders._kml_elements import (
+    CONTAINER,
+    GX_NS,
+    KML_NS,
+    NETWORK_LINK,
+    PLACEMARK,
+    SKIP,
+    Reader,
+    element_text,
+    tag_key,
+)
+from loaders._kml_fields import read_placemark
 from loaders.errors import ImportFileError, UnsafeFileError, UnsupportedFileError
 from loaders.features import Rejected
-from loaders.kml_elements import (
-    _CONTAINER, _NETWORK_LINK, _PLACEMARK, _SKIP, GX_NS, KML_NS, _Reader, _key, _text,
-)
-from loaders.kml_fields import _read_placemark
 
 # Declarations injected when a file uses a prefix it never declares (Google Earth opens those).
 _WELL_KNOWN_PREFIXES = {
@@ -35,29 +43,29 @@ _MAX_PREFIX_RETRIES = 5
 
 
 @dataclass(eq=False)  # hashed by identity: it also stands in for an element's tag
-class _Container:
+class Container:
     """A Document or Folder once it has ended: its name and what it held, in order."""
 
     kind: str
     name: str | None
-    children: list[int | _Container] = field(default_factory=list)
+    children: list[int | Container] = field(default_factory=list)
 
 
 @dataclass
-class _Parsed:
+class Parsed:
     items: list[Any]  # record dicts and Rejected, in document order
-    top: list[int | _Container]
+    top: list[int | Container]
     network_links: list[str]
-    reader: _Reader
+    reader: Reader
 
 
-class _UnboundPrefix(Exception):
+class UnboundPrefix(Exception):
     def __init__(self, error: ParseError):
         super().__init__(str(error))
         self.error = error
 
 
-def _parse_with_declared_prefixes(data: bytes, label: str, error: ParseError) -> _Parsed:
+def parse_with_declared_prefixes(data: bytes, label: str, error: ParseError) -> Parsed:
     """Declare every prefix the file uses without declaring it on the root element, then parse.
 
     Google Earth opens files such as Earth Pro exports that write ``xsi:schemaLocation``
@@ -80,8 +88,8 @@ def _parse_with_declared_prefixes(data: bytes, label: str, error: ParseError) ->
             break
         missing = set()
         try:
-            return _parse(io.BytesIO(fixed), label)
-        except _UnboundPrefix as again:
+            return parse_kml(io.BytesIO(fixed), label)
+        except UnboundPrefix as again:
             error = again.error
     line, column = error.position
     raise ImportFileError(
@@ -128,9 +136,9 @@ def _namespace_for(prefix: str) -> str:
     return _WELL_KNOWN_PREFIXES.get(prefix, _UNDECLARED_NS + prefix)
 
 
-def _parse(stream: IO[bytes], label: str) -> _Parsed:
+def parse_kml(stream: IO[bytes], label: str) -> Parsed:
     """Stream through the KML, returning the records and the folder tree."""
-    reader = _Reader()
+    reader = Reader()
     roles = reader.roles
     local = reader.local
     items: list[Any] = []
@@ -147,27 +155,27 @@ def _parse(stream: IO[bytes], label: str) -> _Parsed:
             role = roles.get(element.tag)
             if role is None:
                 role = reader.role(element.tag)
-            if role == _SKIP:
+            if role == SKIP:
                 continue
-            if role == _PLACEMARK:
+            if role == PLACEMARK:
                 index = len(items)
-                item = _read_placemark(element, reader, index)
+                item = read_placemark(element, reader, index)
                 items.append(item)
                 if item.__class__ is Rejected:
                     reader.attributes.append(None)
                 element.clear()
                 element.tag = index  # the shell left in the parent says which item it was
-            elif role == _CONTAINER:
-                container = _Container(local(element.tag), None)
+            elif role == CONTAINER:
+                container = Container(local(element.tag), None)
                 for child in element:
                     tag = child.tag
-                    if tag.__class__ is int or tag.__class__ is _Container:
+                    if tag.__class__ is int or tag.__class__ is Container:
                         container.children.append(tag)
                     elif container.name is None and local(tag) == "name":
-                        container.name = _text(child)
+                        container.name = element_text(child)
                 element.clear()
                 element.tag = container
-            elif role == _NETWORK_LINK:
+            elif role == NETWORK_LINK:
                 network_links.append(_network_link_href(element, local))
                 element.clear()
             else:
@@ -175,7 +183,7 @@ def _parse(stream: IO[bytes], label: str) -> _Parsed:
         root = iterator.root
     except ParseError as exc:
         if getattr(exc, "code", None) == _UNBOUND_PREFIX:
-            raise _UnboundPrefix(exc) from None
+            raise UnboundPrefix(exc) from None
         raise _xml_error(label, exc) from None
     except DTDForbidden:
         raise UnsafeFileError(
@@ -199,20 +207,20 @@ def _parse(stream: IO[bytes], label: str) -> _Parsed:
         ) from None
     if root is None:
         raise ImportFileError(f"{label}: the XML ended before its root element closed. Export the file again.")
-    if root.tag.__class__ is _Container:
+    if root.tag.__class__ is Container:
         root_name = root.tag.kind
     else:
         root_name = "Placemark" if root.tag.__class__ is int else local(root.tag)
     if root_name not in ("kml", "Document", "Folder", "Placemark"):
         raise UnsupportedFileError(
-            f"{label}: this is XML but not KML (its root element is <{_key(root.tag)}>, expected <kml>). "
+            f"{label}: this is XML but not KML (its root element is <{tag_key(root.tag)}>, expected <kml>). "
             "Export the map as KML/KMZ from Google My Maps or Google Earth."
         )
-    if root.tag.__class__ is int or root.tag.__class__ is _Container:
-        top: list[int | _Container] = [root.tag]
+    if root.tag.__class__ is int or root.tag.__class__ is Container:
+        top: list[int | Container] = [root.tag]
     else:
-        top = [child.tag for child in root if child.tag.__class__ is int or child.tag.__class__ is _Container]
-    return _Parsed(items, top, network_links, reader)
+        top = [child.tag for child in root if child.tag.__class__ is int or child.tag.__class__ is Container]
+    return Parsed(items, top, network_links, reader)
 
 
 class _Chained(io.RawIOBase):

@@ -1,8 +1,7 @@
-"""Errors a user can cause by handing us a file we cannot read."""
+"""Errors a user can cause by handing us a file we cannot read (all `errors.ImportFileError`)."""
+from errors import ImportFileError
 
-
-class ImportFileError(ValueError):
-    """A file cannot be read at all; the message names the file, the problem and the fix."""
+__all__ = ["ImportFileError", "NetworkLinkOnlyError", "UnsafeFileError", "UnsupportedFileError"]
 
 
 class UnsupportedFileError(ImportFileError):

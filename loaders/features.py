@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from loaders.layers import ALL_LAYERS, EXISTING, STATUSES, layer_from_name, status_from_text
+from loaders.layers import (
+    ALL_LAYERS,
+    EXISTING,
+    STATUSES,
+    layer_from_name,
+    status_from_text,
+)
 
 CRS = "EPSG:4326"
 TEXT_FIELDS: tuple[str, ...] = (

@@ -4,7 +4,7 @@ The file is parsed as a stream with expat, asking only for "end" events. A file 
 prolog declares a DTD is read through ``defusedxml.ElementTree.iterparse``, which refuses
 DTDs, entity declarations and external references; one without (every genuine export) is
 read by the standard library's C-accelerated iterparse, which is safe there because
-entities can only be declared in a DTD (see `loaders.kml_parse._checked_prolog`). Each Placemark is turned into a record when it ends and is then cleared,
+entities can only be declared in a DTD (see `loaders._kml_parse._checked_prolog`). Each Placemark is turned into a record when it ends and is then cleared,
 so memory does not grow with the file; the cleared element stays in its parent as an
 empty shell whose tag is replaced by the record's index, which is how a Folder, when it
 ends, learns which placemarks (and which sub-folders) it held. Layers, statuses and
@@ -43,11 +43,17 @@ from typing import IO, Any, Callable
 import shapely
 
 from loaders import safe_zip
+from loaders._kml_elements import GX_NS, KML_NS  # noqa: F401  (public constants, still importable from here)
+from loaders._kml_fields import put_field
+from loaders._kml_parse import (
+    Container,
+    Parsed,
+    UnboundPrefix,
+    parse_kml,
+    parse_with_declared_prefixes,
+)
 from loaders.errors import ImportFileError, NetworkLinkOnlyError
 from loaders.features import LoadResult, Rejected, make_result
-from loaders.kml_elements import GX_NS, KML_NS  # noqa: F401  (public constants, still importable from here)
-from loaders.kml_fields import _put
-from loaders.kml_parse import _Container, _Parsed, _UnboundPrefix, _parse, _parse_with_declared_prefixes
 from loaders.layers import UNCLASSIFIED, layer_from_name, status_from_text
 
 __all__ = ["features_from_kml", "features_from_kmz"]
@@ -148,16 +154,16 @@ def _load(
     label = label or source_file
     stream = open_stream()
     try:
-        parsed = _parse(stream, label)
-    except _UnboundPrefix as first:
-        parsed = _parse_with_declared_prefixes(read_all(), label, first.error)
+        parsed = parse_kml(stream, label)
+    except UnboundPrefix as first:
+        parsed = parse_with_declared_prefixes(read_all(), label, first.error)
     finally:
         stream.close()
     return _result(parsed, source_file, label)
 
 
 # ----------------------------------------------------------------------------- results
-def _result(parsed: _Parsed, source_file: str, label: str) -> LoadResult:
+def _result(parsed: Parsed, source_file: str, label: str) -> LoadResult:
     items = parsed.items
     if not items and parsed.network_links:
         links = ", ".join(link[:120] for link in parsed.network_links[:3] if link) or "an online map"
@@ -174,13 +180,13 @@ def _result(parsed: _Parsed, source_file: str, label: str) -> LoadResult:
     stack: list[tuple[Any, tuple[str, ...], int, str | None, str | None, bool]] = []
     documents_seen = False
     for node in reversed(parsed.top):
-        is_document = isinstance(node, _Container) and node.kind == "Document" and not documents_seen
+        is_document = isinstance(node, Container) and node.kind == "Document" and not documents_seen
         documents_seen = documents_seen or is_document
         stack.append((node, (), 0, None, None, is_document))
     loose = 0
     while stack:
         node, path, depth, layer, status, is_document = stack.pop()
-        if not isinstance(node, _Container):  # a placemark outside any Document/Folder
+        if not isinstance(node, Container):  # a placemark outside any Document/Folder
             loose += 1
             _place(items, node, f"placemark {loose}", layer, status, None, placed, attributes)
             continue
@@ -203,7 +209,7 @@ def _result(parsed: _Parsed, source_file: str, label: str) -> LoadResult:
         number = 0
         subfolders = []
         for child in node.children:
-            if isinstance(child, _Container):
+            if isinstance(child, Container):
                 subfolders.append((child, here, depth, child_layer, child_status, False))
             else:
                 number += 1
@@ -244,7 +250,7 @@ def _place(
     if isinstance(item, Rejected):
         item.where = ref
         if folder:
-            _put(item.raw, "folder", folder)
+            put_field(item.raw, "folder", folder)
         return
     item["source_ref"] = ref
     item["group"] = folder or ""
@@ -253,4 +259,4 @@ def _place(
     if item["status"] is None:
         item["status"] = status
     if folder:
-        _put(attributes[index], "folder", folder)
+        put_field(attributes[index], "folder", folder)

@@ -11,7 +11,12 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 import shapely
-from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+from python_calamine import (
+    CalamineError,
+    CalamineWorkbook,
+    SheetTypeEnum,
+    SheetVisibleEnum,
+)
 
 from loaders import columns as C
 from loaders.coords import EUROPE_BBOX, check_point, parse_number, parse_pair

@@ -1,7 +1,15 @@
 """pydeck map builders: pure functions from frames to layers, decks and legends (no Streamlit)."""
 from __future__ import annotations
 
-from maps.compose import FacilityMap, MapContent, atlas_deck, atlas_layers, atlas_legend, facility_map, view_for
+from maps.compose import (
+    FacilityMap,
+    MapContent,
+    atlas_deck,
+    atlas_layers,
+    atlas_legend,
+    facility_map,
+    view_for,
+)
 from maps.deck import build_deck, layer_ids
 from maps.features import AGGREGATE_ABOVE, facility_layers
 from maps.legend import legend_html, legend_items

@@ -17,8 +17,14 @@ from maps.features import AGGREGATE_ABOVE, facility_layers
 from maps.filters import filter_features
 from maps.legend import legend_items
 from maps.overlays import (
-    boundary_layers, catchment_layers, coverage_disc_layers, gap_layer, h3_grid_layer, settlement_layers,
-    site_layers, uncovered_layer,
+    boundary_layers,
+    catchment_layers,
+    coverage_disc_layers,
+    gap_layer,
+    h3_grid_layer,
+    settlement_layers,
+    site_layers,
+    uncovered_layer,
 )
 from maps.records import bounds_of
 from maps.view import fit_view

@@ -18,7 +18,15 @@ import pydeck as pdk
 import shapely
 
 from loaders.layers import ALL_LAYERS, PLANNED
-from maps.records import line_paths, point_positions, point_xy, polygon_rings, split_geometries, text, tooltip_fields
+from maps.records import (
+    line_paths,
+    point_positions,
+    point_xy,
+    polygon_rings,
+    split_geometries,
+    text,
+    tooltip_fields,
+)
 from maps.style import LAYER_LABELS, LAYER_RGB, POINT_RADIUS_PX, point_style, rgba
 
 AGGREGATE_ABOVE = 50_000

@@ -4,7 +4,14 @@ from __future__ import annotations
 from html import escape
 
 from maps.style import (
-    BOUNDARY_RGB, DISTANCE_RGB, DISTANCE_STOPS_KM, GAP_RGB, LAYER_LABELS, LAYER_RGB, SITE_RGB, hex_colour,
+    BOUNDARY_RGB,
+    DISTANCE_RGB,
+    DISTANCE_STOPS_KM,
+    GAP_RGB,
+    LAYER_LABELS,
+    LAYER_RGB,
+    SITE_RGB,
+    hex_colour,
 )
 
 # Legend symbol kinds: "dot" (existing facility), "ring" (planned), "line", "dashed",

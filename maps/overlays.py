@@ -15,9 +15,23 @@ import pydeck as pdk
 from shapely.geometry.base import BaseGeometry
 
 from loaders.layers import LAYERS, PLANNED
-from maps.records import line_paths, point_positions, polygon_rings, text, tooltip_fields
+from maps.records import (
+    line_paths,
+    point_positions,
+    polygon_rings,
+    text,
+    tooltip_fields,
+)
 from maps.style import (
-    BOUNDARY_RGB, GAP_RGB, LAYER_LABELS, LAYER_RGB, SETTLEMENT_RGB, SITE_RGB, WHITE, distance_rgb, rgba,
+    BOUNDARY_RGB,
+    GAP_RGB,
+    LAYER_LABELS,
+    LAYER_RGB,
+    SETTLEMENT_RGB,
+    SITE_RGB,
+    WHITE,
+    distance_rgb,
+    rgba,
 )
 
 BOUNDARY_ID, BOUNDARY_FILL_ID = "region-boundary", "region-fill"
@@ -121,7 +135,7 @@ def coverage_disc_layers(
     metres by deck.gl; overlapping discs look darker. Lines and polygons are drawn
     around their representative point, as coverage counts them.
     """
-    from analysis.coverage import lonlat
+    from analysis.base import lonlat
 
     out = []
     for layer in LAYERS:

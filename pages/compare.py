@@ -10,7 +10,7 @@ from maps.style import LAYER_RGB, hex_colour
 
 COLOURS = [hex_colour(LAYER_RGB[layer]) for layer in LAYERS]  # the map's layer colours
 
-ctx = ui.context()
+ctx = ui.start("Compare")
 st.title("Compare regions")
 
 if not ui.empty_state(ctx, "the comparison"):

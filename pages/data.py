@@ -5,10 +5,11 @@ import streamlit as st
 
 import ui
 from atlas import data_ops as ops
+from errors import AtlasError
 from loaders import SUPPORTED
 from loaders.layers import ALL_LAYERS, LAYERS, STATUSES
 
-ctx = ui.context()
+ctx = ui.start("Data")
 st.title("Data")
 st.caption(f"Workspace: `{ctx.path}`")
 
@@ -19,7 +20,7 @@ if ctx.stamp == 0:
     st.info("This folder has no workspace yet: importing files creates it here. Start with the alliance's "
             "My Maps export (⋮ → Export to KML/KMZ) or its audit spreadsheet.", icon=":material/folder_open:")
 uploads = st.file_uploader("Import files (KMZ/KML from My Maps, XLSX/CSV audit sheets, GeoJSON, GeoPackage)",
-                           type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True, key=ops.UPLOADS)
+                           type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True, key=ui.UPLOADS)
 countries = [c for c in (ctx.region.countries if ctx.region else ())]
 country = st.selectbox("Country for town names without coordinates", countries + ["(any)"],
                        help="Towns are matched offline against GeoNames; this country is preferred.")
@@ -36,11 +37,11 @@ if st.button(f"Import {len(uploads or [])} file(s)", type="primary", disabled=no
         failed = sum(1 for r in reports if r["error"])
         status.update(label=f"Imported {len(reports) - failed} of {len(reports)} file(s)",
                       state="error" if failed == len(reports) else "complete", expanded=False)
-    st.session_state[ops.REPORT] = reports
+    st.session_state[ui.REPORT] = reports
     st.rerun()  # the sidebar and every cached view pick up the new workspace stamp
 
 # -- the last import's report ---------------------------------------------------------------------
-reports = st.session_state.get(ops.REPORT)
+reports = st.session_state.get(ui.REPORT)
 if reports:
     st.subheader("Import report")
     for report in reports:
@@ -73,14 +74,14 @@ if len(todo):
     st.dataframe(todo.drop(columns="feature_id"), hide_index=True, width="stretch")
     names = dict(zip(todo["feature_id"], todo["name"].fillna("(no name)") + " — " + todo["source_ref"].fillna("")))
     cols = st.columns([3, 1, 1], vertical_alignment="bottom")
-    chosen = cols[0].multiselect("Features", list(names), format_func=names.get, key=ops.ASSIGN_IDS)
-    target = cols[1].selectbox("Layer", LAYERS, key=ops.ASSIGN_LAYER)
+    chosen = cols[0].multiselect("Features", list(names), format_func=names.get, key=ui.ASSIGN_IDS)
+    target = cols[1].selectbox("Layer", LAYERS, key=ui.ASSIGN_LAYER)
     if cols[2].button("Assign layer", disabled=not chosen):
         count = ops.assign_layer(ctx.workspace, chosen, target)
-        st.session_state[ops.MESSAGE] = f"{count} feature(s) moved to {target}."
+        st.session_state[ui.MESSAGE] = f"{count} feature(s) moved to {target}."
         st.rerun()
 
-if message := st.session_state.pop(ops.MESSAGE, None):
+if message := st.session_state.pop(ui.MESSAGE, None):
     st.success(message, icon=":material/check:")
 
 # -- edit one feature ----------------------------------------------------------------------------------
@@ -88,14 +89,14 @@ if len(features):
     st.subheader("Fix a feature")
     labels = dict(zip(features["feature_id"], features["name"].fillna("(no name)") + " · " + features["layer"]
                       + " · " + features["source_file"].fillna("")))
-    fid = st.selectbox("Feature", list(labels), format_func=labels.get, key=ops.EDIT_ID, index=None,
+    fid = st.selectbox("Feature", list(labels), format_func=labels.get, key=ui.EDIT_ID, index=None,
                        placeholder="Type a name to find it")
     if fid:
         row = features[features["feature_id"] == fid].iloc[0].to_dict()
         with st.form(key="data.edit_form"):
             values = {}
             for name in ops.FORM_FIELDS:
-                current, key = ops.blank(row.get(name)) or "", ops.field_key(fid, name)
+                current, key = ops.blank(row.get(name)) or "", ui.field_key(fid, name)
                 if name == "layer":
                     values[name] = st.selectbox(name, ALL_LAYERS, index=ALL_LAYERS.index(row["layer"]), key=key)
                 elif name == "status":
@@ -108,10 +109,10 @@ if len(features):
         if saved:
             try:
                 changes = ops.edit_feature(ctx.workspace, fid, values)
-            except ValueError as exc:
+            except AtlasError as exc:
                 st.error(f"{labels[fid]}: {exc}")
             else:
-                st.session_state[ops.MESSAGE] = (f"Saved {', '.join(changes)} of {row['name']}." if changes
+                st.session_state[ui.MESSAGE] = (f"Saved {', '.join(changes)} of {row['name']}." if changes
                                                  else "Nothing changed.")
                 st.rerun()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from exporters import FORMAT_HELP, FORMATS, MIME, SUFFIXES, ExportError, cli_command, export_to_memory
+from atlas.export import cli_command, export_to_memory
+from exporters import FORMAT_HELP, FORMATS, MIME, SUFFIXES
 from loaders.layers import ALL_LAYERS
 
 # Session-state keys of the Export page.
@@ -21,7 +22,7 @@ def prepare(path: str, stamp: int, fmt: str, name: str, region: str | None, laye
     return {"files": files, "message": result.message, "notes": result.notes}
 
 
-ctx = ui.context()
+ctx = ui.start("Export")
 st.title("Export")
 st.caption("Files for partners: GeoJSON for GIS and the web, KML/KMZ back into Google My Maps, GeoPackage for "
            "QGIS, a spreadsheet report for readers who don't use GIS, CSV for anything else.")
@@ -55,7 +56,7 @@ if not ui.empty_state(ctx, "the export"):
                 with st.spinner("Preparing the files…"):
                     st.session_state[RESULT] = (choices, prepare(ctx.path, ctx.stamp, fmt, name, region, tuple(layers),
                                                                  choices[3], choices[4], sites, ctx.online))
-            except (*ui.USER_ERRORS, ExportError) as exc:
+            except ui.USER_ERRORS as exc:
                 st.session_state.pop(RESULT, None)
                 st.error(str(exc), icon=":material/error:")
         stored = st.session_state.get(RESULT)

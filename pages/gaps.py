@@ -6,12 +6,17 @@ import streamlit as st
 import maps
 import ui
 from analysis.gaps import uncovered
-from atlas.dashboard import sites_table, siting_sentence, suggested_site_feature, uncovered_table
-from atlas.workspace import Workspace
+from atlas.dashboard import (
+    sites_table,
+    siting_sentence,
+    suggested_site_feature,
+    uncovered_table,
+)
 from loaders.layers import LAYERS
 from maps.style import LAYER_LABELS
+from workspace import Workspace
 
-ctx = ui.context()
+ctx = ui.start("Gaps")
 st.title("Gaps")
 
 if not ui.empty_state(ctx, "the gap analysis"):

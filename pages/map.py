@@ -9,7 +9,7 @@ from loaders.layers import ALL_LAYERS, LAYERS
 from maps.filters import map_caption, selected_feature_ids
 from maps.style import LAYER_LABELS
 
-ctx = ui.context()
+ctx = ui.start("Map")
 st.title("Map")
 
 if not ui.empty_state(ctx, "the map"):

@@ -10,7 +10,8 @@ import ui
 from loaders.layers import HUBS
 from maps.story import STEPS, step_content
 
-# Meeting mode: no sidebar, no toolbar, big type (st.set_page_config belongs to app.py).
+ctx = ui.start("Present")
+# Meeting mode: no sidebar, no toolbar, big type.
 st.html("""<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
 header[data-testid="stHeader"] {display: none !important;}
@@ -20,7 +21,6 @@ header[data-testid="stHeader"] {display: none !important;}
 div[data-testid="stButton"] button p {font-size: 1.6rem;}
 </style>""")
 
-ctx = ui.context()
 if not ui.empty_state(ctx, "the presentation"):
     st.session_state.setdefault(ui.PRESENT_STEP, 0)
     index = min(max(int(st.session_state[ui.PRESENT_STEP]), 0), len(STEPS) - 1)
@@ -59,4 +59,4 @@ if not ui.empty_state(ctx, "the presentation"):
     if forward.button("Next ▶", disabled=index == len(STEPS) - 1, key="present.next", width="stretch"):
         st.session_state[ui.PRESENT_STEP] = index + 1
         st.rerun()
-    leave.page_link("pages/home.py", label="Leave meeting mode", icon=":material/close:")
+    leave.page_link("app.py", label="Leave meeting mode", icon=":material/close:")

@@ -5,36 +5,15 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 import ui
-from atlas.workspace import Workspace
+from workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "geodata" / "demo_workspace"
 TIMEOUT_S = 180  # the first run in a process loads the GeoNames table (several seconds)
-
-
-@pytest.fixture(autouse=True)
-def navigation_only(monkeypatch):
-    """Run the app as the server does after its first request: st.navigation, no pages/ discovery.
-
-    AppTest resets ``PagesManager.uses_pages_directory`` before every run, so with a
-    ``pages/`` folder beside app.py each run starts in the legacy multipage mode, which
-    wraps app.py in a second navigation and drops widget values between runs. A real
-    server sets the flag to False once app.py has called st.navigation; this does the same.
-    Import this fixture into each page test module.
-    """
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 def demo_copy(tmp_path: Path) -> Path:
@@ -55,13 +34,13 @@ def empty_workspace(tmp_path: Path) -> Path:
 
 
 def run_page(page: str, workspace: Path, **state) -> AppTest:
-    """Run app.py with `workspace` in the sidebar, switch to `page` and return the finished AppTest."""
+    """Run Home (app.py) with `workspace` in the sidebar, switch to `page` and return the finished AppTest."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
     at.session_state[ui.WORKSPACE] = str(workspace)
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
-    if page != "pages/home.py":
+    if page != "app.py":
         at.switch_page(page)
         at.run()
     assert not at.exception, [e.value for e in at.exception]

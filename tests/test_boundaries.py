@@ -11,13 +11,22 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from atlas.boundaries import (
-    APPROXIMATE, IMPORTED, NUTS_CACHE, OFFICIAL, boundary_for, import_boundary, official_boundary,
-    outline_from_settlements, read_boundary_bytes, remove_imported_boundary,
+from errors import BoundaryUnavailable
+from geography.boundaries import (
+    APPROXIMATE,
+    IMPORTED,
+    NUTS_CACHE,
+    OFFICIAL,
+    boundary_for,
+    import_boundary,
+    official_boundary,
+    outline_from_settlements,
+    read_boundary_bytes,
+    remove_imported_boundary,
 )
-from atlas.regions import Region, load_regions
-from atlas.workspace import Workspace
+from geography.regions import Region, load_regions
 from loaders.errors import ImportFileError
+from workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data" / "analysis"
 CLOSED_PORT_URL = "http://127.0.0.1:9/{nuts_id}.geojson"  # discard port: nothing listens
@@ -156,7 +165,7 @@ def test_official_boundary_is_downloaded_once_then_cached(tmp_path, gisco):
 
 def test_missing_code_on_the_server_says_which(tmp_path, gisco):
     _, url = gisco
-    with pytest.raises(OSError, match=r"GISCO has no NUTS 2021 boundary for 'XX999' \(HTTP 404"):
+    with pytest.raises(BoundaryUnavailable, match=r"GISCO has no NUTS 2021 boundary for 'XX999' \(HTTP 404"):
         official_boundary(("XX999",), Workspace(tmp_path), url_template=url)
     found = boundary_for(_region(nuts=("XX999",), outline=None, outline_from=(
         {"countries": ["IE"], "names": ["Galway"], "buffer_km": 5},)), Workspace(tmp_path), url_template=url)
@@ -183,7 +192,7 @@ def test_partial_region_completes_official_parts_with_the_clipped_outline(tmp_pa
 
 def test_region_without_any_boundary_source(tmp_path):
     region = _region(nuts=(), outline=None, outline_from=())
-    with pytest.raises(OSError, match=r"region 'test' has no approximate outline"):
+    with pytest.raises(BoundaryUnavailable, match=r"region 'test' has no approximate outline"):
         boundary_for(region, Workspace(tmp_path), online=False)
 
 

@@ -1,7 +1,6 @@
 """Tests for nearest-facility catchments, catchment polygons and overlapping discs."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pyproj

@@ -6,11 +6,16 @@ import pandas as pd
 import shapely
 
 from atlas.dashboard import (
-    comparison_views, coverage_sentence, facility_counts, sites_table, siting_sentence, suggested_site_feature,
+    comparison_views,
+    coverage_sentence,
+    facility_counts,
+    sites_table,
+    siting_sentence,
+    suggested_site_feature,
     uncovered_table,
 )
-from atlas.workspace import Workspace
 from loaders.features import COLUMNS, build_features
+from workspace import Workspace
 
 
 def frame() -> gpd.GeoDataFrame:

@@ -8,10 +8,9 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from analysis.demand import (
-    SETTLEMENT_CAVEAT, clip, demand_from_bytes, demand_from_file, parse_population, settlements,
-)
+from geography.settlements import SETTLEMENT_CAVEAT, clip, settlements
 from loaders.errors import ImportFileError
+from loaders.population import demand_from_bytes, demand_from_file, parse_population
 
 DATA = Path(__file__).resolve().parent / "data" / "analysis"
 

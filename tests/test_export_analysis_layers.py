@@ -9,7 +9,7 @@ import shapely
 from analysis.coverage import compute
 from analysis.gaps import uncovered
 from analysis.siting import site
-from exporters.analysis_layers import coverage_summary_frame, sites_frame, uncovered_frame
+from atlas.analysis_frames import coverage_summary_frame, sites_frame, uncovered_frame
 from loaders.features import COLUMNS
 
 # Three towns on the equator, 1° of longitude ≈ 111.2 km apart; one hub at the first.

@@ -9,12 +9,12 @@ import sys
 import pytest
 from openpyxl import load_workbook
 
-from atlas.boundaries import import_boundary
 from atlas.cli import main
-from atlas.workspace import Workspace
+from geography.boundaries import import_boundary
 from loaders import read_file
 from tests.conftest import ROOT
 from tests.test_export_fixtures import assert_same_features, mymaps_kmz
+from workspace import Workspace
 
 # A rough box over Galway, Mayo and Roscommon, imported as the region's boundary so that the
 # tests never need the network and do not depend on the shipped approximate outline.

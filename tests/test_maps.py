@@ -14,10 +14,22 @@ from analysis.coverage import compute
 from loaders.features import build_features
 from maps.deck import BASEMAP_STYLE, build_deck
 from maps.features import HEX_LAYER_ID, aggregate_points, facility_layers
-from maps.filters import feature_record, filter_features, filter_options, plain_text, selected_feature_ids
+from maps.filters import (
+    feature_record,
+    filter_features,
+    filter_options,
+    plain_text,
+    selected_feature_ids,
+)
 from maps.legend import legend_html, legend_items
 from maps.overlays import (
-    boundary_layers, coverage_disc_layers, gap_layer, h3_grid_layer, settlement_layers, site_layers, uncovered_layer,
+    boundary_layers,
+    coverage_disc_layers,
+    gap_layer,
+    h3_grid_layer,
+    settlement_layers,
+    site_layers,
+    uncovered_layer,
 )
 from maps.story import STEPS, step_content
 from maps.style import LAYER_RGB, distance_rgb, point_style

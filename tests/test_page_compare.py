@@ -1,11 +1,10 @@
 """Compare page: one row per region with figures, and the charts."""
 from __future__ import annotations
 
-from apptest_helpers import demo_copy, empty_workspace, navigation_only, run_page, texts
+from apptest_helpers import demo_copy, empty_workspace, run_page, texts
 
-from atlas.regions import load_regions
+from geography.regions import load_regions
 
-__all__ = ["navigation_only"]  # autouse fixture: st.navigation only
 COMPARE = "pages/compare.py"
 
 

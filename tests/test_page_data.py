@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import demo_copy, empty_workspace, navigation_only, run_page, texts
+from apptest_helpers import demo_copy, empty_workspace, run_page, texts
 
+import ui
 from atlas import data_ops as ops
-from atlas.workspace import Workspace
 from tests.test_export_fixtures import mymaps_kmz
+from workspace import Workspace
 
 PAGE = "pages/data.py"
-__all__ = ["navigation_only"]  # autouse fixture: st.navigation only, as the server runs the app
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_demo_workspace_shows_history_and_stored_rejected_rows(tmp_path):
 def test_uploading_a_file_imports_it_and_shows_the_report(kmz_workspace):
     at = run_page(PAGE, kmz_workspace)
     rows = b"Name,Type,Latitude,Longitude\nHub A,co-working,53.9,-8.5\nHub B,studio,95.3,-8.5\n"
-    at.file_uploader(key=ops.UPLOADS).set_value([("hubs.csv", rows, "text/csv")])
+    at.file_uploader(key=ui.UPLOADS).set_value([("hubs.csv", rows, "text/csv")])
     at.run()
     next(b for b in at.button if b.label == "Import 1 file(s)").click().run()
     assert not at.exception
@@ -95,7 +95,7 @@ def test_a_seeded_report_is_shown_with_errors_naming_file_and_fix(tmp_path, kmz_
     good = ops.FileReport("audit.csv", rows_read=3, accepted=2, by_layer={"hubs": 2},
                           rejected=[{"where": "row 4", "reason": "latitude '95,3' is outside −90…90."}],
                           preview=[{"name": "Hub A", "layer": "hubs"}])
-    at = run_page(PAGE, kmz_workspace, **{ops.REPORT: [report.to_dict(), good.to_dict()]})
+    at = run_page(PAGE, kmz_workspace, **{ui.REPORT: [report.to_dict(), good.to_dict()]})
     assert [e.value for e in at.error] == ["broken.kmz: the KMZ holds no .kml file. Export the map again."]
     table = frames(at)[0]
     assert table["file"].tolist() == ["broken.kmz", "audit.csv"]
@@ -110,8 +110,8 @@ def test_assigning_a_layer_edits_the_workspace(kmz_workspace):
     at = run_page(PAGE, kmz_workspace)
     unsorted = Workspace(kmz_workspace).features().set_index("name").loc["Unsorted place", "feature_id"]
     assert "Unclassified features (1)" in [s.value for s in at.subheader]
-    at.multiselect(key=ops.ASSIGN_IDS).set_value([unsorted]).run()
-    at.selectbox(key=ops.ASSIGN_LAYER).set_value("networks")
+    at.multiselect(key=ui.ASSIGN_IDS).set_value([unsorted]).run()
+    at.selectbox(key=ui.ASSIGN_LAYER).set_value("networks")
     next(b for b in at.button if b.label == "Assign layer").click()
     at.run()
     assert not at.exception
@@ -123,9 +123,9 @@ def test_assigning_a_layer_edits_the_workspace(kmz_workspace):
 def test_fixing_a_field_is_saved_as_an_edit(kmz_workspace):
     at = run_page(PAGE, kmz_workspace)
     fid = Workspace(kmz_workspace).features().set_index("name").loc["Borås Textile Hub", "feature_id"]
-    at.selectbox(key=ops.EDIT_ID).set_value(fid).run()
-    at.text_input(key=ops.field_key(fid, "town")).input("Borås")
-    at.selectbox(key=ops.field_key(fid, "status")).set_value("planned")
+    at.selectbox(key=ui.EDIT_ID).set_value(fid).run()
+    at.text_input(key=ui.field_key(fid, "town")).input("Borås")
+    at.selectbox(key=ui.field_key(fid, "status")).set_value("planned")
     next(b for b in at.button if b.label == "Save changes").click()
     at.run()
     assert not at.exception
@@ -139,7 +139,7 @@ def test_fixing_a_field_is_saved_as_an_edit(kmz_workspace):
 def test_empty_workspace_invites_an_import(tmp_path):
     at = run_page(PAGE, empty_workspace(tmp_path))
     assert "holds no features yet" in texts(at)
-    assert at.file_uploader(key=ops.UPLOADS)
+    assert at.file_uploader(key=ui.UPLOADS)
     assert frames(at)[-1].empty  # import history
     assert not at.exception
 
@@ -147,7 +147,7 @@ def test_empty_workspace_invites_an_import(tmp_path):
 def test_missing_workspace_says_an_import_creates_it(tmp_path):
     at = run_page(PAGE, tmp_path / "nowhere")
     assert "importing files creates it here" in texts(at)
-    assert at.file_uploader(key=ops.UPLOADS)
+    assert at.file_uploader(key=ui.UPLOADS)
     assert not at.dataframe
 
 
@@ -156,5 +156,5 @@ def test_a_broken_regions_file_is_named_and_imports_still_work(kmz_workspace):
     at = run_page(PAGE, kmz_workspace)
     assert not at.exception
     assert any("regions.json" in e.value for e in at.error)
-    assert at.file_uploader(key=ops.UPLOADS)
+    assert at.file_uploader(key=ui.UPLOADS)
     assert len(frames(at)[-1]) == 1  # the import history is still shown

@@ -5,13 +5,12 @@ import json
 import zipfile
 
 import pytest
-from apptest_helpers import demo_copy, empty_workspace, navigation_only, run_page, texts
+from apptest_helpers import demo_copy, empty_workspace, run_page, texts
 
-from atlas.workspace import Workspace
-from exporters import cli_command, export_to_memory
+from atlas.export import cli_command, export_to_memory
+from workspace import Workspace
 
 PAGE = "pages/export.py"
-__all__ = ["navigation_only"]  # autouse fixture: st.navigation only, as the server runs the app
 
 
 def downloads(at) -> list[str]:
@@ -67,13 +66,14 @@ def test_analysis_export_waits_for_a_click_then_offers_the_geopackage(tmp_path):
 
 
 def test_an_export_error_is_shown_with_its_fix_not_a_traceback(tmp_path, monkeypatch):
-    import exporters
+    import atlas.export
+    from errors import ExportError
 
     def refuse(*args, **kwargs):
-        raise exporters.ExportError("one placemark of 'Hubs' is larger than 5,242,880 bytes of KML; "
+        raise ExportError("one placemark of 'Hubs' is larger than 5,242,880 bytes of KML; "
                                     "simplify its geometry (e.g. in QGIS) and export again.")
 
-    monkeypatch.setattr(exporters, "export_to_memory", refuse)
+    monkeypatch.setattr(atlas.export, "export_to_memory", refuse)
     at = run_page(PAGE, demo_copy(tmp_path))
     assert not at.exception
     assert "simplify its geometry" in at.error[0].value

@@ -1,11 +1,17 @@
 """Gaps page: radius sliders, coverage figures, towns beyond reach, siting and saving a suggested site."""
 from __future__ import annotations
 
-from apptest_helpers import demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
+from apptest_helpers import (
+    demo_copy,
+    empty_workspace,
+    layer,
+    layer_ids,
+    run_page,
+    texts,
+)
 
-from atlas.workspace import Workspace
+from workspace import Workspace
 
-__all__ = ["navigation_only"]  # autouse fixture: st.navigation only
 GAPS = "pages/gaps.py"
 
 

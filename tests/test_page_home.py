@@ -1,11 +1,17 @@
 """Home page: headline figures of the default region on the demo workspace, and the empty states."""
 from __future__ import annotations
 
-from apptest_helpers import deck, demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
+from apptest_helpers import (
+    deck,
+    demo_copy,
+    empty_workspace,
+    layer,
+    layer_ids,
+    run_page,
+    texts,
+)
 
 import ui
-
-__all__ = ["navigation_only"]  # autouse fixture: st.navigation only
 
 
 def metrics(at) -> dict[str, str]:
@@ -13,7 +19,7 @@ def metrics(at) -> dict[str, str]:
 
 
 def test_home_shows_the_default_region_figures_and_map(tmp_path):
-    at = run_page("pages/home.py", demo_copy(tmp_path))
+    at = run_page("app.py", demo_copy(tmp_path))
 
     assert at.session_state[ui.REGION] == "west-ireland"  # the region holding most demo features
     assert at.selectbox(key=ui.REGION).value == "west-ireland"
@@ -43,7 +49,7 @@ def test_home_shows_the_default_region_figures_and_map(tmp_path):
 
 
 def test_home_follows_the_region_picker(tmp_path):
-    at = run_page("pages/home.py", demo_copy(tmp_path))
+    at = run_page("app.py", demo_copy(tmp_path))
     at.selectbox(key=ui.REGION).set_value("lodz").run()
     assert not at.exception
     assert at.subheader[0].value == "Łódź"
@@ -52,14 +58,14 @@ def test_home_follows_the_region_picker(tmp_path):
 
 
 def test_home_without_a_workspace_explains_what_to_do(tmp_path):
-    at = run_page("pages/home.py", tmp_path / "nowhere")
+    at = run_page("app.py", tmp_path / "nowhere")
     assert "No workspace at" in texts(at)
     assert not at.metric
     assert not at.get("deck_gl_json_chart")
 
 
 def test_home_with_an_empty_workspace_points_to_the_data_page(tmp_path):
-    at = run_page("pages/home.py", empty_workspace(tmp_path))
+    at = run_page("app.py", empty_workspace(tmp_path))
     assert "holds no features yet" in texts(at)
     assert not at.metric
 
@@ -67,7 +73,7 @@ def test_home_with_an_empty_workspace_points_to_the_data_page(tmp_path):
 def test_online_without_a_connection_falls_back_at_once(tmp_path, monkeypatch):
     # A closed local port: the official boundary download fails at once, as with no network.
     monkeypatch.setenv("ATLAS_GISCO_NUTS_URL", "http://127.0.0.1:9/{nuts_id}.geojson")
-    at = run_page("pages/home.py", demo_copy(tmp_path), **{ui.ONLINE: True})
+    at = run_page("app.py", demo_copy(tmp_path), **{ui.ONLINE: True})
     spec = deck(at)
     assert spec["mapStyle"].startswith("https://basemaps.cartocdn.com/")  # tiles only when online
     page_text = texts(at)

@@ -1,9 +1,17 @@
 """Map page: toggleable layers, filters, overlays and the full record of a clicked feature."""
 from __future__ import annotations
 
-from apptest_helpers import click_map, deck, demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
+from apptest_helpers import (
+    click_map,
+    deck,
+    demo_copy,
+    empty_workspace,
+    layer,
+    layer_ids,
+    run_page,
+    texts,
+)
 
-__all__ = ["navigation_only"]  # autouse fixture: st.navigation only
 MAP = "pages/map.py"
 
 

@@ -3,12 +3,18 @@ from __future__ import annotations
 
 from html import escape
 
-from apptest_helpers import demo_copy, empty_workspace, layer, layer_ids, navigation_only, run_page, texts
+from apptest_helpers import (
+    demo_copy,
+    empty_workspace,
+    layer,
+    layer_ids,
+    run_page,
+    texts,
+)
 
 import ui
 from maps.story import STEPS
 
-__all__ = ["navigation_only"]  # autouse fixture: st.navigation only
 PRESENT = "pages/present.py"
 
 

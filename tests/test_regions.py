@@ -6,8 +6,13 @@ import json
 import pytest
 import shapely
 
-from atlas.boundaries import read_boundary_file
-from atlas.regions import FALLBACK_RADIUS_KM, RegionsFileError, load_regions, parse_radius_args
+from geography.boundaries import read_boundary_file
+from geography.regions import (
+    FALLBACK_RADIUS_KM,
+    RegionsFileError,
+    load_regions,
+    parse_radius_args,
+)
 
 DESIGN_REGIONS = ("west-ireland", "armagh-banbridge-craigavon", "blekinge", "szczecin", "lodz", "boras", "south-baltic")
 

@@ -6,10 +6,11 @@ import json
 import pytest
 from openpyxl import Workbook
 
-from atlas.workspace import Workspace
-from exporters import export, export_workspace
+from atlas.export import export_workspace
+from exporters import export
 from loaders import read_file
 from tests.test_export_fixtures import assert_same_features, mymaps_kmz
+from workspace import Workspace
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import sqlite3
 import pyogrio
 import pytest
 
-from atlas.workspace import GPKG_NAME, Workspace
 from tests.conftest import DATA
+from workspace import GPKG_NAME, Workspace
 
 MIXED = DATA / "geojson" / "mixed.geojson"
 

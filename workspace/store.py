@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from errors import UsageError
 from loaders import read_bytes
 from loaders.errors import ImportFileError
 from loaders.features import COLUMNS, CRS, LoadResult, empty_features
@@ -197,7 +198,7 @@ class Workspace:
         """Record field edits: ``{feature_id: {field: value}}`` (e.g. assign a layer)."""
         bad = {f for fields in changes.values() for f in fields if f not in EDITABLE}
         if bad:
-            raise ValueError(f"fields {sorted(bad)} cannot be edited; editable: {', '.join(EDITABLE)}")
+            raise UsageError(f"fields {sorted(bad)} cannot be edited; editable: {', '.join(EDITABLE)}")
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         rows = [
             {"feature_id": fid, "field": field, "value": None if value is None else str(value), "edited_at": now}

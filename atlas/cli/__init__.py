@@ -6,8 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from atlas import cli_analyze, cli_export
-from loaders.errors import ImportFileError
+from atlas.cli import analyze as cli_analyze
+from atlas.cli import export as cli_export
+from errors import AtlasError
 
 
 def _print_json(obj: object) -> None:
@@ -16,7 +17,7 @@ def _print_json(obj: object) -> None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from atlas.workspace import Workspace
+    from workspace import Workspace
 
     workspace = Workspace(args.workspace)
     results = workspace.import_files(args.files, country=args.country)
@@ -62,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ImportFileError, ValueError, OSError) as exc:
+    except AtlasError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001  (anything else is a bug: one line, not a traceback)
+        print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(this is a bug, please report it with the command you ran)", file=sys.stderr)
+        return 1

