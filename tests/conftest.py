@@ -41,3 +41,7 @@ def gisco(tmp_path):
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# PostGIS: a throwaway cluster per session and a fresh database per test (tests/pg_fixtures.py).
+from pg_fixtures import postgis_cluster, postgis_url  # noqa: E402, F401
