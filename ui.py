@@ -313,11 +313,16 @@ def sidebar() -> Context:
     """Draw the shared sidebar (navigation, workspace, region, online) and return the Context."""
     st.session_state.setdefault(WORKSPACE, str(DEFAULT_WORKSPACE))
     st.session_state.setdefault(ONLINE, False)
+    for key in (WORKSPACE, REGION, ONLINE):
+        # Each page draws its own sidebar widgets; handing the value over as plain session
+        # state keeps it when the user moves to another page.
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     with st.sidebar:
         for page, label, icon in NAVIGATION:
             st.page_link(page, label=label, icon=icon)
         st.divider()
-        st.text_input("Workspace folder", key=WORKSPACE, persist_state="session",
+        st.text_input("Workspace folder", key=WORKSPACE,
                       help="A folder holding atlas.gpkg. The demo workspace opens by default.")
         workspace = Workspace(Path(st.session_state[WORKSPACE]).expanduser())
         ctx = Context(workspace, stamp(workspace), None, None, bool(st.session_state[ONLINE]))
@@ -333,10 +338,10 @@ def sidebar() -> Context:
             ids = list(ctx.registry.regions)
             if st.session_state.get(REGION) not in ids:
                 st.session_state[REGION] = summary(ctx.path, ctx.stamp)["default_region"] or ids[0]
-            st.selectbox("Region", ids, key=REGION, persist_state="session",
+            st.selectbox("Region", ids, key=REGION,
                          format_func=lambda i: ctx.registry.regions[i].name)
             ctx.region = ctx.registry.regions[st.session_state[REGION]]
-        st.toggle("Online (basemap tiles, official boundaries)", key=ONLINE, persist_state="session",
+        st.toggle("Online (basemap tiles, official boundaries)", key=ONLINE,
                   help="Off: maps draw without tiles and boundaries come from the workspace cache or the "
                        "approximate outline, so nothing waits on the network.")
     return ctx

@@ -58,31 +58,6 @@ def _assignment(
     return demand, chosen, km, index
 
 
-def assign_settlements(
-    demand: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
-    *,
-    layer: str,
-    include_planned: bool = False,
-    circuity: float = 1.0,
-    radius_km: float | None = None,
-) -> gpd.GeoDataFrame:
-    """Return `demand` (EPSG:4326) with the nearest facility of `layer` for each settlement.
-
-    Adds ``feature_id`` (None when the layer has no located facility, or the nearest
-    is beyond `radius_km` when one is given) and ``km`` (great-circle km x circuity to
-    the nearest facility, ``inf`` with none).
-    """
-    demand, chosen, km, index = _assignment(demand, facilities, layer, include_planned, circuity, radius_km)
-    ids = chosen["feature_id"].to_numpy(dtype=object)
-    feature_id = np.full(len(demand), None, dtype=object)
-    feature_id[index >= 0] = ids[index[index >= 0]]
-    out = demand.copy()
-    out["feature_id"] = pd.Series(feature_id, index=demand.index, dtype=object)
-    out["km"] = km
-    return out
-
-
 def assign(
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,

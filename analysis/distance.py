@@ -73,20 +73,6 @@ def pairwise_km(a_lonlat: np.ndarray, b_lonlat: np.ndarray) -> np.ndarray:
     return km_between_xyz(to_xyz(a_lonlat), to_xyz(b_lonlat))
 
 
-def destination(lon: float, lat: float, azimuth_deg: np.ndarray, km: float) -> np.ndarray:
-    """Return lon/lat (n, 2) reached from (lon, lat) along each azimuth after `km` on the sphere."""
-    phi1, lam1 = np.radians(lat), np.radians(lon)
-    theta = np.radians(np.asarray(azimuth_deg, dtype=float))
-    delta = km / EARTH_RADIUS_KM
-    sin_phi2 = np.sin(phi1) * np.cos(delta) + np.cos(phi1) * np.sin(delta) * np.cos(theta)
-    phi2 = np.arcsin(np.clip(sin_phi2, -1.0, 1.0))
-    lam2 = lam1 + np.arctan2(
-        np.sin(theta) * np.sin(delta) * np.cos(phi1), np.cos(delta) - np.sin(phi1) * sin_phi2
-    )
-    lon2 = (np.degrees(lam2) + 540.0) % 360.0 - 180.0
-    return np.column_stack([lon2, np.degrees(phi2)])
-
-
 def distinct_points(targets_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the distinct finite unit vectors and, for each, the first original row index.
 

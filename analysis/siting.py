@@ -24,7 +24,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
@@ -552,8 +551,3 @@ def site(
         optimal_sites=optimal_sites,
         seconds=seconds,
     )
-
-
-def candidates_from_frame(frame: pd.DataFrame, *, lat: str = "lat", lon: str = "lon") -> gpd.GeoDataFrame:
-    """Return a candidates GeoDataFrame (EPSG:4326) from a table with ``name`` and lat/lon columns."""
-    return gpd.GeoDataFrame(frame.copy(), geometry=gpd.points_from_xy(frame[lon], frame[lat]), crs=WGS84)

@@ -10,12 +10,12 @@ from maps.compose import (
     facility_map,
     view_for,
 )
-from maps.deck import build_deck, layer_ids
+from maps.deck import build_deck
 from maps.features import AGGREGATE_ABOVE, facility_layers
 from maps.legend import legend_html, legend_items
 from maps.view import fit_view
 
 __all__ = [
     "AGGREGATE_ABOVE", "FacilityMap", "MapContent", "atlas_deck", "atlas_layers", "atlas_legend", "build_deck",
-    "facility_layers", "facility_map", "fit_view", "layer_ids", "legend_html", "legend_items", "view_for",
+    "facility_layers", "facility_map", "fit_view", "legend_html", "legend_items", "view_for",
 ]

@@ -62,9 +62,3 @@ def build_deck(
     # fetches no tiles (map_style=None would make it pick a Carto style).
     return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
                        tooltip=tooltip(large=large_tooltip))
-
-
-def layer_ids(deck_json: str | dict) -> list[str]:
-    """Return the ids of a deck's layers, from its JSON (what the browser receives)."""
-    spec = json.loads(deck_json) if isinstance(deck_json, str) else deck_json
-    return [layer.get("id") for layer in spec.get("layers", [])]

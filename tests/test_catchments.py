@@ -69,8 +69,6 @@ def test_assign_with_an_empty_layer():
     assert len(table) == 0
     assert list(table.columns) == ["feature_id", "name", "status", "population", "settlements", "share",
                                    "max_km", "flag_large"]
-    settlements = catchments.assign_settlements(DEMAND, FACILITIES, layer="networks")
-    assert settlements["feature_id"].isna().all() and np.isinf(settlements["km"]).all()
 
 
 def test_catchment_polygons_split_the_region_between_facilities():
