@@ -1,29 +1,50 @@
-"""The workspace: a folder holding one GeoPackage with features, rejected rows and the import log."""
+"""The workspace store: features, rejected rows, the import log and the history of every change.
+
+A workspace lives in a folder (one GeoPackage, ``atlas.gpkg``: the embedded default) or in
+a PostgreSQL/PostGIS database (a ``postgresql://`` URL, for a shared deployment); both sit
+behind `Workspace`. Every import, edit, assignment and revert is one database transaction
+of row inserts, updates and deletes, recorded in ``changes`` (who, when, what) and
+``change_rows`` (feature, field, old value -> new value). Rows an import replaces, or a
+revert removes, move to ``feature_versions``, so nothing is ever lost and every change can
+be reverted. Features carry a ``version``: an edit based on an older version is refused
+with a `ConflictError` naming who changed what.
+"""
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
-import shutil
-import tempfile
+import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-import pyogrio
 
-from errors import UsageError
+from access.roles import EDIT, IMPORT, REVERT, SAVE_SITE, require
+from errors import ConflictError, ImportFileError, UsageError, WorkspaceError
 from loaders import read_bytes
-from loaders.errors import ImportFileError
 from loaders.features import COLUMNS, CRS, LoadResult, empty_features
+from workspace._sql import SCHEMA_VERSION, GeoPackage, PostGIS
 
 GPKG_NAME = "atlas.gpkg"
 FEATURES, REJECTED, IMPORTS, EDITS = "features", "rejected", "import_log", "edits"
 REJECTED_COLUMNS = ("source_file", "where", "reason", "raw", "import_id")
 IMPORT_COLUMNS = ("import_id", "file", "sha256", "imported_at", "rows_read", "accepted", "rejected")
 EDIT_COLUMNS = ("feature_id", "field", "value", "edited_at")
+HISTORY_COLUMNS = ("change_id", "at", "user", "action", "summary", "import_id", "reverts", "reverted_by")
 EDITABLE = tuple(c for c in COLUMNS if c not in ("feature_id", "source_file", "source_ref", "location_source"))
+# Actions recorded in the history.
+IMPORT_ACTION, EDIT_ACTION, ASSIGN_ACTION, ADD_ACTION, REVERT_ACTION = "import", "edit", "assign", "add", "revert"
+BOUNDARY_ACTION, UPGRADE_ACTION = "boundary", "upgrade"
+_TEXT = [c for c in COLUMNS if c != "feature_id"]
+_ROW_COLUMNS = ["geom", "feature_id", *_TEXT, "version", "import_id", "original", "updated_at", "updated_by"]
+_KNOWN_TABLES = ("features", "feature_versions", "rejected", "import_log", "changes", "change_rows", "side_rows",
+                 "atlas_meta")
 
 
 def sha256(data: bytes) -> str:
@@ -31,148 +52,414 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class Workspace:
-    """A folder with ``atlas.gpkg``: the tables ``features``, ``rejected``, ``import_log``, ``edits``.
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
-    Every change is written to a copy of the GeoPackage which then replaces the original
-    in one rename, so a crash mid-import leaves the previous workspace intact. Other
-    modules may keep their own tables here with `read_table` / `write_tables`.
+
+def _is_url(location: str | Path) -> bool:
+    return isinstance(location, str) and location.split("://", 1)[0] in ("postgresql", "postgres")
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+class Workspace:
+    """A workspace: a folder holding ``atlas.gpkg``, or a ``postgresql://`` database URL.
+
+    Parameters
+    ----------
+    location
+        A folder (created on the first import) or a PostgreSQL URL.
+    user
+        Who makes the changes, recorded in the history; by default the operating-system
+        login (local mode).
+    role
+        ``viewer``, ``editor`` or ``admin`` in shared mode: a viewer may read but every
+        write is refused with `access.AccessDenied`. None (local mode) allows everything.
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.gpkg = self.path / GPKG_NAME
+    def __init__(self, location: str | Path, *, user: str | None = None, role: str | None = None):
+        self.location = str(location)
+        self.user = user or _login()
+        self.role = role
+        if _is_url(location):
+            self.path: Path | None = None
+            self.gpkg: Path | None = None
+            self._db: GeoPackage | PostGIS = PostGIS(str(location))
+        else:
+            self.path = Path(location)
+            self.gpkg = self.path / GPKG_NAME
+            self._db = GeoPackage(self.gpkg)
+        self._conn = None
+        self._ready = False
 
     def __repr__(self) -> str:
-        return f"Workspace({str(self.path)!r})"
+        return f"Workspace({self._db.where()!r})"
 
-    # -- reading ---------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """A short name to show: the folder's name, or the database's."""
+        if self.path is not None:
+            return self.path.name
+        return self.location.rsplit("/", 1)[-1].split("?", 1)[0] or "postgresql"
+
+    @property
+    def backend(self) -> str:
+        """``GeoPackage`` or ``PostGIS``."""
+        return self._db.kind
+
+    # -- connection and schema ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the database connection (a new one is opened when needed)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self._ready = False
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001  (interpreter shutdown: nothing to report to)
+            pass
+
     def exists(self) -> bool:
-        return self.gpkg.exists()
+        """True when the workspace has been created (a first import or change was made)."""
+        if isinstance(self._db, GeoPackage):
+            return self._db.exists()
+        return self._ready or self._db.exists()
 
-    def tables(self) -> list[str]:
-        """Names of the tables in the GeoPackage (empty when there is none yet)."""
-        if not self.exists():
+    def _connection(self, *, create: bool = False):
+        """The open connection, with the schema current; None when there is no workspace and not `create`."""
+        if self._conn is not None and self._ready:
+            return self._conn
+        if isinstance(self._db, GeoPackage):
+            if not self._db.exists():
+                if not create:
+                    return None
+                self._create_folder()
+        self._conn = self._conn or self._db.connect()
+        try:
+            self._ensure_schema(create=create)
+        except BaseException:
+            self.close()
+            raise
+        return self._conn if self._ready else None
+
+    def _create_folder(self) -> None:
+        assert self.path is not None
+        if self.path.exists() and not self.path.is_dir():
+            raise WorkspaceError(f"{self.path} is a file, not a folder: a workspace is a folder holding "
+                                 f"{GPKG_NAME}. Give a folder instead.")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create the workspace folder {self.path} ({exc.strerror}). "
+                                 "Choose a folder you may write to.") from None
+
+    def _ensure_schema(self, *, create: bool) -> None:
+        conn, db = self._conn, self._db
+        if self._has_current_schema(conn):
+            self._ready = True
+            return
+        if not create and not db.has_table(conn, "features"):
+            return
+        if isinstance(db, GeoPackage):
+            db.set_wal(conn)
+        legacy = _read_legacy(self) if isinstance(db, GeoPackage) and db.has_table(conn, "features") else None
+        with self._write() as conn:
+            if self._has_current_schema(conn):  # another process made it while we waited
+                pass
+            else:
+                if legacy is not None:
+                    _drop_legacy(conn, legacy)
+                db.create_schema(conn, COLUMNS)
+                conn.execute(db.sql("INSERT INTO atlas_meta (key, value) VALUES (?, ?)"),
+                             ("schema_version", str(SCHEMA_VERSION)))
+                if legacy is not None:
+                    self._load_legacy(conn, legacy)
+        self._ready = True
+
+    def _has_current_schema(self, conn) -> bool:
+        if not self._db.has_table(conn, "atlas_meta"):
+            return False
+        row = conn.execute("SELECT value FROM atlas_meta WHERE key = 'schema_version'").fetchone()
+        return row is not None and int(row[0]) >= SCHEMA_VERSION
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """One write transaction: committed when the block ends, rolled back on any error."""
+        conn = self._conn
+        self._db.begin_write(conn)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                conn.execute("ROLLBACK")
+                raise WorkspaceError(f"workspace {self._db.where()}: the change could not be saved ({exc}). "
+                                     "Nothing was changed; check the disk has free space.") from None
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[Any]:
+        """A write transaction for `action`, after checking the role allows it."""
+        if self.role is not None:
+            require(_Actor(self.user, self.role), action)
+        self._connection(create=True)
+        try:
+            with self._write() as conn:
+                yield conn
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"workspace {self._db.where()}: the database refused the change ({exc}). "
+                                 "Nothing was changed. If this repeats, restore the workspace from a backup.") from None
+
+    def _q(self, sql: str) -> str:
+        return self._db.sql(sql)
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        conn = self._connection()
+        if conn is None:
             return []
-        return [str(name) for name, _ in pyogrio.list_layers(self.gpkg)]
+        try:
+            return conn.execute(self._q(sql), params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"{self._db.where()}: the workspace cannot be read ({exc}). "
+                                 "Restore it from a backup, or import the files again into a new folder.") from None
 
-    def read_table(self, name: str) -> pd.DataFrame | gpd.GeoDataFrame | None:
-        """Read one table, or None when it does not exist."""
-        if name not in self.tables():
-            return None
-        frame = pyogrio.read_dataframe(self.gpkg, layer=name, use_arrow=True)
-        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None:
-            frame = frame.set_crs(CRS)
-        return frame
+    # -- reading -----------------------------------------------------------------------------------
+    def tables(self) -> list[str]:
+        """Names of the workspace's tables (empty when there is no workspace yet)."""
+        if self._connection() is None:
+            return []
+        side = [r[0] for r in self._rows("SELECT DISTINCT table_name FROM side_rows ORDER BY table_name")]
+        return ["features", "rejected", "import_log", "changes", *side]
 
-    def base_features(self) -> gpd.GeoDataFrame:
-        """Features as imported, before the user's edits."""
-        frame = self.read_table(FEATURES)
-        if frame is None or frame.empty:
+    def _feature_frame(self, rows: list[tuple]) -> gpd.GeoDataFrame:
+        if not rows:
             return empty_features()
-        for column in COLUMNS:
-            if column not in frame:
-                frame[column] = None
-        frame = frame[list(COLUMNS) + ["geometry"]]
-        text = frame[list(COLUMNS)].astype("object")
-        frame = gpd.GeoDataFrame(text.where(text.notna(), None), geometry=frame.geometry, crs=CRS)
-        return frame
+        columns = list(zip(*rows))
+        geoms = self._db.decode(columns[0])
+        data = {"feature_id": pd.Series(columns[1], dtype=object)}
+        for i, name in enumerate(_TEXT, start=2):
+            data[name] = pd.Series(columns[i], dtype=object)
+        frame = pd.DataFrame(data)[list(COLUMNS)]
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
+
+    def _select_features(self, extra: str = "") -> list[tuple]:
+        names = ", ".join(f'"{c}"' for c in _TEXT)
+        return self._rows(f"SELECT {self._db.geom_select}, feature_id, {names}{extra} FROM features ORDER BY fid")
 
     def features(self) -> gpd.GeoDataFrame:
-        """All features in EPSG:4326 with the user's edits applied (layer assignments, fixes)."""
-        frame = self.base_features()
-        edits = self.edits()
-        if frame.empty or edits.empty:
-            return frame
-        frame = frame.set_index("feature_id", drop=False)
-        for row in edits.itertuples(index=False):
-            if row.feature_id in frame.index and row.field in frame.columns:
-                frame.at[row.feature_id, row.field] = row.value
-        return frame.reset_index(drop=True)
+        """All current features in EPSG:4326 (edits, layer assignments and fixes included)."""
+        return self._feature_frame(self._select_features())
 
-    def _frame(self, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
-        frame = self.read_table(name)
-        if frame is None:
+    def base_features(self) -> gpd.GeoDataFrame:
+        """Current features with every edited field back at its imported value."""
+        rows = self._select_features(", original")
+        frame = self._feature_frame([r[:-1] for r in rows])
+        for i, row in enumerate(rows):
+            if row[-1]:
+                for field, value in json.loads(row[-1]).items():
+                    frame.iat[i, frame.columns.get_loc(field)] = value
+        return frame
+
+    def versions(self, feature_ids: Iterable[str] | None = None) -> dict[str, int]:
+        """The current version of each feature (all, or those in `feature_ids`)."""
+        rows = self._rows("SELECT feature_id, version FROM features")
+        wanted = None if feature_ids is None else set(feature_ids)
+        return {fid: int(v) for fid, v in rows if wanted is None or fid in wanted}
+
+    def _frame(self, sql: str, columns: tuple[str, ...]) -> pd.DataFrame:
+        rows = self._rows(sql)
+        if not rows:
             return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-        return pd.DataFrame(frame)[list(columns)]
+        return pd.DataFrame(rows, columns=list(columns))
 
     def rejected(self) -> pd.DataFrame:
-        """Rejected rows: source file, where, reason, the raw values (JSON) and the import id."""
-        return self._frame(REJECTED, REJECTED_COLUMNS)
+        """Rejected rows of the current imports: source file, where, reason, raw values (JSON), import id."""
+        return self._frame('SELECT source_file, "where", reason, raw, import_id FROM rejected '
+                           "WHERE retired_by IS NULL ORDER BY fid", REJECTED_COLUMNS)
 
     def imports(self) -> pd.DataFrame:
-        """The import log: one row per import of a file, with its SHA-256, time and counts."""
-        return self._frame(IMPORTS, IMPORT_COLUMNS)
+        """The import log, oldest first: file, SHA-256, time, counts, who, and the revert if any."""
+        return self._frame("SELECT import_id, file, sha256, imported_at, rows_read, accepted, rejected, user_name, "
+                           "reverted_by FROM import_log ORDER BY fid",
+                           IMPORT_COLUMNS + ("user", "reverted_by"))
 
     def edits(self) -> pd.DataFrame:
-        """Field edits made in the app, applied on top of the imported features."""
-        return self._frame(EDITS, EDIT_COLUMNS)
+        """Field edits in effect (made in the app or the command line, not reverted), oldest first."""
+        return self._frame(
+            "SELECT r.feature_id, r.field, r.new, c.at FROM change_rows r JOIN changes c ON c.change_id = r.change_id "
+            f"WHERE c.action IN ('{EDIT_ACTION}', '{ASSIGN_ACTION}') AND c.reverted_by IS NULL "
+            "ORDER BY c.change_id", EDIT_COLUMNS)
 
-    # -- writing ---------------------------------------------------------------------
-    def write_tables(self, tables: dict[str, pd.DataFrame]) -> None:
-        """Replace the given tables in one atomic step (copy, write, rename)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(prefix=".atlas-", suffix=".gpkg", dir=self.path)
-        os.close(handle)
-        tmp = Path(tmp_name)
-        try:
-            if self.exists():
-                shutil.copyfile(self.gpkg, tmp)
-            else:
-                tmp.unlink()
+    def history(self, *, feature_id: str | None = None, limit: int | None = None) -> pd.DataFrame:
+        """Every change, newest first: id, when, who, action, summary, import id, what it reverts or was reverted by.
+
+        With `feature_id`, only the changes that touched that feature.
+        """
+        where, params = "", ()
+        if feature_id is not None:
+            where = ("WHERE change_id IN (SELECT change_id FROM change_rows WHERE feature_id = ?) "
+                     "OR import_id IN (SELECT import_id FROM features WHERE feature_id = ? "
+                     "UNION SELECT import_id FROM feature_versions WHERE feature_id = ?)")
+            params = (feature_id, feature_id, feature_id)
+        tail = f" LIMIT {int(limit)}" if limit else ""
+        rows = self._rows(f"SELECT change_id, at, user_name, action, summary, import_id, reverts, reverted_by "
+                          f"FROM changes {where} ORDER BY change_id DESC{tail}", params)
+        frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)) if rows else pd.DataFrame(
+            {c: pd.Series(dtype="object") for c in HISTORY_COLUMNS})
+        return frame
+
+    def change_rows(self, change_id: int) -> pd.DataFrame:
+        """What one change did, field by field: feature id, field, old value, new value."""
+        rows = self._rows("SELECT feature_id, field, old, new FROM change_rows WHERE change_id = ? "
+                          "ORDER BY feature_id, field", (int(change_id),))
+        return pd.DataFrame(rows, columns=["feature_id", "field", "old", "new"])
+
+    # -- side tables (boundaries, cached downloads) -------------------------------------------------
+    def read_table(self, name: str) -> pd.DataFrame | gpd.GeoDataFrame | None:
+        """Read a side table other modules keep here (e.g. boundaries), or None when it has no rows."""
+        rows = self._rows("SELECT data, geom_wkb FROM side_rows WHERE table_name = ? ORDER BY row_index", (name,))
+        if not rows:
+            return None
+        frame = pd.DataFrame([json.loads(r[0]) for r in rows])
+        if all(r[1] is None for r in rows) and "__geometry__" not in frame:
+            return frame
+        frame = frame.drop(columns="__geometry__", errors="ignore")
+        import shapely
+
+        geoms = shapely.from_wkb(np.array([None if r[1] is None else bytes(r[1]) for r in rows], dtype=object))
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
+
+    def write_tables(self, tables: dict[str, pd.DataFrame], *, summary: str | None = None) -> None:
+        """Replace side tables in one transaction; with `summary` the change is recorded in the history."""
+        with self._transaction(EDIT if summary else _CACHE) as conn:
             for name, frame in tables.items():
-                if isinstance(frame, gpd.GeoDataFrame):
-                    pyogrio.write_dataframe(
-                        frame, tmp, layer=name, driver="GPKG", geometry_type="Unknown",
-                        use_arrow=True, promote_to_multi=False,
-                    )
-                else:
-                    pyogrio.write_dataframe(pd.DataFrame(frame), tmp, layer=name, driver="GPKG", use_arrow=True)
-            os.replace(tmp, self.gpkg)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+                conn.execute(self._q("DELETE FROM side_rows WHERE table_name = ?"), (name,))
+                self._write_side(conn, name, frame)
+            if summary:
+                self._record(conn, BOUNDARY_ACTION, summary)
 
-    def add_results(self, results: list[tuple[LoadResult, str]]) -> None:
-        """Store loader results, each with its file's SHA-256, in one atomic write.
+    # -- writing: imports ----------------------------------------------------------------------------
+    def _record(self, conn, action: str, summary: str, *, import_id: str | None = None,
+                reverts: int | None = None) -> int:
+        return self._db.insert_returning_id(
+            conn, "INSERT INTO changes (at, user_name, action, summary, import_id, reverts) VALUES (?, ?, ?, ?, ?, ?)",
+            (_now(), self.user, action, summary, import_id, reverts), "change_id")
+
+    def _retire(self, conn, where: str, params: tuple, retired_by: str) -> None:
+        """Move current feature rows matching `where` to feature_versions (never deleted)."""
+        cols = ", ".join(f'"{c}"' for c in _ROW_COLUMNS)
+        conn.execute(self._q(f"INSERT INTO feature_versions ({cols}, retired_by, retired_at) "
+                             f"SELECT {cols}, ?, ? FROM features WHERE {where}"), (retired_by, _now(), *params))
+        conn.execute(self._q(f"DELETE FROM features WHERE {where}"), params)
+
+    def _restore(self, conn, retired_by: str) -> int:
+        """Bring back the feature rows retired by change `retired_by`; return how many."""
+        cols = ", ".join(f'"{c}"' for c in _ROW_COLUMNS)
+        clash = conn.execute(self._q(
+            "SELECT v.feature_id FROM feature_versions v JOIN features f ON f.feature_id = v.feature_id "
+            "WHERE v.retired_by = ?"), (retired_by,)).fetchall()
+        if clash:
+            raise ConflictError(
+                f"{len(clash)} feature(s) replaced by this change are in the workspace again from another file "
+                f"(e.g. {clash[0][0]}), so they cannot be brought back. Revert that later import first.")
+        moved = conn.execute(self._q(f"INSERT INTO features ({cols}) SELECT {cols} FROM feature_versions "
+                                     "WHERE retired_by = ?"), (retired_by,)).rowcount
+        conn.execute(self._q("DELETE FROM feature_versions WHERE retired_by = ?"), (retired_by,))
+        return moved
+
+    def _insert_features(self, conn, frame: gpd.GeoDataFrame, import_id: str, carried: dict[str, dict]) -> None:
+        if frame.empty:
+            return
+        now = _now()
+        geoms = self._db.encode(np.asarray(frame.geometry.values, dtype=object))
+        text = {c: [_text(v) for v in frame[c].tolist()] for c in COLUMNS}
+        versions = carried.get("__versions__", {})
+        rows = []
+        for i, fid in enumerate(text["feature_id"]):
+            values = [text[c][i] for c in _TEXT]
+            original = None
+            edits = carried.get(fid)
+            if edits:
+                kept = {}
+                for field, value in edits.items():
+                    j = _TEXT.index(field)
+                    kept[field] = values[j]
+                    values[j] = value
+                original = json.dumps(kept, ensure_ascii=False)
+            rows.append((geoms[i], fid, *values, versions.get(fid, 0) + 1, import_id, original, now, self.user))
+        self._db.insert_rows(conn, "features", _ROW_COLUMNS, rows)
+
+    def _carried_edits(self, conn, import_id: str) -> dict[str, Any]:
+        """Edits of the rows an import just retired, to apply again to their new rows (by feature id)."""
+        carried: dict[str, Any] = {"__versions__": {}}
+        names = ", ".join(f'"{c}"' for c in _TEXT)
+        for row in conn.execute(self._q(f"SELECT feature_id, version, original, {names} FROM feature_versions "
+                                        "WHERE retired_by = ?"), (import_id,)).fetchall():
+            fid, version, original = row[0], int(row[1]), row[2]
+            carried["__versions__"][fid] = max(version, carried["__versions__"].get(fid, 0))
+            if original:
+                current = dict(zip(_TEXT, row[3:]))
+                carried[fid] = {field: current[field] for field in json.loads(original)}
+        return carried
+
+    def add_results(self, results: list[tuple[LoadResult, str]]) -> list[str]:
+        """Store loader results, each with its file's SHA-256, in one transaction; return the import ids.
 
         A file imported again under the same name replaces what that file gave before
-        (features and rejected rows), so re-importing never duplicates features; the
-        user's edits are kept because they live in their own table keyed by feature_id.
+        (its features and rejected rows move to the history, so the import can be
+        reverted); the user's edits of those features are applied again to the new rows.
         """
         if not results:
-            return
-        names = {result.file for result, _ in results}
-        features = self.base_features()
-        features = features[~features["source_file"].isin(names)]
-        rejected = self.rejected()
-        rejected = rejected[~rejected["source_file"].isin(names)]
-        log = self.imports()
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        new_rejected, new_log = [], []
-        for result, digest in results:
-            import_id = f"{now}|{result.file}"
-            new_rejected += [
-                {"source_file": result.file, "where": r.where, "reason": r.reason,
-                 "raw": json.dumps(r.raw, ensure_ascii=False, default=str), "import_id": import_id}
-                for r in result.rejected
-            ]
-            new_log.append({
-                "import_id": import_id, "file": result.file, "sha256": digest, "imported_at": now,
-                "rows_read": result.rows_read, "accepted": result.accepted, "rejected": len(result.rejected),
-            })
-        frames = [f for f in [features] + [r.features for r, _ in results] if not f.empty]
-        merged = pd.concat(frames, ignore_index=True) if frames else empty_features()
-        merged = gpd.GeoDataFrame(merged, geometry="geometry", crs=CRS)
-        merged = merged.drop_duplicates("feature_id", keep="last")
-        self.write_tables({
-            FEATURES: merged,
-            REJECTED: _concat(rejected, new_rejected, REJECTED_COLUMNS),
-            IMPORTS: _concat(log, new_log, IMPORT_COLUMNS),
-        })
+            return []
+        ids = []
+        with self._transaction(IMPORT) as conn:
+            for result, digest in results:
+                summary = (f"{result.file}: {result.accepted} feature(s), {len(result.rejected)} rejected "
+                           f"of {result.rows_read} read")
+                import_id = str(self._record(conn, IMPORT_ACTION, summary))
+                conn.execute(self._q("UPDATE changes SET import_id = ? WHERE change_id = ?"),
+                             (import_id, int(import_id)))
+                self._store_result(conn, result, digest, import_id)
+                ids.append(import_id)
+        return ids
+
+    def _store_result(self, conn, result: LoadResult, digest: str, import_id: str) -> None:
+        frame = result.features.drop_duplicates("feature_id", keep="last")
+        self._retire(conn, "source_file = ?", (result.file,), import_id)
+        incoming = set(frame["feature_id"])
+        if incoming:
+            current = {r[0] for r in conn.execute("SELECT feature_id FROM features").fetchall()}
+            for fid in incoming & current:  # same id from another file: the newer import wins
+                self._retire(conn, "feature_id = ?", (fid,), import_id)
+        self._insert_features(conn, frame, import_id, self._carried_edits(conn, import_id))
+        conn.execute(self._q("UPDATE rejected SET retired_by = ? WHERE source_file = ? AND retired_by IS NULL"),
+                     (import_id, result.file))
+        rejected_rows = [(result.file, r.where, r.reason, json.dumps(r.raw, ensure_ascii=False, default=str),
+                          import_id, None) for r in result.rejected]
+        self._db.insert_rows(conn, "rejected", ("source_file", "where", "reason", "raw", "import_id", "retired_by"),
+                             rejected_rows)
+        conn.execute(self._q("INSERT INTO import_log (import_id, file, sha256, imported_at, rows_read, accepted, "
+                             "rejected, user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                     (import_id, result.file, digest, _now(), result.rows_read, result.accepted,
+                      len(result.rejected), self.user))
 
     def import_files(self, paths: list[str | Path], *, country: str | None = None) -> list[LoadResult]:
-        """Read every file, then store them all in one atomic write.
+        """Read every file, then store them all in one transaction.
 
         Raises ImportFileError for the first file that cannot be read at all; nothing is
         written in that case.
@@ -194,29 +481,328 @@ class Workspace:
         self.add_results([(result, sha256(data))])
         return result
 
-    def edit_features(self, changes: dict[str, dict[str, object]]) -> None:
-        """Record field edits: ``{feature_id: {field: value}}`` (e.g. assign a layer)."""
+    def add_features(self, features: gpd.GeoDataFrame, *, summary: str | None = None) -> int:
+        """Add features made in the app (e.g. a suggested site saved as planned); return the change id."""
+        frame = gpd.GeoDataFrame(features[list(COLUMNS) + ["geometry"]], geometry="geometry", crs=CRS)
+        frame = frame.drop_duplicates("feature_id", keep="last")
+        names = ", ".join(str(n) for n in frame["name"].head(3))
+        with self._transaction(SAVE_SITE) as conn:
+            change = self._record(conn, ADD_ACTION, summary or f"added {len(frame)} feature(s): {names}")
+            import_id = str(change)
+            conn.execute(self._q("UPDATE changes SET import_id = ? WHERE change_id = ?"), (import_id, change))
+            for fid in frame["feature_id"]:
+                self._retire(conn, "feature_id = ?", (fid,), import_id)
+            self._insert_features(conn, frame, import_id, self._carried_edits(conn, import_id))
+        return change
+
+    # -- writing: edits ---------------------------------------------------------------------------------
+    def edit_features(self, changes: dict[str, dict[str, object]], *, versions: dict[str, int] | None = None,
+                      action: str = EDIT_ACTION, summary: str | None = None) -> int | None:
+        """Change fields of features in one transaction: ``{feature_id: {field: value}}``.
+
+        Parameters
+        ----------
+        changes
+            New values (None clears a field); values equal to the current ones are skipped.
+        versions
+            The version of each feature the change is based on (as read by the caller).
+            When a feature has changed since, nothing is saved and `ConflictError` names
+            who changed what.
+        action
+            ``edit`` or ``assign`` (a layer given to unclassified features), for the history.
+
+        Returns
+        -------
+        The change id, or None when nothing changed.
+        """
         bad = {f for fields in changes.values() for f in fields if f not in EDITABLE}
         if bad:
             raise UsageError(f"fields {sorted(bad)} cannot be edited; editable: {', '.join(EDITABLE)}")
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        rows = [
-            {"feature_id": fid, "field": field, "value": None if value is None else str(value), "edited_at": now}
-            for fid, fields in changes.items() for field, value in fields.items()
-        ]
-        self.write_tables({EDITS: _concat(self.edits(), rows, EDIT_COLUMNS)})
+        if not changes:
+            if self.role is not None:
+                require(_Actor(self.user, self.role), EDIT)
+            self._connection(create=True)
+            return None
+        with self._transaction(EDIT) as conn:
+            fields = sorted({f for values in changes.values() for f in values})
+            current = self._current(conn, list(changes), fields)
+            missing = [fid for fid in changes if fid not in current]
+            if missing:
+                raise UsageError(f"feature '{missing[0]}' is not in the workspace (it may have been re-imported, "
+                                 f"reverted or removed){f' — and {len(missing) - 1} more' if len(missing) > 1 else ''}.")
+            stale = [fid for fid in changes if versions and fid in versions
+                     and int(current[fid]["version"]) != int(versions[fid])]
+            if stale:
+                raise ConflictError(self._conflict_message(conn, stale[0], changes[stale[0]]))
+            diffs = {}
+            for fid, values in changes.items():
+                row = current[fid]
+                diff = {f: (row[f], _text(v)) for f, v in values.items() if _text(v) != row[f]}
+                if diff:
+                    diffs[fid] = diff
+            if not diffs:
+                return None
+            count = len(diffs)
+            text = summary or (f"{'assigned' if action == ASSIGN_ACTION else 'edited'} "
+                               + (", ".join(sorted({f for d in diffs.values() for f in d})))
+                               + f" of {count} feature(s)" if count > 1 else
+                               f"{'assigned' if action == ASSIGN_ACTION else 'edited'} "
+                               + ", ".join(sorted(next(iter(diffs.values()))))
+                               + f" of {current[next(iter(diffs))]['name'] or next(iter(diffs))}")
+            change = self._record(conn, action, text)
+            self._apply(conn, current, diffs, change)
+        return change
 
-    def add_features(self, features: gpd.GeoDataFrame) -> None:
-        """Add features made in the app (e.g. a suggested site saved as planned)."""
-        base = self.base_features()
-        merged = pd.concat([f for f in (base, features[list(COLUMNS) + ["geometry"]]) if not f.empty], ignore_index=True)
-        merged = gpd.GeoDataFrame(merged, geometry="geometry", crs=CRS).drop_duplicates("feature_id", keep="last")
-        self.write_tables({FEATURES: merged})
+    def _current(self, conn, feature_ids: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        cols = ["feature_id", "version", "original", "name", *[f for f in fields if f != "name"]]
+        sql = f"SELECT {', '.join(repr_col(c) for c in cols)} FROM features WHERE feature_id = ?"
+        if isinstance(self._db, PostGIS):
+            sql += " FOR UPDATE"
+        out = {}
+        q = self._q(sql)
+        for fid in dict.fromkeys(feature_ids):
+            row = conn.execute(q, (fid,)).fetchone()
+            if row is not None:
+                out[fid] = dict(zip(cols, row))
+        return out
+
+    def _apply(self, conn, current: dict[str, dict[str, Any]], diffs: dict[str, dict[str, tuple]],
+               change: int) -> None:
+        now = _now()
+        log = []
+        for fid, diff in diffs.items():
+            original = json.loads(current[fid]["original"] or "{}")
+            for field, (old, new) in diff.items():
+                original.setdefault(field, old)
+                log.append((change, fid, field, old, new))
+            sets = ", ".join(f"{repr_col(f)} = ?" for f in diff)
+            conn.execute(self._q(f"UPDATE features SET {sets}, version = version + 1, original = ?, "
+                                 "updated_at = ?, updated_by = ? WHERE feature_id = ?"),
+                         (*[new for _, new in diff.values()], json.dumps(original, ensure_ascii=False), now,
+                          self.user, fid))
+        self._db.insert_rows(conn, "change_rows", ("change_id", "feature_id", "field", "old", "new"), log)
+
+    def _conflict_message(self, conn, feature_id: str, wanted: dict[str, object]) -> str:
+        row = conn.execute(self._q(
+            "SELECT c.user_name, c.at, r.field, r.old, r.new FROM change_rows r JOIN changes c "
+            "ON c.change_id = r.change_id WHERE r.feature_id = ? ORDER BY c.change_id DESC LIMIT 1"),
+            (feature_id,)).fetchone()
+        yours = ", ".join(f"{f} → {_text(v)!r}" for f, v in wanted.items())
+        if row is None:
+            who = "it was re-imported"
+        else:
+            who = f"{row[0]} changed {row[2]} from {row[3]!r} to {row[4]!r} at {row[1]}"
+        return (f"feature '{feature_id}' changed after you opened it ({who}). Your change ({yours}) was not "
+                "saved: reload the feature and apply it again.")
+
+    # -- writing: reverts ---------------------------------------------------------------------------------
+    def revert(self, change_id: int) -> int:
+        """Undo one change (an import, an edit, an assignment or an added feature); return the new change id.
+
+        An import is undone whole: its features and rejected rows leave, and whatever it
+        replaced comes back. An edit is undone field by field, and only if nobody has
+        changed those fields since (else `ConflictError`). The revert is itself a change
+        in the history.
+        """
+        with self._transaction(REVERT) as conn:
+            row = conn.execute(self._q("SELECT action, summary, import_id, reverted_by FROM changes "
+                                       "WHERE change_id = ?"), (int(change_id),)).fetchone()
+            if row is None:
+                raise UsageError(f"change {change_id} is not in this workspace's history. "
+                                 "List the changes with: python -m atlas history --workspace LOC")
+            action, summary, import_id, reverted_by = row
+            if reverted_by is not None:
+                raise ConflictError(f"change {change_id} ({summary}) was already reverted by change {reverted_by}.")
+            if action in (IMPORT_ACTION, ADD_ACTION):
+                new = self._revert_import(conn, int(change_id), action, summary, import_id)
+            elif action == REVERT_ACTION and self._reverts_import(conn, int(change_id)):
+                raise UsageError(f"change {change_id} undid an import; to bring it back, import the file again.")
+            elif action in (EDIT_ACTION, ASSIGN_ACTION, REVERT_ACTION):
+                new = self._revert_edit(conn, int(change_id), action, summary)
+            else:
+                raise UsageError(f"change {change_id} ({action}: {summary}) cannot be reverted here; "
+                                 "make the opposite change instead.")
+            conn.execute(self._q("UPDATE changes SET reverted_by = ? WHERE change_id = ?"), (new, int(change_id)))
+        return new
+
+    def _reverts_import(self, conn, change_id: int) -> bool:
+        row = conn.execute(self._q("SELECT t.action FROM changes c JOIN changes t ON t.change_id = c.reverts "
+                                   "WHERE c.change_id = ?"), (change_id,)).fetchone()
+        return row is not None and row[0] in (IMPORT_ACTION, ADD_ACTION)
+
+    def revert_import(self, import_id: str) -> int:
+        """Undo one import (by its import id, as in `imports`); return the new change id."""
+        rows = self._rows("SELECT change_id FROM changes WHERE import_id = ? AND action = ?",
+                          (str(import_id), IMPORT_ACTION))
+        if not rows:
+            raise UsageError(f"import {import_id} is not in this workspace's import log. "
+                             "List the imports with: python -m atlas history --workspace LOC")
+        return self.revert(int(rows[0][0]))
+
+    def _revert_import(self, conn, change_id: int, action: str, summary: str, import_id: str) -> int:
+        later = conn.execute(self._q(
+            "SELECT c.change_id, c.summary FROM feature_versions v JOIN changes c "
+            "ON CAST(c.change_id AS TEXT) = v.retired_by WHERE v.import_id = ? AND c.action = ? LIMIT 1"),
+            (import_id, IMPORT_ACTION)).fetchone()
+        if later is not None:
+            raise ConflictError(f"change {change_id} ({summary}) was replaced by the later import {later[0]} "
+                                f"({later[1]}); revert import {later[0]} first.")
+        new = self._record(conn, REVERT_ACTION, f"reverted {action} {change_id}: {summary}", reverts=change_id)
+        self._retire(conn, "import_id = ?", (import_id,), str(new))
+        self._restore(conn, import_id)
+        conn.execute(self._q("UPDATE rejected SET retired_by = ? WHERE import_id = ? AND retired_by IS NULL"),
+                     (str(new), import_id))
+        conn.execute(self._q("UPDATE rejected SET retired_by = NULL WHERE retired_by = ?"), (import_id,))
+        conn.execute(self._q("UPDATE import_log SET reverted_by = ? WHERE import_id = ?"), (str(new), import_id))
+        return new
+
+    def _revert_edit(self, conn, change_id: int, action: str, summary: str) -> int:
+        log = conn.execute(self._q("SELECT feature_id, field, old, new FROM change_rows WHERE change_id = ?"),
+                           (change_id,)).fetchall()
+        fields = sorted({r[1] for r in log})
+        current = self._current(conn, [r[0] for r in log], fields)
+        diffs: dict[str, dict[str, tuple]] = {}
+        for fid, field, old, new in log:
+            if fid not in current:
+                raise ConflictError(f"feature '{fid}' of change {change_id} is no longer in the workspace "
+                                    "(re-imported or reverted), so the change cannot be undone.")
+            if current[fid][field] != new:
+                raise ConflictError(
+                    f"{field} of '{current[fid]['name'] or fid}' has changed since change {change_id} "
+                    f"(it is now {current[fid][field]!r}, not {new!r}); undo the later change first. "
+                    "Nothing was changed.")
+            diffs.setdefault(fid, {})[field] = (new, old)
+        new_change = self._record(conn, REVERT_ACTION, f"reverted {action} {change_id}: {summary}",
+                                  reverts=change_id)
+        self._apply(conn, current, diffs, new_change)
+        return new_change
+
+    # -- upgrade of workspaces written before the history existed ----------------------------------------
+    def _load_legacy(self, conn, legacy: dict[str, Any]) -> None:
+        change = self._record(conn, UPGRADE_ACTION, "workspace upgraded: imports and edits kept, history starts here")
+        base: gpd.GeoDataFrame = legacy["features"]
+        log: pd.DataFrame = legacy["import_log"]
+        by_file = {}
+        for row in log.itertuples(index=False):
+            by_file[row.file] = str(row.import_id)
+        if len(base):
+            for file, group in base.groupby(base["source_file"].fillna(""), sort=False):
+                self._insert_features(conn, group, by_file.get(file, str(change)), {})
+        for row in log.itertuples(index=False):
+            conn.execute(self._q("INSERT INTO import_log (import_id, file, sha256, imported_at, rows_read, accepted, "
+                                 "rejected, user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                         (str(row.import_id), row.file, row.sha256, row.imported_at, int(row.rows_read),
+                          int(row.accepted), int(row.rejected), "(before history)"))
+            conn.execute(self._q("INSERT INTO changes (at, user_name, action, summary, import_id) "
+                                 "VALUES (?, ?, ?, ?, ?)"),
+                         (row.imported_at, "(before history)", IMPORT_ACTION,
+                          f"{row.file}: {row.accepted} feature(s), {row.rejected} rejected of {row.rows_read} read",
+                          str(row.import_id)))
+        rejected: pd.DataFrame = legacy["rejected"]
+        self._db.insert_rows(conn, "rejected", ("source_file", "where", "reason", "raw", "import_id", "retired_by"),
+                             [(*[_text(v) for v in r], None) for r in rejected[list(REJECTED_COLUMNS)].itertuples(
+                                 index=False)])
+        edits: pd.DataFrame = legacy["edits"]
+        if len(edits):
+            known = set(base["feature_id"])
+            grouped: dict[str, dict[str, Any]] = {}
+            for row in edits.itertuples(index=False):
+                if row.feature_id in known and row.field in EDITABLE:
+                    grouped.setdefault(row.feature_id, {})[row.field] = row.value
+            fields = sorted({f for v in grouped.values() for f in v})
+            current = self._current(conn, list(grouped), fields)
+            diffs = {fid: {f: (current[fid][f], _text(v)) for f, v in values.items() if _text(v) != current[fid][f]}
+                     for fid, values in grouped.items()}
+            diffs = {k: v for k, v in diffs.items() if v}
+            if diffs:
+                edit = self._record(conn, EDIT_ACTION, f"edits made before the history: {len(diffs)} feature(s)")
+                self._apply(conn, current, diffs, edit)
+        for name, frame in legacy["side"].items():
+            self._write_side(conn, name, frame)
+
+    def _write_side(self, conn, name: str, frame: pd.DataFrame) -> None:
+        import shapely
+
+        is_geo = isinstance(frame, gpd.GeoDataFrame)
+        plain = pd.DataFrame(frame.drop(columns=frame.geometry.name) if is_geo else frame)
+        records = json.loads(plain.to_json(orient="records", date_format="iso", force_ascii=False))
+        wkb = shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object)) if is_geo else [None] * len(records)
+        if is_geo:
+            for record in records:
+                record["__geometry__"] = True
+        rows = [(name, i, json.dumps(rec, ensure_ascii=False), None if w is None else bytes(w))
+                for i, (rec, w) in enumerate(zip(records, wkb))]
+        self._db.insert_rows(conn, "side_rows", ("table_name", "row_index", "data", "geom_wkb"), rows)
 
 
-def _concat(old: pd.DataFrame, rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
-    new = pd.DataFrame(rows, columns=list(columns))
-    parts = [f for f in (old, new) if not f.empty]
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    return pd.concat(parts, ignore_index=True)[list(columns)]
+_CACHE = "view"  # writing a cache (a downloaded boundary) is allowed to every role
+
+
+def repr_col(name: str) -> str:
+    return f'"{name}"'
+
+
+class _Actor:
+    """The name and role `access.require` checks (the workspace holds no User object)."""
+
+    def __init__(self, name: str, role: str):
+        self.name, self.role = name, role
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or "local"
+
+
+def _read_legacy(workspace: Workspace) -> dict[str, Any]:
+    """Read a GeoPackage written before the history existed (GDAL tables), to upgrade it in place."""
+    import pyogrio
+
+    file = workspace.gpkg
+    names = [str(n) for n, _ in pyogrio.list_layers(file)]
+
+    def read(name: str):
+        if name not in names:
+            return None
+        frame = pyogrio.read_dataframe(file, layer=name, use_arrow=True)
+        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None:
+            frame = frame.set_crs(CRS)
+        return frame
+
+    features = read("features")
+    if features is None or features.empty:
+        features = empty_features()
+    for column in COLUMNS:
+        if column not in features:
+            features[column] = None
+    features = gpd.GeoDataFrame(features[list(COLUMNS)].astype(object), geometry=features.geometry, crs=CRS)
+
+    def table(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+        frame = read(name)
+        if frame is None:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        return pd.DataFrame(frame)[list(columns)]
+
+    side = {n: read(n) for n in names if n not in ("features", "rejected", "import_log", "edits")}
+    return {"names": names, "features": features, "rejected": table("rejected", REJECTED_COLUMNS),
+            "import_log": table("import_log", IMPORT_COLUMNS), "edits": table("edits", EDIT_COLUMNS),
+            "side": {k: v for k, v in side.items() if v is not None and len(v)}}
+
+
+def _drop_legacy(conn, legacy: dict[str, Any]) -> None:
+    """Drop GDAL's tables, triggers and spatial indexes of the old layout (inside the upgrade transaction)."""
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rtree_%' "
+                                "AND sql LIKE '%VIRTUAL%'").fetchall():
+        conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for name in legacy["names"]:
+        conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+        for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
+            exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (meta,)).fetchone()
+            if exists:
+                conn.execute(f"DELETE FROM {meta} WHERE lower(table_name) = lower(?)", (name,))
+    for name in _KNOWN_TABLES:
+        conn.execute(f'DROP TABLE IF EXISTS "{name}"')
