@@ -73,14 +73,18 @@ class Context:
 
 
 def stamp(workspace: Workspace) -> int:
-    """Return the GeoPackage's mtime in ns (0 when there is none); regions.json changes count too."""
-    total = 0
-    for path in (workspace.gpkg, workspace.path / "regions.json"):
-        try:
-            total += os.stat(path).st_mtime_ns
-        except OSError:
-            pass
-    return total if workspace.gpkg.exists() else 0
+    """Return a number that changes with every change to the workspace (0 when there is none).
+
+    The workspace's last change id, plus the modification time of a folder workspace's
+    regions.json, so editing that file refreshes every page too.
+    """
+    changes = workspace.stamp()
+    if not changes or workspace.path is None:
+        return changes
+    try:
+        return changes + os.stat(workspace.path / "regions.json").st_mtime_ns
+    except OSError:
+        return changes
 
 
 # -- cached data ------------------------------------------------------------------------------

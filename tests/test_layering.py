@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "loaders": {"errors"},
-    "workspace": {"errors", "loaders"},
     "access": {"errors"},
+    "workspace": {"errors", "loaders", "access"},
     "geography": {"errors", "loaders", "workspace"},
     "analysis": {"errors", "loaders"},
     "maps": {"errors", "loaders", "analysis"},

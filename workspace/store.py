@@ -172,9 +172,16 @@ class Workspace:
             return
         if not create and not db.has_table(conn, "features"):
             return
+        legacy = None
         if isinstance(db, GeoPackage):
+            if db.has_table(conn, "features"):
+                # GDAL reads the old layout. It must not share the file with an open connection of
+                # ours: its own SQLite would drop our locks when it closes (POSIX lock semantics).
+                self._conn.close()
+                self._conn = None
+                legacy = _read_legacy(self)
+                self._conn = conn = db.connect()
             db.set_wal(conn)
-        legacy = _read_legacy(self) if isinstance(db, GeoPackage) and db.has_table(conn, "features") else None
         with self._write() as conn:
             if self._has_current_schema(conn):  # another process made it while we waited
                 pass
@@ -239,6 +246,11 @@ class Workspace:
                                  "Restore it from a backup, or import the files again into a new folder.") from None
 
     # -- reading -----------------------------------------------------------------------------------
+    def stamp(self) -> int:
+        """A number that changes with every change to the workspace (0 when there is none): a cache key."""
+        rows = self._rows("SELECT max(change_id) FROM changes")
+        return int(rows[0][0] or 0) + 1 if rows else 0
+
     def tables(self) -> list[str]:
         """Names of the workspace's tables (empty when there is no workspace yet)."""
         if self._connection() is None:

@@ -306,13 +306,14 @@ def main() -> None:
     files += [build_xlsx_west_ireland(), build_xlsx_blekinge(), build_xlsx_lodz()]
     if WORKSPACE.exists():
         shutil.rmtree(WORKSPACE)
-    workspace = Workspace(WORKSPACE)
+    workspace = Workspace(WORKSPACE, user="demo")
     results = workspace.import_files(files)
     for result in results:
         print(f"{result.file}: {result.rows_read} read, {result.accepted} imported, {len(result.rejected)} rejected")
         for rejected in result.rejected:
             print(f"  - {rejected.where}: {rejected.reason}")
     print(f"{WORKSPACE.relative_to(ROOT)}: {len(workspace.features())} features")
+    workspace.close()  # the last connection: SQLite folds the WAL into atlas.gpkg
 
 
 if __name__ == "__main__":
