@@ -54,7 +54,7 @@ if not ui.empty_state(ctx, "Home"):
     except ui.USER_ERRORS as exc:
         st.error(str(exc))
 
-    st.page_link("pages/map.py", label="Explore the map", icon=":material/map:")
-    st.page_link("pages/gaps.py", label="Find the gaps and where a new hub would help most",
+    st.page_link("pages/map.py", query_params=ui.query(ctx), label="Explore the map", icon=":material/map:")
+    st.page_link("pages/gaps.py", query_params=ui.query(ctx), label="Find the gaps and where a new hub would help most",
                  icon=":material/travel_explore:")
-    st.page_link("pages/present.py", label="Present in a meeting", icon=":material/slideshow:")
+    st.page_link("pages/present.py", query_params=ui.query(ctx), label="Present in a meeting", icon=":material/slideshow:")

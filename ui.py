@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import streamlit as st
 
+import access
 from errors import AtlasError
 from geography.boundaries import Boundary, boundary_for
 from geography.regions import Region, Registry, load_regions
@@ -25,10 +26,17 @@ from workspace import Workspace
 ROOT = Path(__file__).resolve().parent
 # ATLAS_WORKSPACE picks the folder the app opens with (the demo workspace by default).
 DEFAULT_WORKSPACE = Path(os.environ.get("ATLAS_WORKSPACE") or ROOT / "geodata" / "demo_workspace")
+# ATLAS_CONFIG turns on shared mode: named workspaces, signed-in users with roles (see access/).
+CONFIG_ENV = "ATLAS_CONFIG"
+SESSION_COOKIE = "atlas_session"
 
 # Session-state keys, defined once.
-WORKSPACE = "atlas.workspace"        # text: workspace folder
+WORKSPACE = "atlas.workspace"        # text: workspace folder (local mode) or configured name (shared mode)
 REGION = "atlas.region"              # region id
+USER = "atlas.user"                  # shared mode: the signed-in access.User
+TOKEN = "atlas.token"                # shared mode: the signed session token kept in the cookie
+SIGNED_OUT = "atlas.signed_out"      # shared mode: the user just signed out (clear the cookie)
+URL_STATE = "atlas.url"              # the query parameters this session last wrote
 ONLINE = "atlas.online"              # bool: basemap tiles + official boundary downloads
 PRESENT_STEP = "present.step"        # int: current step of the meeting story
 SAVED_SITE = "gaps.saved_site"       # message after saving a suggested site
@@ -39,6 +47,7 @@ MESSAGE = "data.message"             # one-off success message shown after a rer
 ASSIGN_IDS = "data.assign_ids"       # features picked for a layer
 ASSIGN_LAYER = "data.assign_layer"   # the layer to give them
 EDIT_ID = "data.edit_id"             # feature open in the edit form
+REVERT_ID = "data.revert_id"         # change picked to undo
 
 
 def field_key(feature_id: str, name: str) -> str:
@@ -54,7 +63,11 @@ ONLINE_TTL_S = 600  # retry the network after this long when a download failed
 
 @dataclass
 class Context:
-    """What every page needs: the workspace, its change stamp, the region and the online flag."""
+    """What every page needs: the workspace, its change stamp, the region, the online flag and who is signed in.
+
+    ``user`` is None in local mode (one person on their own machine, who may do anything);
+    in shared mode it is the signed-in `access.User`, and `can` answers for their role.
+    """
 
     workspace: Workspace
     stamp: int
@@ -62,10 +75,18 @@ class Context:
     region: Region | None
     online: bool
     problem: str | None = None
+    user: access.User | None = None
+    config: access.Config | None = None
+    workspace_name: str = ""
 
     @property
     def path(self) -> str:
-        return str(self.workspace.path)
+        """The workspace's location (folder or database URL): the key of every cached result."""
+        return self.workspace.location
+
+    def can(self, action: str) -> bool:
+        """Whether the signed-in user may take `action` (an `access` action); always True in local mode."""
+        return self.user is None or access.can(self.user.role, action)
 
     def key(self) -> tuple[str, int, str, bool]:
         """The cache key of everything derived from this workspace and region."""
@@ -307,33 +328,182 @@ PAGE_ICON = "🗺️"
 
 
 def start(title: str) -> Context:
-    """Set up a page (browser title, wide layout), draw the sidebar and return the Context."""
+    """Set up a page (browser title, wide layout), sign in (shared mode), draw the sidebar; return the Context."""
     st.set_page_config(page_title=f"{title} · Creative Atlas" if title != "Home" else "Creative Atlas",
                        page_icon=PAGE_ICON, layout="wide", initial_sidebar_state="expanded")
-    return sidebar()
+    config = shared_config()
+    user = signed_in(config) if config is not None else None
+    return sidebar(config, user)
 
 
-def sidebar() -> Context:
-    """Draw the shared sidebar (navigation, workspace, region, online) and return the Context."""
-    st.session_state.setdefault(WORKSPACE, str(DEFAULT_WORKSPACE))
+# -- shared mode: configuration, sign-in, session cookie ------------------------------------------
+def shared_config() -> access.Config | None:
+    """The deployment's config when ATLAS_CONFIG is set (shared mode), else None (local mode)."""
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        return None
+    try:
+        return _config(path, os.stat(path).st_mtime_ns)
+    except OSError as exc:
+        st.error(f"{CONFIG_ENV}={path}: the config file cannot be read ({exc.strerror}). "
+                 "Create it with: python -m atlas config init FILE", icon=":material/error:")
+    except AtlasError as exc:
+        st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _config(path: str, mtime_ns: int) -> access.Config:
+    """The parsed config, read again when the file changes (its mtime is part of the key)."""
+    return access.load_config(path)
+
+
+_COOKIE_JS = """
+export default function(component) {
+  const { data } = component;
+  if (!data || !data.name) return;
+  const secure = window.location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `${data.name}=${data.value}; Path=/; Max-Age=${data.max_age}; SameSite=Strict${secure}`;
+}
+"""
+_cookie_component = st.components.v2.component("atlas_session_cookie", js=_COOKIE_JS)
+
+
+def _set_cookie(value: str, max_age_s: int) -> None:
+    """Set (or, with max_age_s=0, delete) the session cookie in the browser."""
+    _cookie_component(data={"name": SESSION_COOKIE, "value": value, "max_age": int(max_age_s)},
+                      key="atlas.session_cookie")
+
+
+def signed_in(config: access.Config) -> access.User:
+    """Return the signed-in user, from this session or the signed cookie; else show the sign-in form and stop."""
+    user = st.session_state.get(USER)
+    token = st.session_state.get(TOKEN)
+    if user is not None and token and access.read_token(config, token) is not None:
+        _set_cookie(token, int(config.session_hours * 3600))
+        return access.read_token(config, token)
+    if not st.session_state.get(SIGNED_OUT):
+        cookie = st.context.cookies.get(SESSION_COOKIE) if st.context.cookies else None
+        user = access.read_token(config, cookie) if cookie else None
+        if user is not None:
+            st.session_state[USER], st.session_state[TOKEN] = user, cookie
+            return user
+    _sign_in_form(config)
+    st.stop()
+
+
+def _sign_in_form(config: access.Config) -> None:
+    if st.session_state.pop(SIGNED_OUT, False):
+        _set_cookie("", 0)
+    st.session_state.pop(USER, None)
+    st.session_state.pop(TOKEN, None)
+    st.title("Creative Atlas")
+    st.caption("This atlas is shared by an alliance: sign in to see its maps.")
+    with st.form("atlas.sign_in"):
+        name = st.text_input("User name", key="atlas.sign_in.name")
+        password = st.text_input("Password", type="password", key="atlas.sign_in.password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        user = access.verify_password(config, name.strip(), password)
+        if user is None:
+            st.error("The user name or password is not right. Ask an admin of the alliance if you have none.")
+        else:
+            token = access.issue_token(config, user.name)
+            st.session_state[USER], st.session_state[TOKEN] = user, token
+            st.rerun()
+
+
+def sign_out() -> None:
+    """Forget the signed-in user of this session and clear the cookie on the next run."""
+    st.session_state.pop(USER, None)
+    st.session_state.pop(TOKEN, None)
+    st.session_state[SIGNED_OUT] = True
+
+
+# -- sidebar ------------------------------------------------------------------------------------
+def _apply_url(config: access.Config | None) -> str | None:
+    """Take workspace and region from the URL when it names them anew (a link, a reload); return a problem."""
+    written = st.session_state.get(URL_STATE, {})
+    problem = None
+    for param, key in (("workspace", WORKSPACE), ("region", REGION)):
+        value = st.query_params.get(param)
+        if value is None or value == written.get(param):
+            continue
+        if param == "workspace" and config is not None and value not in config.workspaces:
+            problem = (f"'{value[:60]}' is not a workspace of this atlas; showing "
+                       f"'{st.session_state.get(WORKSPACE) or next(iter(config.workspaces), '')}'. "
+                       f"Its workspaces: {', '.join(config.workspaces) or 'none yet'}.")
+            continue
+        st.session_state[key] = value
+    return problem
+
+
+def _write_url(ctx: Context) -> None:
+    """Put the workspace and region in the URL, so a reload or a shared link opens the same view."""
+    wanted = {}
+    if ctx.workspace_name or Path(ctx.path) != DEFAULT_WORKSPACE:
+        wanted["workspace"] = ctx.workspace_name or ctx.path
+    if ctx.region is not None:
+        wanted["region"] = ctx.region.id
+    for param in ("workspace", "region"):
+        if param not in wanted and param in st.query_params:
+            del st.query_params[param]
+        elif param in wanted and st.query_params.get(param) != wanted[param]:
+            st.query_params[param] = wanted[param]
+    st.session_state[URL_STATE] = wanted
+
+
+def query(ctx: Context) -> dict[str, str]:
+    """The query parameters that keep this view when following a link to another page."""
+    return dict(st.session_state.get(URL_STATE, {}))
+
+
+def sidebar(config: access.Config | None = None, user: access.User | None = None) -> Context:
+    """Draw the shared sidebar (navigation, workspace, region, online, who is signed in); return the Context."""
+    if config is not None:
+        names = list(config.workspaces)
+        if st.session_state.get(WORKSPACE) not in names:
+            st.session_state[WORKSPACE] = names[0] if names else ""
+    else:
+        st.session_state.setdefault(WORKSPACE, str(DEFAULT_WORKSPACE))
     st.session_state.setdefault(ONLINE, False)
+    url_problem = _apply_url(config)
     for key in (WORKSPACE, REGION, ONLINE):
         # Each page draws its own sidebar widgets; handing the value over as plain session
         # state keeps it when the user moves to another page.
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     with st.sidebar:
-        for page, label, icon in NAVIGATION:
-            st.page_link(page, label=label, icon=icon)
+        nav = st.container()
         st.divider()
-        st.text_input("Workspace folder", key=WORKSPACE,
-                      help="A folder holding atlas.gpkg. The demo workspace opens by default.")
-        workspace = Workspace(Path(st.session_state[WORKSPACE]).expanduser())
-        ctx = Context(workspace, stamp(workspace), None, None, bool(st.session_state[ONLINE]))
-        if ctx.stamp == 0:
-            ctx.problem = (f"No workspace at `{workspace.path}` yet (no atlas.gpkg). Import KMZ/KML, XLSX/CSV "
-                           "or GeoJSON files on the Data page, or enter the folder of an existing workspace.")
+        if config is not None:
+            if not config.workspaces:
+                st.error("No workspace is configured yet. An admin adds one with: "
+                         "python -m atlas config add-workspace NAME LOCATION --config FILE")
+                st.stop()
+            st.selectbox("Workspace", list(config.workspaces), key=WORKSPACE)
+            name = st.session_state[WORKSPACE]
+            workspace = Workspace(access.workspace_location(config, name), user=user.name, role=user.role)
         else:
+            st.text_input("Workspace folder", key=WORKSPACE,
+                          help="A folder holding atlas.gpkg (or a postgresql:// URL). The demo workspace opens "
+                               "by default.")
+            name = ""
+            location = str(st.session_state[WORKSPACE]).strip()
+            workspace = Workspace(location if location.startswith("postgresql://")
+                                  else Path(location or ".").expanduser())
+        ctx = Context(workspace, 0, None, None, bool(st.session_state[ONLINE]), user=user, config=config,
+                      workspace_name=name)
+        try:
+            ctx.stamp = stamp(workspace)
+        except AtlasError as exc:
+            ctx.problem = str(exc)
+        if ctx.stamp == 0 and ctx.problem is None:
+            where = f"'{name}'" if name else f"`{workspace.location}`"
+            ctx.problem = (f"No workspace at {where} yet (nothing imported). Import KMZ/KML, XLSX/CSV "
+                           "or GeoJSON files on the Data page" + ("." if name else
+                                                                  ", or enter the folder of an existing workspace."))
+        elif ctx.problem is None:
             try:
                 ctx.registry = registry(ctx.path, ctx.stamp)
             except AtlasError as exc:
@@ -342,12 +512,21 @@ def sidebar() -> Context:
             ids = list(ctx.registry.regions)
             if st.session_state.get(REGION) not in ids:
                 st.session_state[REGION] = summary(ctx.path, ctx.stamp)["default_region"] or ids[0]
-            st.selectbox("Region", ids, key=REGION,
-                         format_func=lambda i: ctx.registry.regions[i].name)
+            st.selectbox("Region", ids, key=REGION, format_func=lambda i: ctx.registry.regions[i].name)
             ctx.region = ctx.registry.regions[st.session_state[REGION]]
         st.toggle("Online (basemap tiles, official boundaries)", key=ONLINE,
                   help="Off: maps draw without tiles and boundaries come from the workspace cache or the "
                        "approximate outline, so nothing waits on the network.")
+        if user is not None:
+            st.caption(f"Signed in as **{user.name}** ({user.role})")
+            st.button("Sign out", key="atlas.sign_out", on_click=sign_out, icon=":material/logout:")
+        _write_url(ctx)
+        params = query(ctx)
+        with nav:
+            for page, label, icon in NAVIGATION:
+                st.page_link(page, label=label, icon=icon, query_params=params)
+    if url_problem:
+        st.warning(url_problem, icon=":material/warning:")
     return ctx
 
 
@@ -355,7 +534,7 @@ def empty_state(ctx: Context, what: str = "this page") -> bool:
     """Show a helpful message and return True when there is nothing to show yet."""
     if ctx.problem:
         st.info(ctx.problem, icon=":material/folder_open:")
-        st.page_link("pages/data.py", label="Go to Data to import files", icon=":material/upload:")
+        st.page_link("pages/data.py", query_params=query(ctx), label="Go to Data to import files", icon=":material/upload:")
         return True
     if ctx.region is None:
         st.info("No regions are defined. Add one to regions.json in the workspace folder.")
@@ -364,6 +543,6 @@ def empty_state(ctx: Context, what: str = "this page") -> bool:
         st.info(f"The workspace `{ctx.path}` holds no features yet, so {what} has nothing to show. "
                 "Import the alliance's My Maps export (KMZ/KML) or audit sheet (XLSX/CSV) on the Data page.",
                 icon=":material/folder_open:")
-        st.page_link("pages/data.py", label="Go to Data to import files", icon=":material/upload:")
+        st.page_link("pages/data.py", query_params=query(ctx), label="Go to Data to import files", icon=":material/upload:")
         return True
     return False

@@ -19,9 +19,9 @@ SUGGESTED_SOURCE = "atlas (suggested site)"
 SITE_PREFIX = {"hubs": "Suggested hub", "training": "Suggested training", "networks": "Suggested network"}
 
 
-def is_demo(path: str | Path) -> bool:
-    """True for the shipped demo workspace (its figures are illustrative)."""
-    return Path(path).resolve().name == "demo_workspace"
+def is_demo(path: str | Path | None) -> bool:
+    """True for the shipped demo workspace (its figures are illustrative); False for a database."""
+    return path is not None and Path(path).resolve().name == "demo_workspace"
 
 
 def inside(features: gpd.GeoDataFrame, boundary: BaseGeometry | None) -> np.ndarray:

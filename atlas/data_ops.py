@@ -6,15 +6,17 @@ plain JSON-able data or a DataFrame, so the page can keep it in its session stat
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from errors import UsageError
+import access
+from errors import UsageError, WorkspaceError
 from exporters.csv import csv_text
 from loaders.errors import ImportFileError
 from loaders.layers import ALL_LAYERS, STATUSES, UNCLASSIFIED
-from workspace import EDITABLE, Workspace, sha256
+from workspace import EDITABLE, GPKG_NAME, Workspace, sha256
 
 PREVIEW_ROWS = 200
 PREVIEW_COLUMNS = ("name", "layer", "kind", "status", "town", "country", "location_source", "source_ref")
@@ -56,6 +58,8 @@ def import_uploads(
     each file and once at the end.
     """
     files = list(files)
+    if workspace.path is not None and not workspace.exists():
+        check_new_workspace(workspace.path)
     known = set(workspace.imports()["sha256"]) if workspace.exists() else set()
     reports = []
     for i, (name, data) in enumerate(files):
@@ -131,7 +135,7 @@ def assign_layer(workspace: Workspace, feature_ids: Iterable[str], layer: str) -
         raise UsageError(f"layer '{layer}' is not one of {', '.join(ALL_LAYERS)}.")
     ids = list(dict.fromkeys(feature_ids))
     if ids:
-        workspace.edit_features({fid: {"layer": layer} for fid in ids})
+        workspace.edit_features({fid: {"layer": layer} for fid in ids}, action="assign")
     return len(ids)
 
 
@@ -156,13 +160,90 @@ def field_changes(current: dict[str, Any], values: dict[str, Any]) -> dict[str, 
     return changes
 
 
-def edit_feature(workspace: Workspace, feature_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Save the changed fields of one feature; return what changed (empty when nothing did)."""
+def edit_feature(workspace: Workspace, feature_id: str, values: dict[str, Any], *,
+                 version: int | None = None) -> dict[str, Any]:
+    """Save the changed fields of one feature; return what changed (empty when nothing did).
+
+    `version` is the feature's version when the user opened it: if someone changed the
+    feature since, nothing is saved and `errors.ConflictError` says who changed what.
+    """
     frame = workspace.features()
     rows = frame[frame["feature_id"] == feature_id]
     if rows.empty:
         raise UsageError(f"feature '{feature_id}' is not in the workspace (it may have been re-imported).")
     changes = field_changes(rows.iloc[0].to_dict(), values)
     if changes:
-        workspace.edit_features({feature_id: changes})
+        workspace.edit_features({feature_id: changes},
+                                versions=None if version is None else {feature_id: int(version)})
     return changes
+
+
+CHANGE_COLUMNS = ("change", "when", "who", "what", "undone by")
+
+
+def changes(workspace: Workspace, *, limit: int = 500) -> pd.DataFrame:
+    """The workspace's history of changes, newest first, for reading: id, when, who, what, reverted by."""
+    table = workspace.history(limit=limit)
+    out = pd.DataFrame({
+        "change": table["change_id"].astype("int64"),
+        "when": table["at"].astype(str).str.replace("T", " ").str.replace("+00:00", " UTC", regex=False),
+        "who": table["user"],
+        "what": table["action"] + ": " + table["summary"].fillna(""),
+        "undone by": table["reverted_by"].map(lambda v: "" if v is None or v != v else f"change {int(v)}"),
+    }, columns=list(CHANGE_COLUMNS))
+    return out.reset_index(drop=True)
+
+
+REVERTIBLE = ("import", "edit", "assign", "add")
+
+
+def revertible(workspace: Workspace, *, limit: int = 500) -> dict[int, str]:
+    """Changes that can still be undone, newest first: ``{change id: label}``."""
+    table = workspace.history(limit=limit)
+    table = table[table["action"].isin(REVERTIBLE) & table["reverted_by"].isna()]
+    return {int(r.change_id): f"{int(r.change_id)} · {r.action}: {r.summary} ({r.user}, {str(r.at)[:16]})"
+            for r in table.itertuples()}
+
+
+def revert_change(workspace: Workspace, change_id: int) -> str:
+    """Undo one change (an import whole, or an edit); return a sentence saying what was undone."""
+    label = revertible(workspace).get(int(change_id), f"change {change_id}")
+    new = workspace.revert(int(change_id))
+    return f"Undid {label.split(' · ', 1)[-1]} (recorded as change {new})."
+
+
+def activity(config: access.Config, *, per_workspace: int = 20) -> pd.DataFrame:
+    """Who did what across every configured workspace (for admins), newest first."""
+    frames = []
+    for name, location in config.workspaces.items():
+        table = changes(Workspace(location), limit=per_workspace)
+        table.insert(0, "workspace", name)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=["workspace", *CHANGE_COLUMNS])
+    return pd.concat(frames, ignore_index=True).sort_values("when", ascending=False, kind="stable")
+
+
+# Folders a workspace is never created in from the app (local mode): the file system's own.
+_SYSTEM_ROOTS = tuple(Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root",
+                                        "/run", "/sbin", "/sys", "/usr", "/var"))
+
+
+def check_new_workspace(path: str | Path) -> None:
+    """Refuse to create a workspace where the app should not write: a file, a system folder, or a folder in use.
+
+    A new workspace goes in a new or empty folder (or one that already holds atlas.gpkg).
+    """
+    folder = Path(path).expanduser()
+    resolved = folder.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise WorkspaceError(f"{folder} is a file, not a folder. Enter a folder for the workspace.")
+    if (folder / GPKG_NAME).exists():
+        return
+    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve() or any(
+            resolved == root or root in resolved.parents for root in _SYSTEM_ROOTS):
+        raise WorkspaceError(f"{folder} is a system or home folder; a workspace is not created there. "
+                             "Enter a new folder for it, e.g. ~/atlas/my-alliance.")
+    if folder.is_dir() and any(folder.iterdir()):
+        raise WorkspaceError(f"{folder} already holds other files and no workspace. Enter a new or empty "
+                             "folder for the workspace (it will hold atlas.gpkg).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from access import AUDIT, EDIT, IMPORT, REVERT
 from atlas import data_ops as ops
 from errors import AtlasError
 from loaders import SUPPORTED
@@ -11,7 +12,11 @@ from loaders.layers import ALL_LAYERS, LAYERS, STATUSES
 
 ctx = ui.start("Data")
 st.title("Data")
-st.caption(f"Workspace: `{ctx.path}`")
+st.caption(f"Workspace: {ctx.workspace_name}" if ctx.workspace_name else f"Workspace: `{ctx.path}`")
+may_import, may_edit, may_revert = ctx.can(IMPORT), ctx.can(EDIT), ctx.can(REVERT)
+if not (may_import or may_edit):
+    st.info("You are signed in as a viewer: you can look at everything here, but importing, editing and "
+            "undoing changes need the editor role. Ask an admin of the alliance.", icon=":material/visibility:")
 
 # -- upload -------------------------------------------------------------------------------------
 if ctx.problem and ctx.stamp:  # e.g. a broken regions.json: imports still work
@@ -19,12 +24,13 @@ if ctx.problem and ctx.stamp:  # e.g. a broken regions.json: imports still work
 if ctx.stamp == 0:
     st.info("This folder has no workspace yet: importing files creates it here. Start with the alliance's "
             "My Maps export (⋮ → Export to KML/KMZ) or its audit spreadsheet.", icon=":material/folder_open:")
-uploads = st.file_uploader("Import files (KMZ/KML from My Maps, XLSX/CSV audit sheets, GeoJSON, GeoPackage)",
+uploads = None if not may_import else st.file_uploader("Import files (KMZ/KML from My Maps, XLSX/CSV audit sheets, GeoJSON, GeoPackage)",
                            type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True, key=ui.UPLOADS)
 countries = [c for c in (ctx.region.countries if ctx.region else ())]
-country = st.selectbox("Country for town names without coordinates", countries + ["(any)"],
-                       help="Towns are matched offline against GeoNames; this country is preferred.")
-if st.button(f"Import {len(uploads or [])} file(s)", type="primary", disabled=not uploads):
+if may_import:
+    country = st.selectbox("Country for town names without coordinates", countries + ["(any)"],
+                           help="Towns are matched offline against GeoNames; this country is preferred.")
+if may_import and st.button(f"Import {len(uploads or [])} file(s)", type="primary", disabled=not uploads):
     bar = st.progress(0.0, text="Starting…")
     with st.status("Importing…", expanded=True) as status:
         def progress(done: int, total: int, name: str) -> None:
@@ -32,13 +38,20 @@ if st.button(f"Import {len(uploads or [])} file(s)", type="primary", disabled=no
             if name:
                 status.write(f"Reading **{name}** ({done + 1} of {total})")
 
-        reports = ops.import_uploads(ctx.workspace, [(f.name, f.getvalue()) for f in uploads],
-                                     country=None if country == "(any)" else country, progress=progress)
-        failed = sum(1 for r in reports if r["error"])
-        status.update(label=f"Imported {len(reports) - failed} of {len(reports)} file(s)",
-                      state="error" if failed == len(reports) else "complete", expanded=False)
-    st.session_state[ui.REPORT] = reports
-    st.rerun()  # the sidebar and every cached view pick up the new workspace stamp
+        try:
+            reports = ops.import_uploads(ctx.workspace, [(f.name, f.getvalue()) for f in uploads],
+                                         country=None if country == "(any)" else country, progress=progress)
+        except AtlasError as exc:
+            reports = None
+            status.update(label="Nothing was imported", state="error", expanded=False)
+            st.error(str(exc), icon=":material/error:")
+        else:
+            failed = sum(1 for r in reports if r["error"])
+            status.update(label=f"Imported {len(reports) - failed} of {len(reports)} file(s)",
+                          state="error" if failed == len(reports) else "complete", expanded=False)
+    if reports is not None:
+        st.session_state[ui.REPORT] = reports
+        st.rerun()  # the sidebar and every cached view pick up the new workspace stamp
 
 # -- the last import's report ---------------------------------------------------------------------
 reports = st.session_state.get(ui.REPORT)
@@ -68,7 +81,7 @@ if len(features) == 0:
 
 # -- layers for unclassified features ---------------------------------------------------------------
 todo = ops.unclassified(features)
-if len(todo):
+if len(todo) and may_edit:
     st.subheader(f"Unclassified features ({len(todo)})")
     st.caption("Their folder, sheet or column matched no layer (or two). Give them one; nothing is guessed.")
     st.dataframe(todo.drop(columns="feature_id"), hide_index=True, width="stretch")
@@ -85,7 +98,7 @@ if message := st.session_state.pop(ui.MESSAGE, None):
     st.success(message, icon=":material/check:")
 
 # -- edit one feature ----------------------------------------------------------------------------------
-if len(features):
+if len(features) and may_edit:
     st.subheader("Fix a feature")
     labels = dict(zip(features["feature_id"], features["name"].fillna("(no name)") + " · " + features["layer"]
                       + " · " + features["source_file"].fillna("")))
@@ -93,6 +106,8 @@ if len(features):
                        placeholder="Type a name to find it")
     if fid:
         row = features[features["feature_id"] == fid].iloc[0].to_dict()
+        # The version the user starts from: if someone saves this feature meanwhile, our save is refused.
+        opened = st.session_state.setdefault(ui.field_key(fid, "version"), ctx.workspace.versions([fid]).get(fid))
         with st.form(key="data.edit_form"):
             values = {}
             for name in ops.FORM_FIELDS:
@@ -108,13 +123,36 @@ if len(features):
             saved = st.form_submit_button("Save changes")
         if saved:
             try:
-                changes = ops.edit_feature(ctx.workspace, fid, values)
+                changes = ops.edit_feature(ctx.workspace, fid, values, version=opened)
             except AtlasError as exc:
                 st.error(f"{labels[fid]}: {exc}")
             else:
+                st.session_state.pop(ui.field_key(fid, "version"), None)
                 st.session_state[ui.MESSAGE] = (f"Saved {', '.join(changes)} of {row['name']}." if changes
                                                  else "Nothing changed.")
                 st.rerun()
+
+# -- every change, and undo ----------------------------------------------------------------------------------
+st.subheader("Changes")
+st.caption("Every import, edit, layer assignment, saved site and undo, with who made it and when.")
+st.dataframe(ops.changes(ctx.workspace), hide_index=True, width="stretch", height=260)
+if may_revert:
+    options = ops.revertible(ctx.workspace)
+    if options:
+        cols = st.columns([4, 1], vertical_alignment="bottom")
+        picked = cols[0].selectbox("Undo a change", list(options), format_func=options.get, key=ui.REVERT_ID,
+                                   help="An import is undone whole: its features leave and whatever it replaced "
+                                        "comes back. An edit is undone if nobody changed those fields since.")
+        if cols[1].button("Undo", key="data.revert"):
+            try:
+                st.session_state[ui.MESSAGE] = ops.revert_change(ctx.workspace, picked)
+            except AtlasError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.rerun()
+if ctx.user is not None and ctx.can(AUDIT):
+    with st.expander("Activity across all workspaces (admins)"):
+        st.dataframe(ops.activity(ctx.config), hide_index=True, width="stretch")
 
 # -- rejected rows and history -----------------------------------------------------------------------------
 stored = ops.workspace_rejected(ctx.workspace)

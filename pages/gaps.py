@@ -5,6 +5,7 @@ import streamlit as st
 
 import maps
 import ui
+from access import SAVE_SITE
 from analysis.gaps import uncovered
 from atlas.dashboard import (
     sites_table,
@@ -14,7 +15,6 @@ from atlas.dashboard import (
 )
 from loaders.layers import LAYERS
 from maps.style import LAYER_LABELS
-from workspace import Workspace
 
 ctx = ui.start("Gaps")
 st.title("Gaps")
@@ -72,13 +72,15 @@ if not ui.empty_state(ctx, "the gap analysis"):
             if sites:
                 st.dataframe(sites_table(sites), hide_index=True, width="stretch")
                 st.caption(siting_sentence(siting))
-                choice = st.selectbox("Suggested site", range(len(sites)), key="gaps.pick",
-                                      format_func=lambda i: f"{i + 1}: near {sites[i]['name']}")
-                if st.button("Add to the workspace as a planned facility", key="gaps.add", type="primary"):
-                    row = suggested_site_feature(sites[choice], layer=focus, country=ctx.region.countries[0])
-                    Workspace(ctx.path).add_features(row)
-                    st.session_state[ui.SAVED_SITE] = f"Saved '{row['name'].iloc[0]}' as a planned facility."
-                    st.rerun()
+                if ctx.can(SAVE_SITE):
+                    choice = st.selectbox("Suggested site", range(len(sites)), key="gaps.pick",
+                                          format_func=lambda i: f"{i + 1}: near {sites[i]['name']}")
+                    if st.button("Add to the workspace as a planned facility", key="gaps.add", type="primary"):
+                        row = suggested_site_feature(sites[choice], layer=focus, country=ctx.region.countries[0])
+                        ctx.workspace.add_features(row, summary=f"saved suggested site near {sites[choice]['name']} "
+                                                                f"as a planned {focus} facility")
+                        st.session_state[ui.SAVED_SITE] = f"Saved '{row['name'].iloc[0]}' as a planned facility."
+                        st.rerun()
             else:
                 st.caption("Set 'New sites to suggest' above 0 to search for sites.")
         if st.session_state.get(ui.SAVED_SITE):

@@ -7,6 +7,7 @@ import streamlit as st
 
 import maps
 import ui
+from atlas.dashboard import is_demo
 from loaders.layers import HUBS
 from maps.story import STEPS, step_content
 
@@ -18,6 +19,7 @@ header[data-testid="stHeader"] {display: none !important;}
 .block-container {padding-top: 1rem; max-width: 100%;}
 .atlas-present h1 {font-size: 3.4rem; margin: 0;}
 .atlas-present p {font-size: 2rem; line-height: 1.25; margin: .3rem 0 .6rem 0;}
+.atlas-present p.atlas-demo {font-size: 1.5rem; color: #a04000; font-weight: 600;}
 div[data-testid="stButton"] button p {font-size: 1.6rem;}
 </style>""")
 
@@ -38,8 +40,11 @@ if not ui.empty_state(ctx, "the presentation"):
             gaps=ui.gap_areas(*key, radius, False, HUBS) if step.id == "gaps" else None,
             sites=ui.siting(*key, HUBS, dict(radius)[HUBS], 3, False).sites if step.id == "sites" else None,
         )
+        where = ctx.workspace_name or ctx.workspace.name
+        note = ('<p class="atlas-demo">Illustrative data: invented facilities in real towns, not a real audit.</p>'
+                if is_demo(ctx.workspace.path) else "")
         st.html(f'<div class="atlas-present"><h1>{escape(ctx.region.name)} · {escape(step.title)}</h1>'
-                f"<p>{escape(sentence)}</p></div>")
+                f"<p>{escape(sentence)}</p>{note}</div>")
         map_col, legend_col = st.columns([3, 1])
         with map_col:
             st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, scale=2.0, height_px=700, width_px=1100),
@@ -47,7 +52,7 @@ if not ui.empty_state(ctx, "the presentation"):
                             key="present.deck")
         with legend_col:
             st.html(maps.legend_html(maps.atlas_legend(content), large=True))
-            st.caption(f"Step {index + 1} of {len(STEPS)} · boundary: {bound.source} · "
+            st.caption(f"Step {index + 1} of {len(STEPS)} · workspace: {where} · boundary: {bound.source} · "
                        "settlements of 500+ (dispersed rural population not counted)")
     except ui.USER_ERRORS as exc:
         st.error(str(exc))
@@ -59,4 +64,4 @@ if not ui.empty_state(ctx, "the presentation"):
     if forward.button("Next ▶", disabled=index == len(STEPS) - 1, key="present.next", width="stretch"):
         st.session_state[ui.PRESENT_STEP] = index + 1
         st.rerun()
-    leave.page_link("app.py", label="Leave meeting mode", icon=":material/close:")
+    leave.page_link("app.py", query_params=ui.query(ctx), label="Leave meeting mode", icon=":material/close:")
