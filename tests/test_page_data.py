@@ -6,6 +6,7 @@ from apptest_helpers import demo_copy, empty_workspace, run_page, texts
 
 import ui
 from atlas import data_ops as ops
+from errors import WorkspaceError
 from tests.test_export_fixtures import mymaps_kmz
 from workspace import Workspace
 
@@ -158,3 +159,46 @@ def test_a_broken_regions_file_is_named_and_imports_still_work(kmz_workspace):
     assert any("regions.json" in e.value for e in at.error)
     assert at.file_uploader(key=ui.UPLOADS)
     assert len(frames(at)[-1]) == 1  # the import history is still shown
+
+
+def test_a_save_on_a_stale_version_is_refused_and_names_who_changed_it(kmz_workspace):
+    at = run_page(PAGE, kmz_workspace)
+    fid = Workspace(kmz_workspace).features().set_index("name").loc["Borås Textile Hub", "feature_id"]
+    at.selectbox(key=ui.EDIT_ID).set_value(fid).run()  # opened at version 1
+    Workspace(kmz_workspace, user="anna").edit_features({fid: {"town": "Ulricehamn"}})  # meanwhile, elsewhere
+    at.text_input(key=ui.field_key(fid, "town")).input("Borås")
+    next(b for b in at.button if b.label == "Save changes").click()
+    at.run()
+    assert not at.exception
+    assert any("anna changed town" in e.value and "town → 'Borås'" in e.value for e in at.error), \
+        [e.value for e in at.error]
+    assert Workspace(kmz_workspace).features().set_index("feature_id").loc[fid, "town"] == "Ulricehamn"
+
+
+def test_the_changes_are_listed_and_an_edit_can_be_undone_from_the_page(kmz_workspace):
+    ws = Workspace(kmz_workspace, user="anna")
+    fid = ws.features().set_index("name").loc["Borås Textile Hub", "feature_id"]
+    change = ws.edit_features({fid: {"town": "Ulricehamn"}})
+    at = run_page(PAGE, kmz_workspace)
+    listed = next(f for f in frames(at) if "what" in f.columns)
+    assert listed["change"].tolist()[0] == change and listed["who"].tolist()[0] == "anna"
+    at.selectbox(key=ui.REVERT_ID).set_value(change)
+    next(b for b in at.button if b.label == "Undo").click()
+    at.run()
+    assert not at.exception
+    assert any(s.value.startswith("Undid edit: edited town of Borås Textile Hub") for s in at.success), \
+        [s.value for s in at.success]
+    assert Workspace(kmz_workspace).features().set_index("feature_id").loc[fid, "town"] != "Ulricehamn"
+
+
+def test_a_new_workspace_is_not_created_in_a_system_or_busy_folder(tmp_path):
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    for folder, message in ((busy, "already holds other files"), ("/etc", "system or home folder"),
+                            (tmp_path / "notes.txt", "is a file")):
+        if str(folder).endswith("notes.txt"):
+            (tmp_path / "notes.txt").write_text("x")
+        with pytest.raises(WorkspaceError, match=message):
+            ops.import_uploads(Workspace(folder), [("a.csv", b"Name,Latitude,Longitude\nA,53,-8\n")])
+    assert not (busy / "atlas.gpkg").exists()
