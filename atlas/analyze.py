@@ -70,10 +70,16 @@ class AnalysisInputs:
 def _workspace(workspace: Workspace | str | Path | None) -> Workspace | None:
     if workspace is None or isinstance(workspace, Workspace):
         return workspace
-    path = Path(workspace)
-    if not path.is_dir():
+    opened = Workspace(workspace)  # a folder or a postgresql:// URL; connects only when read
+    if opened.path is not None and not opened.path.is_dir():
+        path = opened.path
         raise UsageError(f"workspace {path} does not exist. Create it with: python -m atlas import FILE --workspace {path}")
-    return Workspace(path)
+    return opened
+
+
+def _shown(workspace: Workspace) -> str:
+    """The workspace's folder, or its database name (a URL may hold a password), for messages."""
+    return str(workspace.path) if workspace.path is not None else f"database {workspace.name}"
 
 
 def _facilities(source, workspace: Workspace | None, notes: list[str], details: dict[str, Any]) -> gpd.GeoDataFrame:
@@ -89,8 +95,8 @@ def _facilities(source, workspace: Workspace | None, notes: list[str], details: 
     elif workspace is not None:
         if not workspace.exists():
             raise UsageError(
-                f"workspace {workspace.path} holds no imported features yet. "
-                f"Import them first: python -m atlas import FILE --workspace {workspace.path}"
+                f"workspace {_shown(workspace)} holds no imported features yet. "
+                f"Import them first: python -m atlas import FILE --workspace {workspace.path or 'URL'}"
             )
         frame = workspace.features()
     else:

@@ -48,7 +48,7 @@ def export_workspace(
     Parameters
     ----------
     workspace
-        A `workspace.Workspace` or its folder.
+        A `workspace.Workspace`, its folder or its ``postgresql://`` URL.
     region
         Region id: only features intersecting its boundary (imported > official >
         approximate, see `geography.boundaries.boundary_for`); None exports every feature.
@@ -66,9 +66,10 @@ def export_workspace(
     fmt = check_format(fmt)
     workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     if not workspace.exists():
+        where = str(workspace.path) if workspace.path is not None else f"database {workspace.name}"
         raise ExportError(
-            f"workspace {workspace.path} holds no features yet. "
-            f"Import files first: python -m atlas import FILE --workspace {workspace.path}"
+            f"workspace {where} holds no features yet. "
+            f"Import files first: python -m atlas import FILE --workspace {workspace.path or 'URL'}"
         )
     layer_ids = parse_layers(layers)
     if include_analysis and not region:
@@ -78,10 +79,10 @@ def export_workspace(
     boundary = None
     notes: list[str] = []
     about: list[tuple[str, Any]] = [("Exported at (UTC)", datetime.now(timezone.utc).isoformat(timespec="seconds")),
-                                    ("Workspace", workspace.path.name)]
+                                    ("Workspace", workspace.name)]
     title = "Creative Atlas export"
     if region:
-        region_obj = load_regions(workspace.path).get(region)
+        region_obj = load_regions(workspace).get(region)  # a URL workspace has no regions.json: shipped ones
         boundary = boundary_for(region_obj, workspace, online=online)
         notes.extend(boundary.notes)
         notes.append(f"Region {region_obj.name}: features intersecting the {boundary.label}.")

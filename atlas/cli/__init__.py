@@ -1,33 +1,30 @@
-"""The command line: ``python -m atlas import|analyze|compare|export …``."""
+"""The command line: ``python -m atlas import|analyze|compare|export|edit|history|revert|config …``."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from atlas.cli import analyze as cli_analyze
+from atlas.cli import config as cli_config
+from atlas.cli import data as cli_data
 from atlas.cli import export as cli_export
+from atlas.cli._common import LOCATION_HELP, print_json, shown
 from errors import AtlasError
-
-
-def _print_json(obj: object) -> None:
-    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from workspace import Workspace
 
-    workspace = Workspace(args.workspace)
-    results = workspace.import_files(args.files, country=args.country)
-    report = {
-        "workspace": str(workspace.path),
-        "workspace_features": len(workspace.base_features()),
-        "files": [r.summary() for r in results],
-    }
+    with Workspace(args.workspace, user=args.user) as workspace:
+        results = workspace.import_files(args.files, country=args.country)
+        report = {
+            "workspace": str(workspace.path) if workspace.path is not None else shown(workspace.location),
+            "workspace_features": len(workspace.base_features()),
+            "files": [r.summary() for r in results],
+        }
     if args.json:
-        _print_json(report)
+        print_json(report)
         return 0
     for entry in report["files"]:
         layers = ", ".join(f"{k} {v}" for k, v in entry["by_layer"].items() if v)
@@ -48,13 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("import", help="import KMZ/KML/XLSX/CSV/GeoJSON files into a workspace")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--workspace", required=True, type=Path, metavar="DIR")
+    p.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP + " (created by the first import)")
     p.add_argument("--country", help="ISO country code preferred when geocoding town names (e.g. IE)")
+    p.add_argument("--user", metavar="NAME", help="who imports, recorded in the history (default: your login)")
     p.add_argument("--json", action="store_true", help="print one JSON report on stdout")
     p.set_defaults(run=_cmd_import)
 
     cli_analyze.register(commands)
     cli_export.register(commands)
+    cli_data.register(commands)
+    cli_config.register(commands)
     return parser
 
 
@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except AtlasError as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        # One line, but all of it: a message listing several problems keeps them all.
+        message = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001  (anything else is a bug: one line, not a traceback)

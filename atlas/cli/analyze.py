@@ -4,17 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
+from atlas.cli._common import LOCATION_HELP, print_json
 from errors import UsageError
 from loaders.layers import LAYERS
-
-
-def _print_json(obj: object) -> None:
-    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
 
 
 # Values are checked here rather than by argparse so that a mistake gives the same
@@ -120,7 +115,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from geography.regions import parse_radius_args
 
     if args.region and not args.workspace and not args.facilities:
-        raise UsageError("--region needs --workspace DIR (its imported facilities) or --facilities FILE.")
+        raise UsageError("--region needs --workspace LOC (its imported facilities) or --facilities FILE.")
     sites, layer = _sites(args.sites), _layer(args.sites_layer)
     if args.sites_layer and not sites:
         raise UsageError("--sites-layer needs --sites K (how many new sites to look for).")
@@ -134,7 +129,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         timeout_s=_timeout(args.timeout),
     )
     if args.json:
-        _print_json(report)
+        print_json(report)
     else:
         _print_report(report)
     return 0
@@ -153,7 +148,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             rid = record.get("region_id") or record.get("region")
             if rid in details:
                 record.setdefault("boundary", details[rid]["boundary"])
-        _print_json({"regions": records, "details": details})
+        print_json({"regions": records, "details": details})
         return 0
     _print_compare(table, details)
     return 0
@@ -196,19 +191,20 @@ def _cmd_import_boundary(args: argparse.Namespace) -> int:
     from geography.regions import load_regions
     from workspace import Workspace
 
-    if not args.workspace.is_dir():
+    workspace = Workspace(args.workspace)
+    if workspace.path is not None and not workspace.path.is_dir():
         raise UsageError(f"workspace {args.workspace} does not exist. Create it with: "
                          f"python -m atlas import FILE --workspace {args.workspace}")
-    region = load_regions(args.workspace).get(args.region)
+    region = load_regions(workspace).get(args.region)
     try:
         data = args.file.read_bytes()
     except OSError as exc:
         raise UsageError(f"{args.file.name}: cannot be opened ({exc.strerror}). Check the path.") from None
-    boundary = import_boundary(Workspace(args.workspace), region.id, data, args.file.name, nuts=region.nuts)
+    boundary = import_boundary(workspace, region.id, data, args.file.name, nuts=region.nuts)
     summary = {"region": region.id, "boundary": boundary.source, "boundary_label": boundary.label,
                "area_km2": round(boundary.area_km2(), 1)}
     if args.json:
-        _print_json(summary)
+        print_json(summary)
     else:
         print(f"{region.name}: {boundary.label}, {summary['area_km2']:,} km²; analyses of this region now use it")
     return 0
@@ -228,7 +224,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "analyze", help="coverage, gaps and siting for a region or for explicit files",
         description="Coverage, gaps and siting. Explicit files override the workspace and region.",
     )
-    p.add_argument("--workspace", type=Path, metavar="DIR", help="workspace folder (facilities, boundaries)")
+    p.add_argument("--workspace", metavar="LOC",
+                   help="workspace folder or postgresql:// URL (facilities, boundaries)")
     p.add_argument("--region", metavar="ID", help="region id from geodata/regions.json or the workspace's regions.json")
     p.add_argument("--facilities", type=Path, metavar="FILE", help="facilities: any importable file (layer and status per feature)")
     p.add_argument("--demand", type=Path, metavar="FILE",
@@ -245,7 +242,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_cmd_analyze)
 
     c = subparsers.add_parser("compare", help="compare the regions of a workspace side by side")
-    c.add_argument("--workspace", required=True, type=Path, metavar="DIR")
+    c.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP)
     c.add_argument("--region", action="append", metavar="ID", help="limit to these regions (repeatable)")
     _add_scenario_options(c)
     c.add_argument("--json", action="store_true", help="print JSON on stdout")
@@ -253,7 +250,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     b = subparsers.add_parser("import-boundary", help="store a region's own boundary file in a workspace")
     b.add_argument("file", type=Path, metavar="FILE", help="GeoJSON, GPKG, KML/KMZ or zipped shapefile")
-    b.add_argument("--workspace", required=True, type=Path, metavar="DIR")
+    b.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP)
     b.add_argument("--region", required=True, metavar="ID")
     b.add_argument("--json", action="store_true", help="print JSON on stdout")
     b.set_defaults(run=_cmd_import_boundary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from atlas.cli._common import LOCATION_HELP
 from atlas.export import export_workspace
 from errors import UsageError
 from exporters import FORMATS, SUFFIXES
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "there are more than 10 layers or a file would exceed 5 MB (Google My Maps' limits)."
         ),
     )
-    p.add_argument("--workspace", required=True, type=Path, metavar="DIR")
+    p.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP)
     p.add_argument("--region", metavar="ID", help="only features in this region's boundary (e.g. west-ireland)")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--out", required=True, type=Path, metavar="FILE")
