@@ -29,7 +29,7 @@ def demo_copy(tmp_path: Path) -> Path:
 def empty_workspace(tmp_path: Path) -> Path:
     """Return a workspace folder whose GeoPackage exists but holds no features."""
     folder = tmp_path / "empty_workspace"
-    Workspace(folder).edit_features({})
+    Workspace(folder).create()
     return folder
 
 

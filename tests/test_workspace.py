@@ -178,7 +178,7 @@ def test_a_stale_edit_is_refused_naming_who_changed_what(location):
     fid = anna.features()["feature_id"].iloc[0]
     seen = ben.versions([fid])[fid]  # Ben opens the feature
     anna.edit_features({fid: {"town": "Boyle"}}, versions={fid: seen})
-    with pytest.raises(ConflictError, match=r"anna changed town from None to 'Boyle'.*Your change \(town → 'Tuam'\)"):
+    with pytest.raises(ConflictError, match=r"anna changed town from \(empty\) to 'Boyle'.*Your change \(town → 'Tuam'\)"):
         ben.edit_features({fid: {"town": "Tuam"}}, versions={fid: seen})
     assert ben.features().set_index("feature_id").loc[fid, "town"] == "Boyle"  # nothing lost, nothing overwritten
 

@@ -173,7 +173,7 @@ class GeoPackage:
 
     geom_select = "geom"
 
-    def insert_rows(self, conn, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    def insert_rows(self, conn, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         names = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" * len(columns))
         conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
@@ -284,7 +284,7 @@ class PostGIS:
 
     geom_select = "ST_AsBinary(geom)"
 
-    def insert_rows(self, conn, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    def insert_rows(self, conn, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         names = ", ".join(f'"{c}"' for c in columns)
         with conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:

@@ -29,6 +29,7 @@ from access.roles import EDIT, IMPORT, REVERT, SAVE_SITE, require
 from errors import ConflictError, ImportFileError, UsageError, WorkspaceError
 from loaders import read_bytes
 from loaders.features import COLUMNS, CRS, LoadResult, empty_features
+from loaders.layers import ALL_LAYERS, STATUSES
 from workspace._sql import SCHEMA_VERSION, GeoPackage, PostGIS
 
 GPKG_NAME = "atlas.gpkg"
@@ -105,6 +106,16 @@ class Workspace:
         if self.path is not None:
             return self.path.name
         return self.location.rsplit("/", 1)[-1].split("?", 1)[0] or "postgresql"
+
+    @property
+    def where(self) -> str:
+        """The location to show a user: the folder, or the URL without its password."""
+        return self._db.where()
+
+    def create(self) -> None:
+        """Create the workspace (empty) if it does not exist yet."""
+        self._transaction_check(EDIT)
+        self._connection(create=True)
 
     @property
     def backend(self) -> str:
@@ -219,12 +230,21 @@ class Workspace:
                 raise WorkspaceError(f"workspace {self._db.where()}: the change could not be saved ({exc}). "
                                      "Nothing was changed; check the disk has free space.") from None
 
-    @contextmanager
-    def _transaction(self, action: str) -> Iterator[Any]:
-        """A write transaction for `action`, after checking the role allows it."""
+    def _transaction_check(self, action: str) -> None:
         if self.role is not None:
             require(_Actor(self.user, self.role), action)
-        self._connection(create=True)
+
+    @contextmanager
+    def _transaction(self, action: str, *, create: bool = True) -> Iterator[Any]:
+        """A write transaction for `action`, after checking the role allows it.
+
+        With ``create=False`` (edits, reverts) a workspace that does not exist yet is an
+        error rather than created empty.
+        """
+        self._transaction_check(action)
+        if self._connection(create=create) is None:
+            raise WorkspaceError(f"there is no workspace at {self.where} yet. Import files into it first: "
+                                 f"python -m atlas import FILE --workspace LOCATION")
         try:
             with self._write() as conn:
                 yield conn
@@ -324,16 +344,18 @@ class Workspace:
         """
         where, params = "", ()
         if feature_id is not None:
+            imports = ("SELECT import_id FROM features WHERE feature_id = ? "
+                       "UNION SELECT import_id FROM feature_versions WHERE feature_id = ?")
             where = ("WHERE change_id IN (SELECT change_id FROM change_rows WHERE feature_id = ?) "
-                     "OR import_id IN (SELECT import_id FROM features WHERE feature_id = ? "
-                     "UNION SELECT import_id FROM feature_versions WHERE feature_id = ?)")
-            params = (feature_id, feature_id, feature_id)
+                     f"OR import_id IN ({imports}) "
+                     f"OR reverts IN (SELECT change_id FROM changes WHERE import_id IN ({imports}))")
+            params = (feature_id, feature_id, feature_id, feature_id, feature_id)
         tail = f" LIMIT {int(limit)}" if limit else ""
         rows = self._rows(f"SELECT change_id, at, user_name, action, summary, import_id, reverts, reverted_by "
                           f"FROM changes {where} ORDER BY change_id DESC{tail}", params)
-        frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)) if rows else pd.DataFrame(
-            {c: pd.Series(dtype="object") for c in HISTORY_COLUMNS})
-        return frame
+        # Plain Python values (ints, str, None), not NaN-filled floats: callers print and compare them.
+        return pd.DataFrame({c: pd.Series([r[i] for r in rows], dtype="object")
+                             for i, c in enumerate(HISTORY_COLUMNS)})
 
     def change_rows(self, change_id: int) -> pd.DataFrame:
         """What one change did, field by field: feature id, field, old value, new value."""
@@ -399,22 +421,26 @@ class Workspace:
             return
         now = _now()
         geoms = self._db.encode(np.asarray(frame.geometry.values, dtype=object))
-        text = {c: [_text(v) for v in frame[c].tolist()] for c in COLUMNS}
+        # Loaders give str or None almost everywhere: test that inline, as a call per value
+        # (1.7 million for 100,000 features) cost as much as the database write.
+        text = {c: [v if v is None or v.__class__ is str else _text(v) for v in frame[c].tolist()] for c in COLUMNS}
         versions = carried.get("__versions__", {})
-        rows = []
-        for i, fid in enumerate(text["feature_id"]):
-            values = [text[c][i] for c in _TEXT]
-            original = None
-            edits = carried.get(fid)
-            if edits:
-                kept = {}
-                for field, value in edits.items():
-                    j = _TEXT.index(field)
-                    kept[field] = values[j]
-                    values[j] = value
-                original = json.dumps(kept, ensure_ascii=False)
-            rows.append((geoms[i], fid, *values, versions.get(fid, 0) + 1, import_id, original, now, self.user))
-        self._db.insert_rows(conn, "features", _ROW_COLUMNS, rows)
+
+        # A generator, not a list: PostgreSQL ingests the COPY while the next rows are built.
+        def rows() -> Iterator[tuple]:
+            for geom, fid, *values in zip(geoms, text["feature_id"], *(text[c] for c in _TEXT)):
+                original = None
+                edits = carried.get(fid)
+                if edits:
+                    kept = {}
+                    for field, value in edits.items():
+                        j = _TEXT.index(field)
+                        kept[field] = values[j]
+                        values[j] = value
+                    original = json.dumps(kept, ensure_ascii=False)
+                yield (geom, fid, *values, versions.get(fid, 0) + 1, import_id, original, now, self.user)
+
+        self._db.insert_rows(conn, "features", _ROW_COLUMNS, rows())
 
     def _carried_edits(self, conn, import_id: str) -> dict[str, Any]:
         """Edits of the rows an import just retired, to apply again to their new rows (by feature id)."""
@@ -530,12 +556,13 @@ class Workspace:
         bad = {f for fields in changes.values() for f in fields if f not in EDITABLE}
         if bad:
             raise UsageError(f"fields {sorted(bad)} cannot be edited; editable: {', '.join(EDITABLE)}")
+        for values in changes.values():
+            for field, allowed in (("layer", ALL_LAYERS), ("status", STATUSES)):
+                if field in values and _text(values[field]) not in allowed:
+                    raise UsageError(f"{field} must be one of {', '.join(allowed)}, not {_text(values[field])!r}.")
         if not changes:
-            if self.role is not None:
-                require(_Actor(self.user, self.role), EDIT)
-            self._connection(create=True)
             return None
-        with self._transaction(EDIT) as conn:
+        with self._transaction(EDIT, create=False) as conn:
             fields = sorted({f for values in changes.values() for f in values})
             current = self._current(conn, list(changes), fields)
             missing = [fid for fid in changes if fid not in current]
@@ -595,15 +622,18 @@ class Workspace:
         self._db.insert_rows(conn, "change_rows", ("change_id", "feature_id", "field", "old", "new"), log)
 
     def _conflict_message(self, conn, feature_id: str, wanted: dict[str, object]) -> str:
-        row = conn.execute(self._q(
+        last = conn.execute(self._q("SELECT max(change_id) FROM change_rows WHERE feature_id = ?"),
+                            (feature_id,)).fetchone()[0]
+        rows = conn.execute(self._q(
             "SELECT c.user_name, c.at, r.field, r.old, r.new FROM change_rows r JOIN changes c "
-            "ON c.change_id = r.change_id WHERE r.feature_id = ? ORDER BY c.change_id DESC LIMIT 1"),
-            (feature_id,)).fetchone()
-        yours = ", ".join(f"{f} → {_text(v)!r}" for f, v in wanted.items())
-        if row is None:
+            "ON c.change_id = r.change_id WHERE r.feature_id = ? AND r.change_id = ? ORDER BY r.field"),
+            (feature_id, last)).fetchall() if last is not None else []
+        yours = ", ".join(f"{f} → {_shown(_text(v))}" for f, v in wanted.items())
+        if not rows:
             who = "it was re-imported"
         else:
-            who = f"{row[0]} changed {row[2]} from {row[3]!r} to {row[4]!r} at {row[1]}"
+            fields = "; ".join(f"{field} from {_shown(old)} to {_shown(new)}" for _, _, field, old, new in rows)
+            who = f"{rows[0][0]} changed {fields} at {rows[0][1]}"
         return (f"feature '{feature_id}' changed after you opened it ({who}). Your change ({yours}) was not "
                 "saved: reload the feature and apply it again.")
 
@@ -616,7 +646,7 @@ class Workspace:
         changed those fields since (else `ConflictError`). The revert is itself a change
         in the history.
         """
-        with self._transaction(REVERT) as conn:
+        with self._transaction(REVERT, create=False) as conn:
             row = conn.execute(self._q("SELECT action, summary, import_id, reverted_by FROM changes "
                                        "WHERE change_id = ?"), (int(change_id),)).fetchone()
             if row is None:
@@ -748,6 +778,11 @@ class Workspace:
 
 
 _CACHE = "view"  # writing a cache (a downloaded boundary) is allowed to every role
+
+
+def _shown(value: str | None) -> str:
+    """A field value in a message: quoted text, or (empty)."""
+    return "(empty)" if value is None else repr(value)
 
 
 def repr_col(name: str) -> str:
