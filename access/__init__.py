@@ -7,6 +7,7 @@ from access.config import (
     add_workspace,
     init_config,
     load_config,
+    redact_url,
     remove_user,
     workspace_location,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "User",
+    "redact_url",
     "add_user",
     "add_workspace",
     "can",

@@ -75,7 +75,7 @@ class Config:
 
     def __repr__(self) -> str:
         # A postgresql:// URL may carry a database password; the secret never shows.
-        places = {name: _redact(location) for name, location in self.workspaces.items()}
+        places = {name: redact_url(location) for name, location in self.workspaces.items()}
         return (f"Config(path={str(self.path)!r}, session_hours={self.session_hours!r}, "
                 f"workspaces={places!r}, users={list(self.users.values())!r})")
 
@@ -251,7 +251,7 @@ def workspace_location(config: Config, name: str) -> str:
     # Exact lookup only: configured names are validated, so no path or URL can match.
     if isinstance(name, str) and name in config.workspaces:
         return config.workspaces[name]
-    shown = _redact(name)[:60] if isinstance(name, str) else type(name).__name__
+    shown = redact_url(name)[:60] if isinstance(name, str) else type(name).__name__
     if not config.workspaces:
         raise ConfigError(f"{config.path}: no workspaces are configured, so {shown!r} cannot be "
                           "opened. Ask an admin to add one with add_workspace.")
@@ -338,7 +338,7 @@ def _user_problems(name: str, entry: object) -> list[str]:
 def _name_problem(kind: str, name: object) -> str | None:
     if isinstance(name, str) and _NAME.fullmatch(name):
         return None
-    shown = _redact(name)[:60] if isinstance(name, str) else name
+    shown = redact_url(name)[:60] if isinstance(name, str) else name
     example = "west" if kind == "workspace" else "anna"
     return f"{shown!r} is not a valid {kind} name; {_NAME_RULE} (e.g. '{example}')."
 
@@ -349,7 +349,7 @@ def _location_problem(name: str, location: object) -> str | None:
             return None
         if not location.startswith(_POSTGRES) and os.path.isabs(location):
             return None
-    shown = _redact(location) if isinstance(location, str) else location
+    shown = redact_url(location) if isinstance(location, str) else location
     return (f"'{name}': location {shown!r} is neither an absolute folder path nor a "
             "postgresql:// URL; use e.g. /srv/atlas/west or postgresql://host/atlas_west.")
 
@@ -370,8 +370,8 @@ def _is_argon2id(value: object) -> bool:
     return True
 
 
-def _redact(text: str) -> str:
-    """Hide the password in a ``scheme://user:password@host`` URL."""
+def redact_url(text: str) -> str:
+    """Return `text` with the password of any ``scheme://user:password@host`` URL in it replaced by ***."""
     return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", text)
 
 

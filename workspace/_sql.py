@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import shapely
 
+from access import redact_url
 from errors import WorkspaceError
 
 SCHEMA_VERSION = 2
@@ -221,7 +222,7 @@ class PostGIS:
         self.url = url
 
     def where(self) -> str:
-        return _redact(self.url)
+        return redact_url(self.url)
 
     def connect(self):
         import psycopg
@@ -295,14 +296,3 @@ class PostGIS:
 
     def insert_returning_id(self, conn, sql: str, params: tuple, id_column: str) -> int:
         return int(conn.execute(self.sql(sql) + f" RETURNING {id_column}", params).fetchone()[0])
-
-
-def _redact(url: str) -> str:
-    """The URL with its password replaced by ***, for messages."""
-    head, sep, tail = url.partition("://")
-    if "@" in tail:
-        creds, _, host = tail.rpartition("@")
-        if ":" in creds:
-            creds = creds.split(":", 1)[0] + ":***"
-        tail = f"{creds}@{host}"
-    return head + sep + tail

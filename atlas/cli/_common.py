@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 
+from access import redact_url
 from errors import UsageError
 
 LOCATION_HELP = "workspace folder, or a postgresql:// URL"
@@ -35,7 +35,7 @@ def whole(text: str | None, option: str, meaning: str) -> int | None:
 
 def shown(location: str) -> str:
     """Return a workspace location fit for printing: a ``postgresql://`` URL loses its password."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", str(location))
+    return redact_url(str(location))
 
 
 def open_workspace(location: str, *, user: str | None = None):
