@@ -323,3 +323,27 @@ def test_a_bad_database_url_gives_one_line_without_the_password():
     with pytest.raises(WorkspaceError, match=r"postgresql://atlas:\*\*\*@127.0.0.1:1/none: cannot connect") as info:
         Workspace("postgresql://atlas:secret@127.0.0.1:1/none").features()
     assert "secret" not in str(info.value)
+
+
+def test_a_full_disk_gives_one_line_and_changes_nothing(tmp_path, monkeypatch):
+    """SQLite's own 'database or disk is full' (SQLITE_FULL), reached by capping the file's page count."""
+    from workspace import _sql
+
+    ws = Workspace(tmp_path / "ws")
+    ws.import_files([MIXED])
+    before = _snapshot(ws)
+    ws.close()
+    real = _sql.GeoPackage.connect
+
+    def small_disk(self):
+        conn = real(self)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+        return conn
+
+    monkeypatch.setattr(_sql.GeoPackage, "connect", small_disk)
+    big = _geojson(tmp_path / "big.geojson", [f"hub {i} " + "x" * 200 for i in range(2000)])
+    with pytest.raises(WorkspaceError, match="the disk is full .* Nothing was changed; free some space"):
+        Workspace(tmp_path / "ws").import_files([big])
+    monkeypatch.undo()
+    assert _snapshot(Workspace(tmp_path / "ws")) == before

@@ -220,15 +220,22 @@ class Workspace:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
         else:
             try:
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
-                conn.execute("ROLLBACK")
+                self._rollback(conn)
                 raise WorkspaceError(f"workspace {self._db.where()}: the change could not be saved ({exc}). "
                                      "Nothing was changed; check the disk has free space.") from None
+
+    @staticmethod
+    def _rollback(conn) -> None:
+        # SQLite has already rolled back after some errors (a full disk): then there is nothing to undo.
+        if isinstance(conn, sqlite3.Connection) and not conn.in_transaction:
+            return
+        conn.execute("ROLLBACK")
 
     def _transaction_check(self, action: str) -> None:
         if self.role is not None:
@@ -249,6 +256,9 @@ class Workspace:
             with self._write() as conn:
                 yield conn
         except sqlite3.DatabaseError as exc:
+            if "full" in str(exc):
+                raise WorkspaceError(f"workspace {self._db.where()}: the disk is full ({exc}). Nothing was changed; "
+                                     "free some space and try again.") from None
             raise WorkspaceError(f"workspace {self._db.where()}: the database refused the change ({exc}). "
                                  "Nothing was changed. If this repeats, restore the workspace from a backup.") from None
 
