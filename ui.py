@@ -141,19 +141,43 @@ def registry(path: str, stamp: int) -> Registry:
     return load_regions(path)
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=ONLINE_TTL_S)
+def geo_stamp(path: str) -> int:
+    """A cache key for what depends on the region's geography only: boundary changes and regions.json."""
+    workspace = Workspace(path)
+    total = workspace.stamp(actions=("boundary",))
+    if workspace.path is not None:
+        try:
+            total += os.stat(workspace.path / "regions.json").st_mtime_ns
+        except OSError:
+            pass
+    return total
+
+
 def boundary(path: str, stamp: int, region_id: str, online: bool) -> Boundary:
-    """The region's boundary: imported, official (downloaded with a short timeout) or approximate."""
+    """The region's boundary: imported, official (downloaded with a short timeout) or approximate.
+
+    Cached on the workspace's boundary changes only, so an import or an edit of features
+    (`stamp`) does not make every session compute the boundary again.
+    """
+    return _boundary(path, geo_stamp(path), region_id, online)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=ONLINE_TTL_S)
+def _boundary(path: str, geo: int, region_id: str, online: bool) -> Boundary:
     workspace = Workspace(path)
     return boundary_for(load_regions(path).get(region_id), workspace, online=online, timeout_s=BOUNDARY_TIMEOUT_S)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def demand(path: str, stamp: int, region_id: str, online: bool) -> gpd.GeoDataFrame:
-    """GeoNames settlements (500+) inside the region's boundary."""
+    """GeoNames settlements (500+) inside the region's boundary (cached like `boundary`)."""
+    return _demand(path, geo_stamp(path), region_id, online)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _demand(path: str, geo: int, region_id: str, online: bool) -> gpd.GeoDataFrame:
     from geography.settlements import settlements
 
-    return settlements(boundary(path, stamp, region_id, online).geometry)
+    return settlements(_boundary(path, geo, region_id, online).geometry)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -100,7 +100,8 @@ def import_boundary(workspace, region_id: str, data: bytes, name: str, *, nuts: 
         {"region_id": [region_id], "source": [IMPORTED], "file": [name], "fetched_at": [now_utc()]},
         geometry=[geometry], crs=CRS,
     )
-    workspace.write_tables({BOUNDARIES: concat_frames(table, row)})
+    workspace.write_tables({BOUNDARIES: concat_frames(table, row)},
+                           summary=f"imported boundary {name} for region {region_id}")
     return Boundary(geometry, IMPORTED, f"imported boundary: {described}")
 
 
@@ -110,7 +111,8 @@ def remove_imported_boundary(workspace, region_id: str) -> bool:
     keep = ~((table["region_id"] == region_id) & (table["source"] == IMPORTED))
     if keep.all():
         return False
-    workspace.write_tables({BOUNDARIES: gpd.GeoDataFrame(table[keep], geometry="geometry", crs=CRS)})
+    workspace.write_tables({BOUNDARIES: gpd.GeoDataFrame(table[keep], geometry="geometry", crs=CRS)},
+                           summary=f"removed the imported boundary of region {region_id}")
     return True
 
 

@@ -276,9 +276,16 @@ class Workspace:
                                  "Restore it from a backup, or import the files again into a new folder.") from None
 
     # -- reading -----------------------------------------------------------------------------------
-    def stamp(self) -> int:
-        """A number that changes with every change to the workspace (0 when there is none): a cache key."""
-        rows = self._rows("SELECT max(change_id) FROM changes")
+    def stamp(self, *, actions: tuple[str, ...] | None = None) -> int:
+        """A number that changes with every change to the workspace (0 when there is none): a cache key.
+
+        With `actions`, only changes of those kinds count (e.g. ``("boundary",)``).
+        """
+        if actions:
+            marks = ", ".join("?" * len(actions))
+            rows = self._rows(f"SELECT max(change_id) FROM changes WHERE action IN ({marks})", tuple(actions))
+        else:
+            rows = self._rows("SELECT max(change_id) FROM changes")
         return int(rows[0][0] or 0) + 1 if rows else 0
 
     def tables(self) -> list[str]:
@@ -319,9 +326,17 @@ class Workspace:
 
     def versions(self, feature_ids: Iterable[str] | None = None) -> dict[str, int]:
         """The current version of each feature (all, or those in `feature_ids`)."""
-        rows = self._rows("SELECT feature_id, version FROM features")
-        wanted = None if feature_ids is None else set(feature_ids)
-        return {fid: int(v) for fid, v in rows if wanted is None or fid in wanted}
+        if feature_ids is None:
+            return {fid: int(v) for fid, v in self._rows("SELECT feature_id, version FROM features")}
+        # Looked up by the unique index, a few hundred ids a query: reading every row to pick one
+        # (the Data page opening a feature) cost 130 ms of CPU on a 100,000-feature workspace.
+        wanted, out = list(dict.fromkeys(feature_ids)), {}
+        for start in range(0, len(wanted), 500):
+            chunk = tuple(wanted[start:start + 500])
+            marks = ", ".join("?" * len(chunk))
+            out.update((fid, int(v)) for fid, v in self._rows(
+                f"SELECT feature_id, version FROM features WHERE feature_id IN ({marks})", chunk))
+        return out
 
     def _frame(self, sql: str, columns: tuple[str, ...]) -> pd.DataFrame:
         rows = self._rows(sql)
