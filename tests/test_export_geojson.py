@@ -220,3 +220,45 @@ def test_analysis_results_are_their_own_feature_collections(tmp_path):
     assert doc["features"][0]["properties"] == {"rank": 1, "name": "Boyle", "added_population": 2300}
     assert "2 analysis result(s) to their own files" in result.message
     assert any("coverage_summary" in note and "XLSX" in note for note in result.notes)
+
+
+# -- rounding can flip a tiny ring: the written ring must still follow the right-hand rule ---------
+# Mutation caught: dropping the re-orientation after rounding in exporters/geojson.py. The
+# fixtures above have rings whose orientation survives rounding, so that left the suite green.
+_X, _Y = -8.0, 53.0
+# Counter-clockwise as given (signed area +0.1e-12 deg²); rounded to 6 decimals the middle
+# vertices move to (+2e-6, +1e-6) and (+1e-6, 0), which is clockwise (−0.5e-12 deg²).
+_FLIPS_TO_CW = [(_X, _Y), (_X + 2e-6, _Y + 0.6e-6), (_X + 1e-6, _Y + 0.4e-6), (_X, _Y)]
+
+
+def _signed_area(ring) -> float:
+    """Shoelace area relative to the first position (exact enough at 1e-6 degrees near lon −8, lat 53)."""
+    x0, y0 = ring[0][0], ring[0][1]
+    pts = [(x - x0, y - y0) for x, y, *_ in ring]
+    return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(pts, pts[1:])) / 2
+
+
+def test_the_premise_rounding_flips_these_rings():
+    assert _signed_area(_FLIPS_TO_CW) > 0
+    assert _signed_area([(round(x, 6), round(y, 6)) for x, y in _FLIPS_TO_CW]) < 0
+
+
+def test_rings_flipped_by_rounding_are_written_with_the_right_hand_rule(tmp_path):
+    tiny = shapely.Polygon(_FLIPS_TO_CW)
+    # A hole given clockwise that rounding turns counter-clockwise, inside an ordinary square.
+    with_hole = shapely.Polygon(
+        [(_X - 1e-3, _Y - 1e-3), (_X + 1e-3, _Y - 1e-3), (_X + 1e-3, _Y + 1e-3), (_X - 1e-3, _Y + 1e-3)],
+        [_FLIPS_TO_CW[::-1]],
+    )
+    assert tiny.exterior.is_ccw and not with_hole.interiors[0].is_ccw  # right as given
+    frame = gpd.GeoDataFrame({"name": ["tiny", "with hole", "both"]}, geometry=[
+        tiny, with_hole, shapely.MultiPolygon([tiny, with_hole])], crs="EPSG:4326")
+    doc = json.loads(write_geojson(frame, tmp_path / "tiny.geojson").read_text(encoding="utf-8"))
+    polygons = [doc["features"][0]["geometry"]["coordinates"], doc["features"][1]["geometry"]["coordinates"],
+                *doc["features"][2]["geometry"]["coordinates"]]
+    for k, rings in enumerate(polygons):
+        assert _signed_area(rings[0]) > 0, f"polygon {k}: exterior ring written clockwise"
+        for hole in rings[1:]:
+            assert _signed_area(hole) < 0, f"polygon {k}: hole written counter-clockwise"
+    # Re-oriented, not reshaped: the same rounded vertices, in the other order.
+    assert {tuple(p) for p in polygons[0][0]} == {(-8.0, 53.0), (-7.999999, 53.0), (-7.999998, 53.000001)}

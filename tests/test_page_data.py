@@ -202,3 +202,34 @@ def test_a_new_workspace_is_not_created_in_a_system_or_busy_folder(tmp_path):
         with pytest.raises(WorkspaceError, match=message):
             ops.import_uploads(Workspace(folder), [("a.csv", b"Name,Latitude,Longitude\nA,53,-8\n")])
     assert not (busy / "atlas.gpkg").exists()
+
+
+# -- the country selector decides where a town without coordinates is ---------------------------------
+# Mutation caught: the page ignoring its "Country for town names without coordinates" choice
+# (pages/data.py passing no country, or always the first). "Grunwald" is a village in Poland
+# and, folded, Grünwald near Munich: only the country tells them apart.
+@pytest.mark.parametrize("choice, expected", [
+    ("DE", ("Grünwald", "DE", 48.04, 11.52)),
+    ("PL", ("Grunwald", "PL", 53.48, 20.09)),
+    ("(any)", None),
+])
+def test_the_country_chosen_on_the_page_decides_which_town_is_used(kmz_workspace, choice, expected):
+    at = run_page(PAGE, kmz_workspace, **{ui.REGION: "south-baltic"})  # Poland, Germany, Lithuania, Sweden
+    selector = next(s for s in at.selectbox if s.label == "Country for town names without coordinates")
+    assert selector.options == ["PL", "DE", "LT", "SE", "(any)"]
+    selector.set_value(choice)
+    at.file_uploader(key=ui.UPLOADS).set_value([("towns.csv", b"Name,Town\nField Studio,Grunwald\n", "text/csv")])
+    at.run()
+    next(b for b in at.button if b.label == "Import 1 file(s)").click().run()
+    assert not at.exception
+    report = frames(at)[0]
+    assert report.iloc[0][["file", "read"]].tolist() == ["towns.csv", 1]
+    features = Workspace(kmz_workspace).features().set_index("name")
+    if expected is None:  # no country: the name is ambiguous, and the row says so
+        assert "Field Studio" not in features.index
+        assert "town 'Grunwald' is ambiguous" in frames(at)[1].iloc[0]["reason"]
+        return
+    town, country, lat, lon = expected
+    row = features.loc["Field Studio"]
+    assert row["location_source"] == "gazetteer"
+    assert (round(row["geometry"].y, 2), round(row["geometry"].x, 2)) == (lat, lon), f"not {town} ({country})"
