@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -281,6 +282,12 @@ def test_empty_workspace_errors_name_the_database(postgis_url):
     assert "holds no features yet" in line
 
 
+def _timeless(value):
+    """`value` (parsed JSON) with every ISO date-time replaced by a placeholder."""
+    text = json.dumps(value, sort_keys=True)
+    return re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?", "<time>", text)
+
+
 def test_folder_and_url_give_the_same_figures(tmp_path, postgis_url):
     folder = str(tmp_path / "ws")
     for location in (folder, postgis_url):
@@ -291,7 +298,8 @@ def test_folder_and_url_give_the_same_figures(tmp_path, postgis_url):
     def same(*args):
         """Run a command on both; return the folder's JSON after checking the URL's is equal."""
         on_folder, on_url = (ok_json(*args[:1], "--workspace", loc, *args[1:]) for loc in (folder, postgis_url))
-        assert on_url == on_folder
+        # The two imports ran a moment apart: times in labels may differ by a second, nothing else may.
+        assert _timeless(on_url) == _timeless(on_folder)
         return on_folder
 
     report = same("analyze", "--region", "west-ireland", "--demand", DEMAND, "--offline", "--sites", "1")
