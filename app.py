@@ -12,12 +12,13 @@ import ui
 from atlas.dashboard import coverage_sentence, is_demo
 from loaders.layers import LAYERS
 from maps.style import LAYER_LABELS
+from maps.text import markdown_text as md
 
 ctx = ui.start("Home")
 st.title("Creative Atlas")
 
 if not ui.empty_state(ctx, "Home"):
-    st.subheader(ctx.region.name)
+    st.subheader(md(ctx.region.name))  # region names come from regions.json: data, not markup
     if is_demo(ctx.workspace.path):
         st.caption("Illustrative demo data: invented facilities in real towns, not a real audit.")
     try:
@@ -48,11 +49,11 @@ if not ui.empty_state(ctx, "Home"):
                             f"{figures['uncovered_settlements']} settlements beyond it.")
         cols[3].metric("Full support", f"{rep['full_support_share']:.0%}")
         st.markdown(coverage_sentence(dict(radius)))
-        st.caption(f"**Boundary: {bound.source}.** {bound.label}. " + " ".join(bound.notes))
+        st.caption(f"**Boundary: {md(bound.source)}.** {md(bound.label)}. " + " ".join(md(n) for n in bound.notes))
         st.caption("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
                    "are not counted), so population and coverage figures are approximate.")
     except ui.USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(md(exc))
 
     st.page_link("pages/map.py", query_params=ui.query(ctx), label="Explore the map", icon=":material/map:")
     st.page_link("pages/gaps.py", query_params=ui.query(ctx), label="Find the gaps and where a new hub would help most",

@@ -9,6 +9,8 @@ from pydeck.bindings.json_tools import default_serialize
 # Carto's public GL styles need no token; used only when the user switches the basemap on.
 BASEMAP_STYLE = "https://basemaps.cartocdn.com/gl/positron-gl-style/style.json"
 
+# Streamlit (1.67) HTML-escapes each record value it puts into a "{field}" slot, so names
+# and websites show as text; the template itself holds no link (a website is never clickable).
 TOOLTIP_HTML = "<b>{name}</b><br/>{kind}<br/>{town}<br/>{website}"
 
 

@@ -13,6 +13,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from maps.text import WORD_JOINER
+
 DECIMALS = 5
 TOOLTIP_FIELDS = ("name", "kind", "town", "website")
 
@@ -26,9 +28,20 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def _tooltip_text(value: Any) -> str:
+    # Streamlit fills the tooltip's "{field}" slots one after the other, HTML-escaping each
+    # value, so markup in a value shows as text; a value holding "{kind}" would still get
+    # the next slot's value put into it. The invisible word joiner keeps it literal.
+    return text(value).replace("{", "{" + WORD_JOINER)
+
+
 def tooltip_fields(name: Any = "", kind: Any = "", town: Any = "", website: Any = "") -> dict[str, str]:
-    """Return the four fields the shared tooltip shows, always all present."""
-    return {"name": text(name), "kind": text(kind), "town": text(town), "website": text(website)}
+    """Return the four fields the shared tooltip shows, always all present, as plain text.
+
+    The tooltip never makes a link: a website is shown as text, whatever its scheme.
+    """
+    return {"name": _tooltip_text(name), "kind": _tooltip_text(kind), "town": _tooltip_text(town),
+            "website": _tooltip_text(website)}
 
 
 def _ring(coords: np.ndarray) -> list[list[float]]:

@@ -7,6 +7,7 @@ import ui
 from atlas.dashboard import comparison_views
 from loaders.layers import LAYERS
 from maps.style import LAYER_RGB, hex_colour
+from maps.text import markdown_text as md
 
 COLOURS = [hex_colour(LAYER_RGB[layer]) for layer in LAYERS]  # the map's layer colours
 
@@ -35,6 +36,6 @@ if not ui.empty_state(ctx, "the comparison"):
                          y_label="", x_label="facilities per 100,000 inhabitants")
         with st.expander("Boundaries used"):
             for region_id, info in details.items():
-                st.markdown(f"- **{region_id}**: {info['boundary']} — {info['boundary_label']}")
+                st.markdown(f"- **{md(region_id)}**: {md(info['boundary'])} — {md(info['boundary_label'])}")
     except ui.USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(md(exc))

@@ -9,10 +9,11 @@ from atlas import data_ops as ops
 from errors import AtlasError
 from loaders import SUPPORTED
 from loaders.layers import ALL_LAYERS, LAYERS, STATUSES
+from maps.text import markdown_text as md
 
 ctx = ui.start("Data")
 st.title("Data")
-st.caption(f"Workspace: {ctx.workspace_name}" if ctx.workspace_name else f"Workspace: `{ctx.path}`")
+st.caption(f"Workspace: {md(ctx.workspace_name or ctx.path)}")
 may_import, may_edit, may_revert = ctx.can(IMPORT), ctx.can(EDIT), ctx.can(REVERT)
 if not (may_import or may_edit):
     st.info("You are signed in as a viewer: you can look at everything here, but importing, editing and "
@@ -20,7 +21,7 @@ if not (may_import or may_edit):
 
 # -- upload -------------------------------------------------------------------------------------
 if ctx.problem and ctx.stamp:  # e.g. a broken regions.json: imports still work
-    st.error(ctx.problem, icon=":material/error:")
+    st.error(md(ctx.problem), icon=":material/error:")
 if ctx.stamp == 0:
     st.info("This folder has no workspace yet: importing files creates it here. Start with the alliance's "
             "My Maps export (⋮ → Export to KML/KMZ) or its audit spreadsheet.", icon=":material/folder_open:")
@@ -36,7 +37,7 @@ if may_import and st.button(f"Import {len(uploads or [])} file(s)", type="primar
         def progress(done: int, total: int, name: str) -> None:
             bar.progress(done / total if total else 1.0, text=f"Reading {name}…" if name else "Done")
             if name:
-                status.write(f"Reading **{name}** ({done + 1} of {total})")
+                status.write(f"Reading **{md(name)}** ({done + 1} of {total})")
 
         try:
             reports = ops.import_uploads(ctx.workspace, [(f.name, f.getvalue()) for f in uploads],
@@ -44,7 +45,7 @@ if may_import and st.button(f"Import {len(uploads or [])} file(s)", type="primar
         except AtlasError as exc:
             reports = None
             status.update(label="Nothing was imported", state="error", expanded=False)
-            st.error(str(exc), icon=":material/error:")
+            st.error(md(exc), icon=":material/error:")
         else:
             failed = sum(1 for r in reports if r["error"])
             status.update(label=f"Imported {len(reports) - failed} of {len(reports)} file(s)",
@@ -59,7 +60,7 @@ if reports:
     st.subheader("Import report")
     for report in reports:
         if report["error"]:
-            st.error(report["error"], icon=":material/error:")
+            st.error(md(report["error"]), icon=":material/error:")
     st.dataframe(ops.report_table(reports), hide_index=True, width="stretch")
     rejected = ops.rejected_table(reports)
     if len(rejected):
@@ -69,7 +70,7 @@ if reports:
                            "text/csv", key="data.rejected_csv")
     for report in reports:
         if report["preview"]:
-            with st.expander(f"Preview of {report['file']} ({report['accepted']} feature(s))"):
+            with st.expander(f"Preview of {md(report['file'])} ({report['accepted']} feature(s))"):
                 st.dataframe(report["preview"], hide_index=True, width="stretch")
 
 if ctx.stamp == 0:
@@ -91,7 +92,7 @@ if len(todo) and may_edit:
     target = cols[1].selectbox("Layer", LAYERS, key=ui.ASSIGN_LAYER)
     if cols[2].button("Assign layer", disabled=not chosen):
         count = ops.assign_layer(ctx.workspace, chosen, target)
-        st.session_state[ui.MESSAGE] = f"{count} feature(s) moved to {target}."
+        st.session_state[ui.MESSAGE] = f"{count} feature(s) moved to {md(target)}."
         st.rerun()
 
 if message := st.session_state.pop(ui.MESSAGE, None):
@@ -125,10 +126,10 @@ if len(features) and may_edit:
             try:
                 changes = ops.edit_feature(ctx.workspace, fid, values, version=opened)
             except AtlasError as exc:
-                st.error(f"{labels[fid]}: {exc}")
+                st.error(md(f"{labels[fid]}: {exc}"))
             else:
                 st.session_state.pop(ui.field_key(fid, "version"), None)
-                st.session_state[ui.MESSAGE] = (f"Saved {', '.join(changes)} of {row['name']}." if changes
+                st.session_state[ui.MESSAGE] = (f"Saved {', '.join(changes)} of {md(row['name'])}." if changes
                                                  else "Nothing changed.")
                 st.rerun()
 
@@ -145,9 +146,9 @@ if may_revert:
                                         "comes back. An edit is undone if nobody changed those fields since.")
         if cols[1].button("Undo", key="data.revert"):
             try:
-                st.session_state[ui.MESSAGE] = ops.revert_change(ctx.workspace, picked)
+                st.session_state[ui.MESSAGE] = md(ops.revert_change(ctx.workspace, picked))
             except AtlasError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(md(exc), icon=":material/error:")
             else:
                 st.rerun()
 if ctx.user is not None and ctx.can(AUDIT):

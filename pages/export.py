@@ -7,6 +7,8 @@ import ui
 from atlas.export import cli_command, export_to_memory
 from exporters import FORMAT_HELP, FORMATS, MIME, SUFFIXES
 from loaders.layers import ALL_LAYERS
+from maps.text import code_span
+from maps.text import markdown_text as md
 
 # Session-state keys of the Export page.
 FORMAT, SCOPE, LAYERS, STATUS = "export.format", "export.scope", "export.layers", "export.status"
@@ -32,20 +34,21 @@ if not ui.empty_state(ctx, "the export"):
     left, right = st.columns(2)
     fmt = left.radio("Format", FORMATS, key=FORMAT, format_func=lambda f: f"{f.upper()} — {FORMAT_HELP[f]}")
     scope = right.radio("Features", ("region", "all"), key=SCOPE, format_func=lambda s: (
-        f"Only in {ctx.region.name}" if s == "region" else "Every feature in the workspace"))
+        f"Only in {md(ctx.region.name)}" if s == "region" else "Every feature in the workspace"))
     layers = right.multiselect("Layers", present, default=present, key=LAYERS)
     status = right.selectbox("Status", ("existing and planned", "existing", "planned"), key=STATUS)
     analysis = left.toggle("Include the analysis results", key=ANALYSIS, disabled=scope == "all",
                            help="Coverage summary, coverage discs, gap areas, uncovered towns, suggested sites, "
                                 "catchments, H3 grid and the regions' comparison (needs a region).")
-    sites = left.slider("Suggested new hub sites", 0, 10, 3, key=SITES) if analysis and scope == "region" else 3
+    # 1-10 as on the command line (`export --sites K`), so the command shown below always runs.
+    sites = left.slider("Suggested new hub sites", 1, 10, 3, key=SITES) if analysis and scope == "region" else 3
     region = ctx.region.id if scope == "region" else None
     choices = (fmt, region, tuple(layers), None if status.startswith("existing and") else status,
                bool(analysis and region), int(sites))
     name = f"{region or 'workspace'}-export"
-    st.caption("Same export from the command line: `" + cli_command(
+    st.caption("Same export from the command line: " + code_span(cli_command(
         ctx.path, fmt, name + SUFFIXES[fmt], region=region, layers=layers if layers != present else None,
-        status=choices[3], include_analysis=choices[4], sites=sites) + "`")
+        status=choices[3], include_analysis=choices[4], sites=sites)))
 
     if not layers:
         st.warning("Pick at least one layer to export.")
@@ -58,13 +61,13 @@ if not ui.empty_state(ctx, "the export"):
                                                                  choices[3], choices[4], sites, ctx.online))
             except ui.USER_ERRORS as exc:
                 st.session_state.pop(RESULT, None)
-                st.error(str(exc), icon=":material/error:")
+                st.error(md(exc), icon=":material/error:")
         stored = st.session_state.get(RESULT)
         if stored and stored[0] == choices:
             done = stored[1]
-            st.success(done["message"], icon=":material/check:")
+            st.success(md(done["message"]), icon=":material/check:")
             for note in done["notes"]:
-                st.caption(note)
+                st.caption(md(note))
             for i, (file_name, data) in enumerate(done["files"]):
-                st.download_button(f"Download {file_name} ({len(data) / 1024:,.0f} KB)", data, file_name, MIME[fmt],
+                st.download_button(f"Download {md(file_name)} ({len(data) / 1024:,.0f} KB)", data, file_name, MIME[fmt],
                                    key=f"export.download.{i}", icon=":material/download:")

@@ -15,6 +15,7 @@ from atlas.dashboard import (
 )
 from loaders.layers import LAYERS
 from maps.style import LAYER_LABELS
+from maps.text import markdown_text as md
 
 ctx = ui.start("Gaps")
 st.title("Gaps")
@@ -59,7 +60,7 @@ if not ui.empty_state(ctx, "the gap analysis"):
         with map_col:
             st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=520), height=520, key="gaps.deck")
         legend_col.html(maps.legend_html(maps.atlas_legend(content)))
-        st.caption(f"Boundary: {bound.source}. Settlement points miss dispersed rural population, "
+        st.caption(f"Boundary: {md(bound.source)}. Settlement points miss dispersed rural population, "
                    "so the figures are approximate.")
 
         left, right = st.columns([3, 2])
@@ -71,7 +72,7 @@ if not ui.empty_state(ctx, "the gap analysis"):
             st.subheader(f"{len(sites)} suggested new site(s)")
             if sites:
                 st.dataframe(sites_table(sites), hide_index=True, width="stretch")
-                st.caption(siting_sentence(siting))
+                st.caption(md(siting_sentence(siting)))
                 if ctx.can(SAVE_SITE):
                     choice = st.selectbox("Suggested site", range(len(sites)), key="gaps.pick",
                                           format_func=lambda i: f"{i + 1}: near {sites[i]['name']}")
@@ -79,11 +80,11 @@ if not ui.empty_state(ctx, "the gap analysis"):
                         row = suggested_site_feature(sites[choice], layer=focus, country=ctx.region.countries[0])
                         ctx.workspace.add_features(row, summary=f"saved suggested site near {sites[choice]['name']} "
                                                                 f"as a planned {focus} facility")
-                        st.session_state[ui.SAVED_SITE] = f"Saved '{row['name'].iloc[0]}' as a planned facility."
+                        st.session_state[ui.SAVED_SITE] = f"Saved '{md(row['name'].iloc[0])}' as a planned facility."
                         st.rerun()
             else:
                 st.caption("Set 'New sites to suggest' above 0 to search for sites.")
         if st.session_state.get(ui.SAVED_SITE):
             st.success(st.session_state.pop(ui.SAVED_SITE))
     except ui.USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(md(exc))

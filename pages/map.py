@@ -8,6 +8,8 @@ import ui
 from loaders.layers import ALL_LAYERS, LAYERS
 from maps.filters import map_caption, selected_feature_ids
 from maps.style import LAYER_LABELS
+from maps.text import markdown_text as md
+from maps.text import web_link
 
 ctx = ui.start("Map")
 st.title("Map")
@@ -55,14 +57,17 @@ if not ui.empty_state(ctx, "the map"):
             event = st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=620), height=620,
                                     on_select="rerun", selection_mode="single-object", key="map.deck")
         legend_col.html(maps.legend_html(maps.atlas_legend(content)))
-        st.caption(map_caption(facilities, workspace["count"], bound.source, radius))
+        st.caption(md(map_caption(facilities, workspace["count"], bound.source, radius)))
     except ui.USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         event = None
 
     picked = selected_feature_ids(event.selection if event is not None else None)
     if picked:
         record = ui.feature_record(ctx.path, ctx.stamp, picked[0])
-        name = record.loc[record["field"] == "name", "value"]
-        st.subheader(f"Selected: {name.iloc[0] if len(name) else picked[0]}")
+        values = dict(zip(record["field"], record["value"]))
+        st.subheader("Selected: " + md(values.get("name") or picked[0]))
         st.dataframe(record, hide_index=True, width="stretch")
+        # Only an http(s) address becomes a link; anything else (javascript:, data:) stays text in the table.
+        if link := web_link(values.get("website")):
+            st.link_button("Open the website", link, icon=":material/open_in_new:")

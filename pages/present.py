@@ -10,6 +10,7 @@ import ui
 from atlas.dashboard import is_demo
 from loaders.layers import HUBS
 from maps.story import STEPS, step_content
+from maps.text import markdown_text as md
 
 ctx = ui.start("Present")
 # Meeting mode: no sidebar, no toolbar, big type.
@@ -52,10 +53,10 @@ if not ui.empty_state(ctx, "the presentation"):
                             key="present.deck")
         with legend_col:
             st.html(maps.legend_html(maps.atlas_legend(content), large=True))
-            st.caption(f"Step {index + 1} of {len(STEPS)} · workspace: {where} · boundary: {bound.source} · "
+            st.caption(f"Step {index + 1} of {len(STEPS)} · workspace: {md(where)} · boundary: {md(bound.source)} · "
                        "settlements of 500+ (dispersed rural population not counted)")
     except ui.USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(md(exc))
 
     back, forward, leave = st.columns([1, 1, 4])
     if back.button("◀ Previous", disabled=index == 0, key="present.prev", width="stretch"):

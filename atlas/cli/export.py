@@ -11,6 +11,19 @@ from exporters import FORMATS, SUFFIXES
 from loaders.layers import ALL_LAYERS, STATUSES
 
 INCLUDES = ("analysis",)
+SITES_RANGE = range(1, 11)  # as `analyze --sites`
+
+
+def _sites(text: str) -> int:
+    # Checked here rather than by argparse so that a mistake gives the same one-line
+    # "error: ..." (exit 2) as every other user error, not a usage dump.
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--sites '{text}' is not a whole number; give how many new sites to suggest (1-10).") from None
+    if value not in SITES_RANGE:
+        raise UsageError(f"--sites {value}: give between 1 and 10 new sites.")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -24,9 +37,10 @@ def _run(args: argparse.Namespace) -> int:
     unknown = include - set(INCLUDES)
     if unknown:
         raise UsageError(f"--include {', '.join(sorted(unknown))}: only {', '.join(INCLUDES)} can be included.")
+    sites = _sites(args.sites)
     result = export_workspace(
         args.workspace, args.format, out, region=args.region, layers=args.layers, status=args.status,
-        include_analysis="analysis" in include, online=args.online, sites=args.sites,
+        include_analysis="analysis" in include, online=args.online, sites=sites,
     )
     print(result.message)
     for note in result.notes:
@@ -56,7 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--include", action="append", metavar="WHAT",
                    help="'analysis': add coverage discs, gaps, uncovered towns, suggested sites, catchments, "
                         "H3 grid and the summary tables (needs --region)")
-    p.add_argument("--sites", type=int, default=3, metavar="K", help="suggested new hub sites with --include analysis")
+    p.add_argument("--sites", default="3", metavar="K",
+                   help="suggested new hub sites (1-10, default 3) with --include analysis")
     p.add_argument("--online", action="store_true",
                    help="allow downloading the official boundary (default: cached or approximate, offline)")
     p.set_defaults(run=_run)

