@@ -21,6 +21,7 @@ import access
 from errors import AtlasError
 from geography.boundaries import Boundary, boundary_for
 from geography.regions import Region, Registry, load_regions
+from maps.text import code_span, markdown_text
 from workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent
@@ -372,7 +373,7 @@ def shared_config() -> access.Config | None:
         st.error(f"{CONFIG_ENV}={path}: the config file cannot be read ({exc.strerror}). "
                  "Create it with: python -m atlas config init FILE", icon=":material/error:")
     except AtlasError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(markdown_text(str(exc)), icon=":material/error:")
     st.stop()
 
 
@@ -523,7 +524,7 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
         except AtlasError as exc:
             ctx.problem = str(exc)
         if ctx.stamp == 0 and ctx.problem is None:
-            where = f"'{name}'" if name else f"`{workspace.location}`"
+            where = f"'{name}'" if name else workspace.where
             ctx.problem = (f"No workspace at {where} yet (nothing imported). Import KMZ/KML, XLSX/CSV "
                            "or GeoJSON files on the Data page" + ("." if name else
                                                                   ", or enter the folder of an existing workspace."))
@@ -542,7 +543,7 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
                   help="Off: maps draw without tiles and boundaries come from the workspace cache or the "
                        "approximate outline, so nothing waits on the network.")
         if user is not None:
-            st.caption(f"Signed in as **{user.name}** ({user.role})")
+            st.caption(f"Signed in as **{markdown_text(user.name)}** ({user.role})")
             st.button("Sign out", key="atlas.sign_out", on_click=sign_out, icon=":material/logout:")
         _write_url(ctx)
         params = query(ctx)
@@ -550,21 +551,21 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
             for page, label, icon in NAVIGATION:
                 st.page_link(page, label=label, icon=icon, query_params=params)
     if url_problem:
-        st.warning(url_problem, icon=":material/warning:")
+        st.warning(markdown_text(url_problem), icon=":material/warning:")
     return ctx
 
 
 def empty_state(ctx: Context, what: str = "this page") -> bool:
     """Show a helpful message and return True when there is nothing to show yet."""
     if ctx.problem:
-        st.info(ctx.problem, icon=":material/folder_open:")
+        st.info(markdown_text(ctx.problem), icon=":material/folder_open:")
         st.page_link("pages/data.py", query_params=query(ctx), label="Go to Data to import files", icon=":material/upload:")
         return True
     if ctx.region is None:
         st.info("No regions are defined. Add one to regions.json in the workspace folder.")
         return True
     if summary(ctx.path, ctx.stamp)["count"] == 0:
-        st.info(f"The workspace `{ctx.path}` holds no features yet, so {what} has nothing to show. "
+        st.info(f"The workspace {code_span(ctx.workspace.where)} holds no features yet, so {what} has nothing to show. "
                 "Import the alliance's My Maps export (KMZ/KML) or audit sheet (XLSX/CSV) on the Data page.",
                 icon=":material/folder_open:")
         st.page_link("pages/data.py", query_params=query(ctx), label="Go to Data to import files", icon=":material/upload:")

@@ -53,7 +53,7 @@ def test_app_renders_the_map_without_errors_in_a_real_browser():
         resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert not [r for r in resources if "cartocdn" in r or "mapbox" in r]
 
-        driver.find_element(By.CSS_SELECTOR, 'a[href="map"], a[href$="/map"]').click()
+        driver.find_element(By.CSS_SELECTOR, 'a[href="map"], a[href^="map?"], a[href$="/map"]').click()
         WebDriverWait(driver, 60).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Map"))
         wait_until_idle(driver)
         assert not driver.find_elements(By.CSS_SELECTOR, ERRORS)
