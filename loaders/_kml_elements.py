@@ -104,12 +104,29 @@ def tag_key(tag: Any) -> str:
     return str(tag).rpartition("}")[2]
 
 
-def element_text(element: Any) -> str | None:
-    text = element.text if len(element) == 0 else "".join(element.itertext())
-    if text is None:
+def field_text(text: str | None) -> str | None:
+    """Return text as its author wrote it: None when blank, trailing white space trimmed.
+
+    Leading white space is kept (``" =1"``, ``"&#9;=1"`` and ``"&#13;=1"`` stay as written)
+    unless it holds a line break: that is the indentation of a pretty-printed file
+    (``<name>\n      Hub</name>``), not part of the value. The XML parser turns a raw
+    carriage return into a line break, so only an escaped one (``&#13;``) survives.
+    """
+    if not text:
         return None
-    text = text.strip()
-    return text or None
+    text = text.rstrip()
+    if not text:
+        return None
+    if text[0] in " \t\n\r":
+        body = text.lstrip()
+        if "\n" in text[: len(text) - len(body)]:
+            return body
+    return text
+
+
+def element_text(element: Any) -> str | None:
+    """An element's text content (`field_text`), children's text included."""
+    return field_text(element.text if len(element) == 0 else "".join(element.itertext()))
 
 
 def markup_text(element: Any) -> str | None:

@@ -21,13 +21,13 @@ from loaders._kml_elements import (
     KML_ID,
     Reader,
     element_text,
+    field_text,
     markup_text,
     tag_key,
 )
 from loaders._kml_geometry import BadGeometry, collect_parts, fast_point, read_geometry
 from loaders.features import Rejected
 from loaders.layers import (
-    ALL_LAYERS,
     EXISTING,
     PLANNED,
     UNCLASSIFIED,
@@ -98,13 +98,9 @@ def read_placemark(placemark: Any, reader: Reader, index: int) -> dict[str, Any]
         if code is None:
             code = reader.code(child.tag)
         if code == C_NAME:
-            name = child.text
-            if len(child) or name is None:
-                name = element_text(child)
-            else:
-                name = name.strip() or None
+            name = element_text(child)
         elif code == C_DESCRIPTION:
-            description = child.text if len(child) == 0 else markup_text(child)
+            description = field_text(child.text if len(child) == 0 else markup_text(child))
         elif code == C_STYLEURL:
             if "styleUrl" in attributes:
                 put_field(attributes, "styleUrl", (child.text or "").strip())
@@ -211,8 +207,7 @@ def _read_extended_data(
                 if part_code is None:
                     part_code = reader.code(part.tag)
                 if part_code == C_VALUE:
-                    value = part.text if len(part) == 0 else markup_text(part)
-                    value = value.strip() if value else ""
+                    value = field_text(part.text if len(part) == 0 else markup_text(part)) or ""
                 elif part_code == C_DISPLAYNAME:
                     display = element_text(part)
             key = child.get("name") or display or "Data"
@@ -233,12 +228,11 @@ def _read_extended_data(
         elif code == C_SCHEMADATA:
             for part in child:
                 if reader.local(part.tag) == "SimpleData":
-                    value = part.text if len(part) == 0 else markup_text(part)
-                    _store_field(part.get("name") or "SimpleData", value.strip() if value else "",
-                                 attributes, canonical, targets)
+                    value = field_text(part.text if len(part) == 0 else markup_text(part)) or ""
+                    _store_field(part.get("name") or "SimpleData", value, attributes, canonical, targets)
         elif len(child) == 0:
             # Arbitrary XML in another namespace ("custom data" in the KML reference).
-            _store_field(tag_key(child.tag), (child.text or "").strip(), attributes, canonical, targets)
+            _store_field(tag_key(child.tag), field_text(child.text) or "", attributes, canonical, targets)
 
 
 def _store_field(
@@ -261,10 +255,8 @@ def _store_field(
 def _layer_from_fields(values: list[str] | None) -> str | None:
     """An ExtendedData layer value wins over the folder when it names a layer."""
     for value in values or ():
-        if fold(value) in ALL_LAYERS:
-            return fold(value)
-        layer = layer_from_name(value)
-        if layer != UNCLASSIFIED:
+        layer = layer_from_name(value)  # a canonical id ("hubs", "unclassified") maps to itself
+        if layer != UNCLASSIFIED or fold(value) == UNCLASSIFIED:
             return layer
     return None
 

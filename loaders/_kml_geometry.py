@@ -7,10 +7,11 @@ from typing import Any, Callable
 import shapely
 
 from loaders._kml_elements import C_COORDINATES, GEOMETRIES, Reader
-from loaders.coords import check_point
+from loaders.coords import check_point, placeholder_point
 
 _MAX_GEOMETRY_DEPTH = 32
 _LOOSE_COMMA = re.compile(r"\s,|,\s")
+_POINT_LIKE = frozenset({"Point", "Model location"})  # a vertex at 0,0 of a line may be real
 
 
 class BadGeometry(Exception):
@@ -30,9 +31,9 @@ def fast_point(point: Any, reader: Reader) -> tuple[float, float] | None:
                 lon, lat = float(parts[0]), float(parts[1])
             except (AttributeError, IndexError, ValueError):
                 return None
-            if -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0:
+            if -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0 and (lon or lat):
                 return lon, lat
-            return None
+            return None  # out of range, 0,0 or NaN: read_geometry gives the reason
     return None
 
 
@@ -52,6 +53,11 @@ def _coordinates(text: str | None, what: str) -> list[tuple[float, float]]:
                 f"the {what} coordinates '{token[:60]}' are not 'longitude,latitude[,altitude]' numbers. "
                 "Fix them in Google Earth or a text editor."
             ) from None
+    if what in _POINT_LIKE and points and points[0] == (0.0, 0.0):
+        raise BadGeometry(
+            f"the {what} is at longitude 0, latitude 0: {placeholder_point(0.0, 0.0)} "
+            "Place it on the map in My Maps or Google Earth and export again."
+        )
     for lon, lat in points:
         if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
             problem = check_point(lat, lon)

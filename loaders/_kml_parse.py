@@ -1,6 +1,7 @@
 """Stream a KML file into placemark records and its folder tree: prolog check, namespace repair, XML errors."""
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import xml.etree.ElementTree as std_etree
@@ -136,6 +137,47 @@ def _namespace_for(prefix: str) -> str:
     return _WELL_KNOWN_PREFIXES.get(prefix, _UNDECLARED_NS + prefix)
 
 
+_DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml\s[^>]*?encoding\s*=\s*["']([^"']{0,100})["']""")
+_EXPAT_ENCODINGS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii", "latin-1", "iso8859-1"})
+
+
+def _check_encoding(head: bytes, label: str) -> None:
+    """Refuse an XML declaration naming an encoding expat cannot read, with the fix.
+
+    Expat reads UTF-8, UTF-16, ASCII and Latin-1 itself and any other single-byte text
+    encoding Python knows (windows-1250, ISO-8859-2 …) through a 256-character table.
+    A name Python does not know, a codec that is not a text encoding (``zlib``, ``rot13``)
+    and multi-byte encodings (``utf-7``, ``shift_jis``) would end in LookupError or
+    ValueError inside the parser; they are reported here instead.
+    """
+    match = _DECLARED_ENCODING.match(head)
+    if match is None:
+        return
+    name = "".join(c if c.isprintable() else "?" for c in match.group(1).decode("ascii", "replace").strip())
+    fix = "Open the file in a text editor and save it as UTF-8 (and write encoding=\"UTF-8\"), or export it again."
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
+        raise ImportFileError(
+            f"{label}: the XML declaration names the encoding '{name[:60]}', which is not a known text encoding. {fix}"
+        ) from None
+    if info.name in _EXPAT_ENCODINGS:
+        return
+    if not getattr(info, "_is_text_encoding", True):
+        raise ImportFileError(
+            f"{label}: the XML declaration names '{name[:60]}', which is not a text encoding. {fix}"
+        )
+    try:  # what pyexpat does for an encoding it does not know itself
+        single_byte = len(bytes(range(256)).decode(info.name, "replace")) == 256
+    except (UnicodeError, ValueError, LookupError, TypeError):
+        single_byte = False
+    if not single_byte:
+        raise ImportFileError(
+            f"{label}: the XML declaration names the encoding '{name[:60]}', which the XML reader cannot decode "
+            f"(it reads UTF-8, UTF-16 and single-byte encodings such as windows-1250). {fix}"
+        )
+
+
 def parse_kml(stream: IO[bytes], label: str) -> Parsed:
     """Stream through the KML, returning the records and the folder tree."""
     reader = Reader()
@@ -143,7 +185,7 @@ def parse_kml(stream: IO[bytes], label: str) -> Parsed:
     local = reader.local
     items: list[Any] = []
     network_links: list[str] = []
-    stream, plain = _checked_prolog(stream)
+    stream, plain = _checked_prolog(stream, label)
     if plain:
         iterator = std_etree.iterparse(stream, events=("end",))
     else:
@@ -201,6 +243,11 @@ def parse_kml(stream: IO[bytes], label: str) -> Parsed:
             f"{label}: the file refers to an external entity ({exc.sysid}); reading it could leak local files "
             "(XXE), so the file was refused. Export the map again."
         ) from None
+    except (LookupError, UnicodeError) as exc:  # an encoding _check_encoding could not see
+        raise ImportFileError(
+            f"{label}: the file's text encoding cannot be read ({exc}). Open it in a text editor and save it "
+            "as UTF-8, or export it again."
+        ) from None
     except RecursionError:
         raise UnsafeFileError(
             f"{label}: elements are nested too deeply to be a genuine export; the file was refused."
@@ -245,7 +292,7 @@ class _Chained(io.RawIOBase):
 _PROLOG_BYTES = 1 << 16
 
 
-def _checked_prolog(stream: IO[bytes]) -> tuple[IO[bytes], bool]:
+def _checked_prolog(stream: IO[bytes], label: str) -> tuple[IO[bytes], bool]:
     """Look at everything before the root element; say whether the C parser is safe to use.
 
     Entity declarations and external references can only live in a DTD, and a DTD can only
@@ -256,6 +303,7 @@ def _checked_prolog(stream: IO[bytes]) -> tuple[IO[bytes], bool]:
     of) defusedxml reads it and refuses what it must.
     """
     head = stream.read(_PROLOG_BYTES)
+    _check_encoding(head, label)
     chained = io.BufferedReader(_Chained(head, stream))
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:4]:
         return chained, False  # UTF-16/32: our byte scan would not see the markup

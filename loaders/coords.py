@@ -67,6 +67,17 @@ def _in_europe(lat: float, lon: float) -> bool:
     return lon_min <= lon <= lon_max and lat_min <= lat <= lat_max
 
 
+def placeholder_point(lat: float, lon: float) -> str | None:
+    """Return why (lat, lon) is a placeholder rather than a place (exactly 0, 0), or None.
+
+    Tools write 0, 0 for "no location yet"; the sheet, KML and GeoJSON loaders reject it
+    with this reason (plus their own advice on how to fix it).
+    """
+    if lat == 0 and lon == 0:
+        return "latitude 0, longitude 0 is a placeholder, not a place."
+    return None
+
+
 def check_point(lat: float, lon: float, *, country: str | None = None) -> str | None:
     """Return why (lat, lon) cannot be right, or None when it is plausible.
 

@@ -30,6 +30,10 @@ COLUMNS: tuple[str, ...] = (
     "location_source", "source_file", "source_ref", "attributes",
 )
 LOCATION_SOURCES: tuple[str, ...] = ("coordinates", "gazetteer", "none")
+MAX_TEXT_CHARS = 100_000
+"""Longest text a canonical field (name, description …) may hold; a longer one rejects its row."""
+MAX_ATTRIBUTES_CHARS = 1_000_000
+"""Longest a row's other fields may be together (as JSON); more rejects the row."""
 
 
 @dataclass
@@ -83,18 +87,34 @@ def empty_features() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
 
 
-def _clean(value: Any) -> str | None:
+def clean_text(value: Any) -> str | None:
+    """Return a field's value as the text to store: None when empty, else as written.
+
+    Only trailing white space is trimmed. Leading white space is the user's and is kept
+    (``" =1"`` and ``"\t=1"`` stay so: exporters neutralise formulas, loaders never turn a
+    value into one by trimming). Blank text is empty. Numbers become their text; a list
+    (a GeoJSON array) becomes its items joined with ``"; "``. Matching of layers, statuses
+    and headers folds case and white space on its own (`loaders.layers.fold`).
+    """
     if value is None:
         return None
-    if type(value) is str:
-        value = value.strip()
+    if value.__class__ is str:
+        value = value.rstrip()
         return value or None
     if isinstance(value, float) and value != value:  # NaN
         return None
     if isinstance(value, (list, tuple)):
-        value = "; ".join(str(v).strip() for v in value if str(v).strip())
-    text = str(value).strip()
+        value = "; ".join(t for t in (clean_text(v) for v in value) if t)
+    text = str(value).rstrip()
     return text or None
+
+
+_clean = clean_text
+
+
+def _key_text(value: Any) -> str | None:
+    """A layer or status as hashable text (a number or list from a loose source included)."""
+    return value if value is None or value.__class__ is str else clean_text(value)
 
 
 def _geometry_keys(geometries: list[Any]) -> list[str]:
@@ -135,6 +155,15 @@ def make_feature_id(
 _encode_attributes = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
 
 
+def _attributes_text(attributes: dict[str, Any] | None) -> str:
+    if not attributes:
+        return "{}"
+    for key in attributes:
+        if key.__class__ is not str:  # a number or None as a key is stored as its text
+            return _encode_attributes({str(k): v for k, v in attributes.items()})
+    return _encode_attributes(attributes)
+
+
 def build_features(
     records: list[dict[str, Any]], source_file: str
 ) -> tuple[gpd.GeoDataFrame, list[Rejected]]:
@@ -161,27 +190,56 @@ def build_features(
     geometries = [rec.get("geometry") for rec in records]
     geometry_keys = _geometry_keys(geometries)
     # Column by column: list comprehensions are several times faster than a dict per row.
-    columns: dict[str, list[Any]] = {name: [_clean(rec.get(name)) for rec in records] for name in TEXT_FIELDS}
+    columns: dict[str, list[Any]] = {
+        name: [
+            value if value is None else (value.rstrip() or None) if value.__class__ is str else _clean(value)
+            for value in [rec.get(name) for rec in records]
+        ]
+        for name in TEXT_FIELDS
+    }
+    too_long: dict[int, str] = {}
+    for name in TEXT_FIELDS:
+        values = columns[name]
+        if max(map(len, filter(None, values)), default=0) > MAX_TEXT_CHARS:
+            for i, value in enumerate(values):
+                if value is not None and len(value) > MAX_TEXT_CHARS and i not in too_long:
+                    too_long[i] = (
+                        f"field '{name}' is {len(value):,} characters long (limit {MAX_TEXT_CHARS:,}); "
+                        "the entry was not imported. Shorten it (keep long texts in a linked document) "
+                        "and import the file again."
+                    )
+    layers = [_key_text(rec.get("layer")) for rec in records]
     layer_of = {}
-    for value in {rec.get("layer") for rec in records}:
+    for value in set(layers):
         layer_of[value] = value if value in ALL_LAYERS else layer_from_name(value)
-    columns["layer"] = [layer_of[rec.get("layer")] for rec in records]
+    columns["layer"] = [layer_of[value] for value in layers]
+    statuses = [_key_text(rec.get("status")) for rec in records]
     status_of = {}
-    for value in {rec.get("status") for rec in records}:
+    for value in set(statuses):
         status_of[value] = value if value in STATUSES else (status_from_text(value) or EXISTING)
-    columns["status"] = [status_of[rec.get("status")] for rec in records]
+    columns["status"] = [status_of[value] for value in statuses]
     columns["location_source"] = [
-        rec.get("location_source") or ("coordinates" if g is not None else "none") for rec, g in zip(records, geometries)
+        source if (source := rec.get("location_source")) in LOCATION_SOURCES
+        else ("coordinates" if g is not None else "none")
+        for rec, g in zip(records, geometries)
     ]
     columns["source_file"] = [source_file] * len(records)
     columns["source_ref"] = [rec.get("source_ref") or "" for rec in records]
-    columns["attributes"] = [
-        _encode_attributes({str(k): v for k, v in (rec.get("attributes") or {}).items()}) for rec in records
-    ]
+    columns["attributes"] = [_attributes_text(rec.get("attributes")) for rec in records]
+    for i, text in enumerate(columns["attributes"]):
+        if len(text) > MAX_ATTRIBUTES_CHARS and i not in too_long:
+            too_long[i] = (
+                f"its other fields hold {len(text):,} characters together (limit {MAX_ATTRIBUTES_CHARS:,}); "
+                "the entry was not imported. Remove the largest fields (embedded images, pasted documents) "
+                "and import the file again."
+            )
     ids = []
     for rec, name, key, layer in zip(records, columns["name"], geometry_keys, columns["layer"]):
         own_id = _clean(rec.get("own_id"))
-        ids.append(rec.get("feature_id") or (
+        given = rec.get("feature_id")
+        if given and given.__class__ is not str:
+            given = _clean(given)
+        ids.append(given or (
             f"{source_file}#{own_id}" if own_id else _hash_id(source_file, name, key, layer, rec.get("group") or "")
         ))
     columns["feature_id"] = ids
@@ -191,6 +249,9 @@ def build_features(
     seen: dict[str, str] = {}
     for i, feature_id in enumerate(ids):
         ref = columns["source_ref"][i]
+        if i in too_long:
+            rejected.append(Rejected(ref, too_long[i], {c: (columns[c][i] or "")[:500] for c in ("name", "layer")}))
+            continue
         if feature_id in seen:
             rejected.append(Rejected(
                 ref,

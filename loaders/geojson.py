@@ -1,41 +1,93 @@
-"""Read GeoJSON FeatureCollections (our own exports included) into canonical features."""
+"""Read GeoJSON FeatureCollections (our own exports included) into canonical features.
+
+Every member is checked before it is used, so a file nobody here wrote gives features and
+rejected rows (``feature N`` and the reason), or one `ImportFileError`, never a traceback:
+
+- the file: at most `MAX_GEOJSON_BYTES`, nested at most `MAX_NESTING` levels (checked
+  by a bounded scan before ``json.loads``, which would otherwise recurse);
+- ``layer``, ``status``, ``location_source``: text or null; ``feature_id`` and the
+  Feature's ``id``: text or a number; other canonical properties (``name``, ``kind`` …):
+  text, a number, or a list of those (joined with ``"; "``); anything else rejects the
+  feature, naming the property and what it holds;
+- the geometry: a known type whose coordinates are finite numbers in range, with at least
+  2 positions per LineString and 4 per Polygon ring; a Point at exactly 0, 0 is a
+  placeholder. A geometry with empty or null ``coordinates`` is rejected.
+
+``"geometry": null`` is different: RFC 7946 calls that an unlocated feature, and it is
+kept as one (``location_source`` ``none``), e.g. an online-only network.
+"""
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
-import shapely.geometry
+import numpy as np
+import shapely
 
-from loaders.coords import check_point
+from loaders.coords import check_point, placeholder_point
 from loaders.errors import ImportFileError
-from loaders.features import COLUMNS, LoadResult, Rejected, make_result
+from loaders.features import COLUMNS, TEXT_FIELDS, LoadResult, Rejected, make_result
+
+__all__ = ["MAX_GEOJSON_BYTES", "MAX_NESTING", "attributes_from", "features_from_geojson", "nesting_depth"]
+
+MAX_GEOJSON_BYTES = 100 * 1024 * 1024
+"""Largest GeoJSON file read (bytes): parsed JSON takes several times its size in memory."""
+MAX_NESTING = 100
+"""Deepest nesting of arrays and objects accepted (a MultiPolygon feature needs 7)."""
+_MAX_GEOMETRY_DEPTH = 16  # GeometryCollections inside GeometryCollections
 
 _CANONICAL = set(COLUMNS) - {"feature_id", "source_file", "source_ref", "attributes", "location_source"}
+_TEXT_ONLY = ("layer", "status", "location_source")
+_GEOMETRY_TYPES = (
+    "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection",
+)
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_OPEN = np.zeros(256, dtype=np.int8)
+_OPEN[[ord("["), ord("{")]] = 1
+_OPEN[[ord("]"), ord("}")]] = -1
+_CHUNK = 1 << 20
 
 
-def _points(geometry: Any):
-    if geometry.geom_type == "Point":
-        yield geometry
-    elif hasattr(geometry, "geoms"):
-        for part in geometry.geoms:
-            yield from _points(part)
-    else:
-        for x, y, *_ in geometry.exterior.coords if geometry.geom_type == "Polygon" else geometry.coords:
-            yield shapely.geometry.Point(x, y)
+class _Bad(Exception):
+    """A feature's member cannot be used; the message is the rejection reason."""
 
 
-def features_from_geojson(data: bytes, source_file: str) -> LoadResult:
-    """Read a GeoJSON FeatureCollection (or a single Feature) with lon/lat coordinates.
+# ----------------------------------------------------------------------------- file-level checks
+def nesting_depth(data: bytes) -> int:
+    """Return how deeply arrays and objects nest in JSON text (strings ignored), without recursing."""
+    if b'"' in data:
+        data = _STRINGS.sub(b'""', data)
+    depth = deepest = 0
+    for start in range(0, len(data), _CHUNK):
+        steps = _OPEN[np.frombuffer(data, dtype=np.uint8, count=min(_CHUNK, len(data) - start), offset=start)]
+        if not steps.any():
+            continue
+        levels = np.cumsum(steps, dtype=np.int64) + depth
+        deepest = max(deepest, int(levels.max()))
+        depth = int(levels[-1])
+    return deepest
 
-    Properties named like canonical columns fill them (``layer``, ``status``, ``name`` …);
-    ``feature_id`` is taken verbatim so that our own exports round-trip; an
-    ``attributes`` property (object, or JSON text) is merged back; every other
-    property is kept in ``attributes``. ``source_ref`` is ``feature N`` (1-based).
-    """
+
+def _parse(data: bytes, source_file: str) -> Any:
     if not data.strip():
         raise ImportFileError(f"{source_file}: the file is empty. Export the GeoJSON again.")
+    if len(data) > MAX_GEOJSON_BYTES:
+        raise ImportFileError(
+            f"{source_file}: the file is {len(data) / 2**20:.0f} MB, more than the {MAX_GEOJSON_BYTES / 2**20:.0f} MB "
+            "a GeoJSON may be (limit MAX_GEOJSON_BYTES). Split it into smaller files (one layer each) or save it "
+            "as a GeoPackage."
+        )
+    depth = nesting_depth(data)
+    if depth > MAX_NESTING:
+        raise ImportFileError(
+            f"{source_file}: arrays and objects are nested {depth} levels deep, more than the {MAX_NESTING} levels "
+            "a GeoJSON feature ever needs (limit MAX_NESTING). The file is damaged or not GeoJSON: "
+            "export it again."
+        )
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ImportFileError(f"{source_file}: not UTF-8 text ({exc.reason}). Save it as UTF-8 GeoJSON.") from None
     except json.JSONDecodeError as exc:
@@ -43,6 +95,189 @@ def features_from_geojson(data: bytes, source_file: str) -> LoadResult:
             f"{source_file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
             "Check the file was saved completely."
         ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ImportFileError(
+            f"{source_file}: not valid GeoJSON ({str(exc)[:120]}). Check the file was saved completely."
+        ) from None
+    except RecursionError:  # the scan above should have caught it; never let it escape
+        raise ImportFileError(
+            f"{source_file}: arrays and objects are nested too deeply (limit MAX_NESTING = {MAX_NESTING}). "
+            "Export the file again."
+        ) from None
+
+
+# ----------------------------------------------------------------------------- member checks
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _preview(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _checked_properties(props: dict[str, Any]) -> None:
+    for key in _TEXT_ONLY:
+        value = props.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _Bad(
+                f"property '{key}' is {_kind(value)} ({_preview(value)}), expected text "
+                f"(e.g. \"{ {'layer': 'hubs', 'status': 'planned', 'location_source': 'coordinates'}[key] }\"). "
+                "Write it as text."
+            )
+    value = props.get("feature_id")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+        raise _Bad(f"property 'feature_id' is {_kind(value)} ({_preview(value)}), expected text. Write it as text.")
+    for key in TEXT_FIELDS:
+        value = props.get(key)
+        if isinstance(value, list):
+            bad = next((v for v in value if isinstance(v, (list, dict))), None)
+            if bad is not None:
+                raise _Bad(
+                    f"property '{key}' is a list holding {_kind(bad)} ({_preview(value)}), expected text "
+                    "or a list of texts. Write it as text."
+                )
+        elif isinstance(value, dict):
+            raise _Bad(f"property '{key}' is an object ({_preview(value)}), expected text. Write it as text.")
+
+
+def _own_id(item: dict[str, Any]) -> Any:
+    value = item.get("id")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        raise _Bad(f"the Feature 'id' is {_kind(value)} ({_preview(value)}), expected text or a number (RFC 7946).")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Bad(f"the Feature 'id' is {value}, expected text or a finite number (RFC 7946).")
+    return value
+
+
+def _position(value: Any, what: str, point: bool = False) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) < 2:
+        raise _Bad(f"the {what} holds {_kind(value)} ({_preview(value)}) where a [longitude, latitude] "
+                   "position is expected. Fix the coordinates.")
+    try:
+        lon, lat = (float(v) if (isinstance(v, (int, float)) and not isinstance(v, bool)) else None
+                    for v in value[:2])
+    except OverflowError:
+        lon = lat = None
+    if lon is None or lat is None or not (math.isfinite(lon) and math.isfinite(lat)):
+        raise _Bad(f"the {what} has the position {_preview(value)}, which is not two finite numbers "
+                   "[longitude, latitude]. Fix the coordinates.")
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        problem = check_point(lat, lon) or f"longitude {lon}, latitude {lat} is out of range."
+        raise _Bad(f"{problem} GeoJSON stores longitude first.")
+    if point and lon == 0 and lat == 0:
+        raise _Bad(f"the {what} is at longitude 0, latitude 0: {placeholder_point(0.0, 0.0)} "
+                   "Give it its real coordinates, or geometry null if it has no place.")
+    return lon, lat
+
+
+def _positions(value: Any, what: str, minimum: int) -> list[tuple[float, float]]:
+    if not isinstance(value, list):
+        raise _Bad(f"the {what} coordinates are {_kind(value)}, expected a list of positions. Fix the coordinates.")
+    if len(value) < minimum:
+        raise _Bad(f"the {what} has {len(value)} position{'s' if len(value) != 1 else ''}, fewer than the "
+                   f"{minimum} it needs. Redraw it and export again.")
+    return [_position(v, what) for v in value]
+
+
+def _rings(value: Any, what: str) -> list[list[tuple[float, float]]]:
+    if not isinstance(value, list) or not value:
+        raise _Bad(f"the {what} has no rings ({_preview(value)}). Redraw it and export again.")
+    rings = []
+    for number, ring in enumerate(value, start=1):
+        label = f"{what} {'outer ring' if number == 1 else f'hole {number - 1}'}"
+        points = _positions(ring, label, 4)
+        if len(set(points)) < 3:
+            raise _Bad(f"the {label} has fewer than 3 distinct positions. Redraw it and export again.")
+        rings.append(points)
+    return rings
+
+
+def _parts(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Bad(f"the {what} coordinates are {_kind(value)}, expected a list. Fix the coordinates.")
+    if not value:
+        raise _Bad(f"the {what} has empty coordinates. Give it coordinates, or geometry null if it has no place.")
+    return value
+
+
+def _geometry(value: Any, depth: int = 0) -> Any:
+    """Build a shapely geometry from a GeoJSON geometry object, or raise _Bad with the reason."""
+    if not isinstance(value, dict):
+        raise _Bad(f"the geometry is {_kind(value)} ({_preview(value)}), expected a GeoJSON geometry object.")
+    kind = value.get("type")
+    if kind not in _GEOMETRY_TYPES:
+        shown = json.dumps(kind[:60], ensure_ascii=False) if isinstance(kind, str) else _preview(kind)
+        raise _Bad(f"the geometry type {shown} is not one of {', '.join(_GEOMETRY_TYPES)}. "
+                   "Save the file as standard GeoJSON (RFC 7946).")
+    if kind == "GeometryCollection":
+        parts = value.get("geometries")
+        if depth >= _MAX_GEOMETRY_DEPTH:
+            raise _Bad(f"the GeometryCollection is nested more than {_MAX_GEOMETRY_DEPTH} levels deep.")
+        if not isinstance(parts, list) or not parts:
+            raise _Bad("the GeometryCollection holds no geometries. Give it a shape, or geometry null.")
+        return shapely.GeometryCollection([_geometry(part, depth + 1) for part in parts])
+    coordinates = value.get("coordinates")
+    if coordinates is None or coordinates == []:
+        raise _Bad(f"the {kind} has {'null' if coordinates is None else 'empty'} coordinates. "
+                   "Give it coordinates, or geometry null if it has no place.")
+    if kind == "Point":
+        return shapely.Point(_position(coordinates, "Point", point=True))
+    if kind == "MultiPoint":
+        return shapely.MultiPoint([_position(p, "MultiPoint", point=True) for p in _parts(coordinates, kind)])
+    if kind == "LineString":
+        return shapely.LineString(_positions(coordinates, "LineString", 2))
+    if kind == "MultiLineString":
+        return shapely.MultiLineString([_positions(p, "MultiLineString part", 2) for p in _parts(coordinates, kind)])
+    if kind == "Polygon":
+        shell, *holes = _rings(coordinates, "Polygon")
+        return shapely.Polygon(shell, holes)
+    polygons = [_rings(p, "MultiPolygon part") for p in _parts(coordinates, kind)]
+    return shapely.MultiPolygon([shapely.Polygon(shell, holes) for shell, *holes in polygons])
+
+
+def attributes_from(value: Any) -> dict[str, Any]:
+    """Return an ``attributes`` member (an object, or JSON text of one) as a dict.
+
+    Anything else, JSON text nested deeper than `MAX_NESTING` included, is kept whole
+    under the key ``attributes``. The GeoPackage loader reads its column the same way.
+    """
+    attributes = value or {}
+    if isinstance(attributes, str):
+        text = attributes
+        try:
+            attributes = json.loads(text) if nesting_depth(text.encode("utf-8", "replace")) <= MAX_NESTING else text
+        except (ValueError, RecursionError):  # JSONDecodeError, or an integer too long to convert
+            attributes = text
+    if not isinstance(attributes, dict):
+        attributes = {"attributes": attributes}
+    return attributes
+
+
+# ----------------------------------------------------------------------------- loader
+def features_from_geojson(data: bytes, source_file: str) -> LoadResult:
+    """Read a GeoJSON FeatureCollection (or a single Feature) with lon/lat coordinates.
+
+    Properties named like canonical columns fill them (``layer``, ``status``, ``name`` …);
+    ``feature_id`` is taken verbatim so that our own exports round-trip; an
+    ``attributes`` property (object, or JSON text) is merged back; every other
+    property is kept in ``attributes``. ``source_ref`` is ``feature N`` (1-based).
+    Text keeps its leading white space (only trailing white space is trimmed).
+    See the module docstring for what is checked and what is rejected.
+    """
+    doc = _parse(data, source_file)
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         items = [doc]
     elif isinstance(doc, dict) and doc.get("type") == "FeatureCollection" and isinstance(doc.get("features"), list):
@@ -50,45 +285,38 @@ def features_from_geojson(data: bytes, source_file: str) -> LoadResult:
     else:
         raise ImportFileError(
             f"{source_file}: expected a GeoJSON FeatureCollection or Feature, found "
-            f"{type(doc).__name__ if not isinstance(doc, dict) else repr(doc.get('type'))}."
+            f"{type(doc).__name__ if not isinstance(doc, dict) else _preview(doc.get('type'))}. "
+            "Save the layer as GeoJSON (RFC 7946)."
         )
     records, rejected = [], []
     for i, item in enumerate(items, start=1):
         where = f"feature {i}"
-        props = (item.get("properties") if isinstance(item, dict) else None) or {}
-        if not isinstance(item, dict) or not isinstance(props, dict):
-            rejected.append(Rejected(where, "not a GeoJSON Feature object; skipped.", {"value": str(item)[:500]}))
+        props = item.get("properties") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not (props is None or isinstance(props, dict)):
+            what = "properties are not an object" if isinstance(item, dict) else f"is {_kind(item)}"
+            rejected.append(Rejected(where, f"not a GeoJSON Feature object ({what}); skipped.",
+                                     {"value": _preview(item)}))
             continue
-        geometry = None
-        if item.get("geometry") is not None:
-            try:
-                geometry = shapely.geometry.shape(item["geometry"])
-            except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-                rejected.append(Rejected(where, f"geometry cannot be read ({exc}). Fix the coordinates.", props))
-                continue
-            problem = next(
-                (p for p in (check_point(pt.y, pt.x) for pt in _points(geometry)) if p), None
-            ) if not geometry.is_empty else None
-            if problem:
-                rejected.append(Rejected(where, f"{problem} GeoJSON stores longitude first.", props))
-                continue
-        attributes = props.get("attributes") or {}
-        if isinstance(attributes, str):
-            try:
-                attributes = json.loads(attributes)
-            except json.JSONDecodeError:
-                attributes = {"attributes": attributes}
-        if not isinstance(attributes, dict):
-            attributes = {"attributes": attributes}
+        props = props or {}
+        try:
+            _checked_properties(props)
+            own_id = _own_id(item)
+            geometry = None if item.get("geometry") is None else _geometry(item["geometry"])
+        except _Bad as exc:
+            rejected.append(Rejected(where, str(exc), props))
+            continue
+        except (ValueError, TypeError, shapely.errors.GEOSException) as exc:  # defence: GEOS refused a checked shape
+            rejected.append(Rejected(where, f"the geometry cannot be built ({exc}). Fix the coordinates.", props))
+            continue
         extra = {k: v for k, v in props.items() if k not in COLUMNS}
         record = {k: props.get(k) for k in _CANONICAL}
         record.update(
             feature_id=props.get("feature_id") or None,
-            own_id=item.get("id"),
-            geometry=None if geometry is None or geometry.is_empty else geometry,
+            own_id=own_id,
+            geometry=geometry,
             location_source=props.get("location_source") or ("coordinates" if geometry is not None else "none"),
             source_ref=where,
-            attributes={**attributes, **extra},
+            attributes={**attributes_from(props.get("attributes")), **extra},
         )
         records.append(record)
     return make_result(source_file, records, rejected, len(items))

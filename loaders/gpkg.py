@@ -10,7 +10,6 @@ another CRS are reprojected to EPSG:4326. ``source_ref`` is ``table 'hubs' › r
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
@@ -18,9 +17,11 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS as ProjCRS
+from pyproj.exceptions import ProjError
 
 from loaders.errors import ImportFileError
 from loaders.features import COLUMNS, CRS, LoadResult, Rejected, make_result
+from loaders.geojson import attributes_from
 from loaders.layers import layer_from_name
 
 _MAGIC = b"SQLite format 3\x00"
@@ -77,6 +78,9 @@ def _crs(con: sqlite3.Connection, table: str) -> tuple[str | None, Any]:
 
 def _check(geometry: Any) -> str | None:
     coords = shapely.get_coordinates(geometry)
+    if len(coords) and not np.isfinite(coords).all():
+        return ("a coordinate is not a finite number (NaN or infinite). "
+                "Fix the geometry in QGIS (Vector → Geometry Tools → Check Validity) and save it again.")
     if len(coords) and ((np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any()):
         lon, lat = coords[(np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)][0]
         return (f"a point at longitude {lon}, latitude {lat} is outside −180…180 / −90…90. "
@@ -102,6 +106,9 @@ def features_from_gpkg(data: bytes, source_file: str) -> LoadResult:
             "Save the layer from QGIS as GeoPackage, or export it again."
         )
     con = sqlite3.connect(":memory:")
+    # Text that is not UTF-8 (a damaged page, another tool's encoding) is read with U+FFFD
+    # in place of the bad bytes instead of failing the whole file.
+    con.text_factory = lambda raw: raw.decode("utf-8", "replace")
     try:
         con.deserialize(data)
         tables = _tables(con)
@@ -126,22 +133,17 @@ def features_from_gpkg(data: bytes, source_file: str) -> LoadResult:
                 if wkb is not None:
                     try:
                         geometry = shapely.from_wkb(wkb)
-                    except shapely.errors.GEOSException as exc:
-                        rejected.append(Rejected(where, f"geometry cannot be read ({exc}). Fix it in QGIS.", row))
+                        if crs is not None:
+                            geometry = gpd.GeoSeries([geometry], crs=crs).to_crs(CRS).iloc[0]
+                    except (shapely.errors.GEOSException, ValueError, TypeError, ProjError) as exc:
+                        rejected.append(Rejected(where, f"geometry cannot be read ({str(exc)[:200]}). Fix it in QGIS.",
+                                                 row))
                         continue
-                    if crs is not None:
-                        geometry = gpd.GeoSeries([geometry], crs=crs).to_crs(CRS).iloc[0]
                     problem = _check(geometry)
                     if problem:
                         rejected.append(Rejected(where, problem, row))
                         continue
-                attributes = row.pop("attributes", None)
-                try:
-                    attributes = json.loads(attributes) if isinstance(attributes, str) else (attributes or {})
-                except json.JSONDecodeError:
-                    attributes = {"attributes": attributes}
-                if not isinstance(attributes, dict):
-                    attributes = {"attributes": attributes}
+                attributes = attributes_from(row.pop("attributes", None))
                 extra = {k: v for k, v in row.items() if k not in COLUMNS and v is not None}
                 record = {k: row.get(k) for k in _CANONICAL}
                 if not record.get("layer"):
@@ -154,9 +156,12 @@ def features_from_gpkg(data: bytes, source_file: str) -> LoadResult:
                     attributes={**attributes, **extra},
                 )
                 records.append(record)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        # SQLite's message quotes a damaged schema, whose bytes may not even be UTF-8.
+        reason = "its table definitions are damaged" if isinstance(exc, UnicodeDecodeError) else str(exc)[:200]
         raise ImportFileError(
-            f"{source_file}: the GeoPackage cannot be read ({exc}). The file is damaged or cut short: export it again."
+            f"{source_file}: the GeoPackage cannot be read ({reason}). The file is damaged or cut short: "
+            "export it again."
         ) from None
     finally:
         con.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 HUBS, TRAINING, NETWORKS, UNCLASSIFIED = "hubs", "training", "networks", "unclassified"
 LAYERS: tuple[str, ...] = (HUBS, TRAINING, NETWORKS)
@@ -50,6 +51,13 @@ _STATUS_STEMS: dict[str, tuple[str, ...]] = {
 }
 
 
+_MATCH_CACHE = 4096
+"""Distinct texts whose layer or status is remembered: a file repeats a handful of values
+(folder names, ``Status`` cells) thousands of times, so matching each once keeps import
+throughput the same whichever ExtendedData fields a file carries; the bound keeps a file
+of all-different values from growing the cache."""
+
+
 def fold(text: str) -> str:
     """Return `text` lower-cased with diacritics removed (Łódź -> lodz, Stöd -> stod)."""
     if text.isascii():
@@ -68,7 +76,7 @@ def _match(text: str, stems: dict[str, tuple[str, ...]]) -> set[str]:
     found = set()
     for word in _words(text):
         for key, key_stems in stems.items():
-            if any(word.startswith(stem) for stem in key_stems):
+            if word.startswith(key_stems):
                 found.add(key)
     return found
 
@@ -81,7 +89,12 @@ def layer_from_name(name: str | None) -> str:
     """
     if not name:
         return UNCLASSIFIED
-    folded = fold(str(name))
+    return _layer_of(name if name.__class__ is str else str(name))
+
+
+@lru_cache(maxsize=_MATCH_CACHE)
+def _layer_of(name: str) -> str:
+    folded = fold(name)
     if folded in ALL_LAYERS:
         return folded
     found = _match(folded, _LAYER_STEMS)
@@ -92,7 +105,7 @@ def layer_from_name(name: str | None) -> str:
         # "Hub network" do mix: prefer the word that comes first, as a reader would.
         for word in _words(folded):
             for key in (HUBS, TRAINING, NETWORKS):
-                if key in found and any(word.startswith(s) for s in _LAYER_STEMS[key]):
+                if key in found and word.startswith(_LAYER_STEMS[key]):
                     return key
     return UNCLASSIFIED
 
@@ -101,7 +114,12 @@ def status_from_text(text: str | None) -> str | None:
     """Map a status value or a folder name to ``"existing"``/``"planned"``, or None if silent."""
     if not text:
         return None
-    found = _match(str(text), _STATUS_STEMS)
+    return _status_of(text if text.__class__ is str else str(text))
+
+
+@lru_cache(maxsize=_MATCH_CACHE)
+def _status_of(text: str) -> str | None:
+    found = _match(text, _STATUS_STEMS)
     if PLANNED in found:
         return PLANNED
     if EXISTING in found:

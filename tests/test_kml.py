@@ -420,7 +420,7 @@ def test_memory_stays_flat_while_streaming():
     # cleared as the parse goes, the tree alone would take 20+ MB.
     body = "".join(
         f"<Placemark><name>P{i}</name><LookAt><range>{'9' * 10_000}</range></LookAt>"
-        f"<Point><coordinates>{i % 180},{i % 90}</coordinates></Point></Placemark>"
+        f"<Point><coordinates>{i % 180},{i % 90 + 1}</coordinates></Point></Placemark>"  # never 0,0
         for i in range(2000)
     )
     data = _kml(f"<Folder><name>Hubs</name>{body}</Folder>")
