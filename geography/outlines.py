@@ -32,8 +32,10 @@ def _place_arrays() -> dict[str, np.ndarray]:
     return {column: table[column].to_numpy() for column in ("name", "country", "admin1", "population", "lat", "lon")}
 
 
-_TO_METRIC = Transformer.from_crs(CRS, METRIC_CRS, always_xy=True)
-_TO_LONLAT = Transformer.from_crs(METRIC_CRS, CRS, always_xy=True)
+@lru_cache(maxsize=2)
+def _transformer(source: str, target: str) -> Transformer:
+    # Built on first use: PROJ's set-up costs ~0.3 s that commands without outlines need not pay.
+    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def _town(name: str, countries: list[str]) -> tuple[float, float]:
@@ -59,14 +61,14 @@ def _select(selector: dict[str, Any]) -> np.ndarray:
     if selector.get("bbox"):
         x0, y0, x1, y1 = selector["bbox"]
         mask &= (arrays["lon"] >= x0) & (arrays["lon"] <= x1) & (arrays["lat"] >= y0) & (arrays["lat"] <= y1)
-    x, y = _TO_METRIC.transform(arrays["lon"][mask], arrays["lat"][mask])
+    x, y = _transformer(CRS, METRIC_CRS).transform(arrays["lon"][mask], arrays["lat"][mask])
     index = np.flatnonzero(mask)
     keep = np.ones(len(index), dtype=bool)
     if selector.get("near"):
         near = np.zeros(len(index), dtype=bool)
         for town, km in selector["near"]:
             lat, lon = _town(town, countries)
-            cx, cy = _TO_METRIC.transform(lon, lat)
+            cx, cy = _transformer(CRS, METRIC_CRS).transform(lon, lat)
             near |= np.hypot(x - cx, y - cy) <= km * 1000
         keep &= near
     anchors_in = [_town(t, countries) for t in selector.get("keep_nearest_to") or []]
@@ -74,7 +76,7 @@ def _select(selector: dict[str, Any]) -> np.ndarray:
     if anchors_in and anchors_out:
         # Each place goes with its nearest anchor town: a coarse way to follow county lines.
         def distances(anchors):
-            ax, ay = _TO_METRIC.transform([a[1] for a in anchors], [a[0] for a in anchors])
+            ax, ay = _transformer(CRS, METRIC_CRS).transform([a[1] for a in anchors], [a[0] for a in anchors])
             return np.min(np.hypot(x[:, None] - np.asarray(ax)[None, :], y[:, None] - np.asarray(ay)[None, :]), axis=1)
 
         keep &= distances(anchors_in) <= distances(anchors_out)
@@ -112,13 +114,13 @@ def outline_from_settlements(selectors: list[dict[str, Any]] | tuple[dict[str, A
         index = _select(selector)
         if len(index) == 0:
             raise UsageError(f"outline_from part {selector!r} picks no GeoNames settlement; widen it.")
-        x, y = _TO_METRIC.transform(arrays["lon"][index], arrays["lat"][index])
+        x, y = _transformer(CRS, METRIC_CRS).transform(arrays["lon"][index], arrays["lat"][index])
         points = shapely.multipoints(np.column_stack([x, y]))
         hull = shapely.concave_hull(points, ratio=float(selector.get("concavity", 0.3)))
         buffered = shapely.buffer(hull, float(selector.get("buffer_km", 5)) * 1000, quad_segs=4)
         parts.append(_simplify(buffered, MAX_OUTLINE_VERTICES))
     metric = shapely.union_all(parts)
-    return shapely.transform(metric, lambda xy: np.column_stack(_TO_LONLAT.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(metric, lambda xy: np.column_stack(_transformer(METRIC_CRS, CRS).transform(xy[:, 0], xy[:, 1])))
 
 
 def approximate_outline(region: Region) -> BaseGeometry:

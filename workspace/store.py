@@ -324,6 +324,11 @@ class Workspace:
                     frame.iat[i, frame.columns.get_loc(field)] = value
         return frame
 
+    def count(self) -> int:
+        """How many current features the workspace holds (0 when there is none)."""
+        rows = self._rows("SELECT count(*) FROM features")
+        return int(rows[0][0]) if rows else 0
+
     def versions(self, feature_ids: Iterable[str] | None = None) -> dict[str, int]:
         """The current version of each feature (all, or those in `feature_ids`)."""
         if feature_ids is None:
@@ -445,25 +450,31 @@ class Workspace:
         if frame.empty:
             return
         now = _now()
-        geoms = self._db.encode(np.asarray(frame.geometry.values, dtype=object))
-        # Loaders give str or None almost everywhere: test that inline, as a call per value
-        # (1.7 million for 100,000 features) cost as much as the database write.
-        text = {c: [v if v is None or v.__class__ is str else _text(v) for v in frame[c].tolist()] for c in COLUMNS}
+        shapes = np.asarray(frame.geometry.values, dtype=object)
+        raw = {c: frame[c].tolist() for c in COLUMNS}
         versions = carried.get("__versions__", {})
 
-        # A generator, not a list: PostgreSQL ingests the COPY while the next rows are built.
+        # A generator, not a list, encoding 5,000 rows at a time: PostgreSQL ingests the COPY
+        # while the next rows are encoded and built.
         def rows() -> Iterator[tuple]:
-            for geom, fid, *values in zip(geoms, text["feature_id"], *(text[c] for c in _TEXT)):
-                original = None
-                edits = carried.get(fid)
-                if edits:
-                    kept = {}
-                    for field, value in edits.items():
-                        j = _TEXT.index(field)
-                        kept[field] = values[j]
-                        values[j] = value
-                    original = json.dumps(kept, ensure_ascii=False)
-                yield (geom, fid, *values, versions.get(fid, 0) + 1, import_id, original, now, self.user)
+            for start in range(0, len(shapes), 5_000):
+                block = slice(start, start + 5_000)
+                geoms = self._db.encode(shapes[block])
+                # Loaders give str or None almost everywhere: test that inline, as a call per value
+                # (1.7 million for 100,000 features) cost as much as the database write.
+                text = {c: [v if v is None or v.__class__ is str else _text(v) for v in raw[c][block]]
+                        for c in COLUMNS}
+                for geom, fid, *values in zip(geoms, text["feature_id"], *(text[c] for c in _TEXT)):
+                    original = None
+                    edits = carried.get(fid)
+                    if edits:
+                        kept = {}
+                        for field, value in edits.items():
+                            j = _TEXT.index(field)
+                            kept[field] = values[j]
+                            values[j] = value
+                        original = json.dumps(kept, ensure_ascii=False)
+                    yield (geom, fid, *values, versions.get(fid, 0) + 1, import_id, original, now, self.user)
 
         self._db.insert_rows(conn, "features", _ROW_COLUMNS, rows())
 

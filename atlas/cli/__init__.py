@@ -20,7 +20,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         results = workspace.import_files(args.files, country=args.country)
         report = {
             "workspace": str(workspace.path) if workspace.path is not None else shown(workspace.location),
-            "workspace_features": len(workspace.base_features()),
+            "workspace_features": workspace.count(),
             "files": [r.summary() for r in results],
         }
     if args.json:

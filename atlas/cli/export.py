@@ -5,7 +5,6 @@ import argparse
 from pathlib import Path
 
 from atlas.cli._common import LOCATION_HELP
-from atlas.export import export_workspace
 from errors import UsageError
 from exporters import FORMATS, SUFFIXES
 from loaders.layers import ALL_LAYERS, STATUSES
@@ -27,6 +26,8 @@ def _sites(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from atlas.export import export_workspace  # heavy (geography, analysis): only when exporting
+
     out = args.out
     if out.suffix.lower() != SUFFIXES[args.format]:
         raise UsageError(
