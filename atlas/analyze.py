@@ -1,10 +1,11 @@
 """The adapter from a workspace and region (or explicit files) to analysis inputs, and the JSON report."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -16,21 +17,21 @@ from analysis.base import lonlat, select_facilities
 from analysis.coverage import CoverageResult, compute
 from errors import UsageError
 from geography import settlements as settlements_module
-from geography.boundaries import (
-    IMPORTED,
-    NONE,
-    Boundary,
-    boundary_for,
-    read_boundary_file,
-)
 from geography.regions import Region, Registry, load_regions
 from loaders import read_file
 from loaders.features import CRS, empty_features
 from loaders.layers import HUBS, LAYERS, UNCLASSIFIED
 from loaders.population import demand_from_file
-from workspace import Workspace
+
+if TYPE_CHECKING:
+    from geography.boundaries import Boundary
+    from workspace import Workspace
 
 GEONAMES = "geonames"
+NO_BOUNDARY = "none"
+"""``geography.boundaries.NONE``: the report's boundary source when there is none. The boundary
+sources and the workspace are imported only when an analysis uses them, so that one of
+explicit files starts faster."""
 
 
 @dataclass
@@ -68,7 +69,11 @@ class AnalysisInputs:
 
 
 def _workspace(workspace: Workspace | str | Path | None) -> Workspace | None:
-    if workspace is None or isinstance(workspace, Workspace):
+    if workspace is None:
+        return None
+    from workspace import Workspace
+
+    if isinstance(workspace, Workspace):
         return workspace
     opened = Workspace(workspace)  # a folder or a postgresql:// URL; connects only when read
     if opened.path is not None and not opened.path.is_dir():
@@ -119,6 +124,15 @@ def _boundary(
     boundary, region: Region | None, workspace: Workspace | None, *, online: bool, timeout_s: float,
     url_template: str | None,
 ) -> Boundary | None:
+    if boundary is None and region is None:
+        return None
+    from geography.boundaries import (
+        IMPORTED,
+        Boundary,
+        boundary_for,
+        read_boundary_file,
+    )
+
     if isinstance(boundary, Boundary):
         return boundary
     if isinstance(boundary, BaseGeometry):
@@ -169,7 +183,7 @@ def inputs(
     demand: str | Path | gpd.GeoDataFrame | None = None,
     boundary: str | Path | BaseGeometry | Boundary | None = None,
     radius_km: dict[str, float] | None = None,
-    online: bool = True,
+    online: bool = False,
     timeout_s: float = 5.0,
     url_template: str | None = None,
     registry: Registry | None = None,
@@ -190,7 +204,8 @@ def inputs(
     radius_km
         Radius per layer (km) overriding the region's defaults.
     online, timeout_s, url_template
-        Official boundary download (see `geography.boundaries.boundary_for`).
+        Official boundary download (see `geography.boundaries.boundary_for`); offline by
+        default (a cached official boundary is still used).
     """
     workspace = _workspace(workspace)
     notes: list[str] = []
@@ -246,6 +261,7 @@ def report(
     siting: Any = None,
     sites_layer: str = HUBS,
     include_planned: bool = False,
+    max_gaps: int | None = None,
 ) -> dict[str, Any]:
     """Build the ``atlas analyze --json`` object from resolved inputs and core results.
 
@@ -253,7 +269,9 @@ def report(
     full_support_share, gaps, siting); extras follow (names, labels, notes, scenario).
     ``layers[L].facilities`` counts facilities inside the boundary (all given ones when
     there is none); ``facilities_serving_from_outside`` counts those outside it that are
-    the nearest covering facility of a settlement inside.
+    the nearest covering facility of a settlement inside. ``gaps`` lists the settlements
+    lacking a layer, largest first: all of them, or the first ``max_gaps``;
+    ``gaps_total`` counts them all.
     """
     from analysis.gaps import uncovered
 
@@ -269,7 +287,11 @@ def report(
             "facilities_without_location": int(result.unlocated.get(layer, 0)),
         }
     gaps = []
-    for row in uncovered(result).itertuples(index=False):
+    total, source = _gap_rows(result, max_gaps)
+    listed = uncovered(source)
+    if max_gaps is not None:
+        listed = listed.head(max(max_gaps, 0))
+    for row in listed.itertuples(index=False):
         gaps.append({
             "name": str(row.name),
             "population": int(row.population),
@@ -307,12 +329,13 @@ def report(
         demand_report["outside_boundary"] = inp.details["demand_outside_boundary"]
     out: dict[str, Any] = {
         "region": inp.region.id if inp.region else None,
-        "boundary": boundary.source if boundary else NONE,
+        "boundary": boundary.source if boundary else NO_BOUNDARY,
         "demand": demand_report,
         "radius_km": {layer: float(km) for layer, km in result.radius_km.items()},
         "layers": layers,
         "full_support_share": _share(result.full_support_share),
         "gaps": gaps,
+        "gaps_total": total,
         "siting": site_report,
         "region_name": inp.region.name if inp.region else None,
         "boundary_label": boundary.label if boundary else "no boundary: all demand given counts",
@@ -325,6 +348,28 @@ def report(
     if "facilities_file" in inp.details:
         out["facilities_file"] = inp.details["facilities_file"]
     return out
+
+
+def _gap_rows(result: CoverageResult, max_gaps: int | None) -> tuple[int, CoverageResult]:
+    """Count the gaps; return a result holding only the settlements the first `max_gaps` come from.
+
+    Describing every gap of a continent (tens of thousands of dicts) costs more than the
+    analysis; the largest ``max_gaps`` are among the settlements at least as populous as
+    the ``max_gaps``-th largest gap, ties included, so listing those is exact.
+    """
+    settlements = result.settlements
+    lacking = ~settlements["full_support"].to_numpy(dtype=bool)
+    total = int(lacking.sum())
+    if max_gaps is None or total <= max(max_gaps, 0):
+        return total, result
+    population = settlements["population"].to_numpy()
+    if max_gaps <= 0:
+        keep = np.zeros(len(settlements), dtype=bool)
+    else:
+        gap_population = population[lacking]
+        threshold = np.partition(gap_population, total - max_gaps)[total - max_gaps]
+        keep = lacking & (population >= threshold)
+    return total, dataclasses.replace(result, settlements=settlements.loc[keep])
 
 
 def _jsonable(value: Any) -> Any:
@@ -367,15 +412,17 @@ def analyze(
     candidates: str | Path | gpd.GeoDataFrame | None = None,
     include_planned: bool = False,
     circuity: float = 1.0,
-    online: bool = True,
+    online: bool = False,
     timeout_s: float = 5.0,
     url_template: str | None = None,
+    max_gaps: int | None = None,
 ) -> dict[str, Any]:
     """Run coverage, gaps and (with ``sites > 0``) siting, and return the JSON-able report.
 
     See `inputs` for how the workspace, region and files combine and `report` for the
     result. Siting looks for `sites` new facilities of `sites_layer` among the demand
     points (or the `candidates` file's points), with the same radius and circuity.
+    ``max_gaps`` lists only the largest gaps (``gaps_total`` still counts them all).
     """
     if sites_layer not in LAYERS:
         raise UsageError(f"--sites-layer '{sites_layer}' is not a layer; use one of {', '.join(LAYERS)}.")
@@ -392,7 +439,8 @@ def analyze(
         chosen = candidates if isinstance(candidates, gpd.GeoDataFrame) or candidates is None else _candidates(candidates)
         siting = site(inp.demand, inp.facilities, layer=sites_layer, radius_km=inp.radius_km[sites_layer],
                       k=sites, candidates=chosen, include_planned=include_planned, circuity=circuity)
-    return report(inp, result, siting=siting, sites_layer=sites_layer, include_planned=include_planned)
+    return report(inp, result, siting=siting, sites_layer=sites_layer, include_planned=include_planned,
+                  max_gaps=max_gaps)
 
 
 # -- comparison ---------------------------------------------------------------------------
@@ -402,7 +450,7 @@ def compare_regions(
     region_ids: list[str] | None = None,
     include_planned: bool = False,
     circuity: float = 1.0,
-    online: bool = True,
+    online: bool = False,
     timeout_s: float = 5.0,
     url_template: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
@@ -436,7 +484,7 @@ def compare_regions(
         inside = _inside(inp)
         rows.append(compare_row(region.id, region.name, result, inside))
         details[region.id] = {
-            "boundary": inp.boundary.source if inp.boundary else NONE,
+            "boundary": inp.boundary.source if inp.boundary else NO_BOUNDARY,
             "boundary_label": inp.boundary.label if inp.boundary else "",
             "notes": list(dict.fromkeys(inp.notes)),
         }

@@ -40,6 +40,8 @@ _POPULATION = ("population", "pop", "pop total", "total population", "inhabitant
                "tot p", "tot p 2021", "tot p 2018", "tot p 2011", "ludnosc", "liczba ludnosci", "mieszkancy",
                "befolkning", "invanare", "folkmangd", "einwohner", "bevolkerung", "daonra", "value", "count")
 _MAX_POPULATION = 50_000_000
+MAX_DEMAND_CSV_BYTES = 512 * 1024 * 1024
+"""Largest population CSV we read (bytes): room for a 1 km grid of several countries."""
 
 
 @dataclass
@@ -151,6 +153,77 @@ def _rounded(values: list[float]) -> list[int]:
     return [int(np.floor(v + 0.5)) for v in values]
 
 
+def _csv_columns(text: str, delimiter: str, name: str) -> tuple[list[list[str]], list[bool] | None]:
+    """Parse CSV text into columns of strings (a missing cell is ``""``), header row included.
+
+    The pandas C parser reads the columns in one pass; a file with ragged rows (more cells
+    than the first row) is read with the csv module instead. The second value says, per
+    row, whether cells beyond the header's width hold anything (None when there are none).
+    """
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=object, na_filter=False,
+                            keep_default_na=False, skip_blank_lines=False, engine="c", quotechar='"',
+                            doublequote=True)
+        return [frame[column].tolist() for column in frame.columns], None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        pass
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ImportFileError(
+                f"{name}, line {reader.line_num}: a cell reaching this line holds more than "
+                f"{csv.field_size_limit():,} characters, the most one CSV cell may hold. Look for a quote (\") "
+                "that is never closed, or export the population table again."
+            ) from None
+        raise ImportFileError(f"{name}, line {reader.line_num}: {exc}. Check the quotes on that line, "
+                              "or export the population table again.") from None
+    if not rows:
+        return [], None
+    width = len(rows[0])
+    overflow = [any(c.strip() for c in row[width:]) for row in rows]
+    return [[row[i] if i < len(row) else "" for row in rows] for i in range(width)], overflow
+
+
+# Cells `parse_number` / `parse_population` read as a plain number (RE2 syntax, whole cell).
+_FAST_NUMBER = r"^[ \t]*[+-]?[0-9]+(?:\.[0-9]+)?[ \t]*$"
+_FAST_COUNT = r"^[ \t]*[0-9]{1,12}(?:\.[0-9]+)?[ \t]*$"
+_THOUSANDS = r"^[ \t]*[0-9]{1,3}(?:\.[0-9]{3})+[ \t]*$"  # "1.234" is 1234 people, left to the careful path
+_FAST_PAIR = r"^[ \t]*(?P<lat>[+-]?[0-9]+(?:\.[0-9]+)?)[ \t]*,[ \t]*(?P<lon>[+-]?[0-9]+(?:\.[0-9]+)?)[ \t]*$"
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _fast_numbers(values: list[str], pattern: str, *, exclude: str | None = None) -> np.ndarray:
+    """Floats of the cells written as plain numbers (``53.27``, `` -8 ``); NaN for every other cell.
+
+    Vectorised (Arrow): only cells `parse_number` would read the same way take this path;
+    decimal commas, degrees-minutes-seconds and mistakes are left (NaN) for the careful
+    per-row reading. Both parsers round correctly, so a value is the same either way.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pa.array(values, type=pa.large_string())
+    plain = pc.match_substring_regex(cells, pattern)
+    if exclude is not None:
+        plain = pc.and_(plain, pc.invert(pc.match_substring_regex(cells, exclude)))
+    chosen = pc.if_else(plain, pc.utf8_trim(cells, characters=" \t"), pa.scalar(None, pa.large_string()))
+    return pc.cast(chosen, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
+
+
+def _fast_pairs(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Latitudes and longitudes of cells written as ``53.1, -8.2``; NaN for every other cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pa.array(values, type=pa.large_string())
+    parts = pc.extract_regex(cells, _FAST_PAIR)  # null where the cell is not such a pair
+    lat = pc.cast(pc.struct_field(parts, [0]), pa.float64()).to_numpy(zero_copy_only=False)
+    lon = pc.cast(pc.struct_field(parts, [1]), pa.float64()).to_numpy(zero_copy_only=False)
+    return lat.astype(float, copy=True), lon.astype(float, copy=True)
+
+
 def demand_from_csv(data: bytes, name: str) -> DemandLoad:
     """Read a CSV of settlements: name, latitude, longitude (or one "lat, lon" column), population.
 
@@ -158,16 +231,24 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
     recognised (``lat``/``Latitud``, ``lon``/``lng``, ``population``/``Invånare``/
     ``TOT_P_2021``); separators ``,`` ``;`` or tab; decimal commas and DMS coordinates as
     the loaders accept them. Rows with a bad coordinate or population are rejected with
-    the reason, never dropped silently.
+    the reason, never dropped silently. The file is parsed column-wise: cells written as
+    plain numbers are converted together, and only the other rows are read one by one.
+    Files over `MAX_DEMAND_CSV_BYTES` are refused.
     """
+    if len(data) > MAX_DEMAND_CSV_BYTES:
+        raise ImportFileError(
+            f"{name}: the file is {len(data) / 2**20:,.0f} MB, over the {MAX_DEMAND_CSV_BYTES // 2**20} MB limit "
+            "for a population table. Clip it to the regions you analyse, or use a coarser grid."
+        )
     text = _decode(data, name)
     if not text.strip():
         raise ImportFileError(f"{name}: the file is empty. Export the population table again.")
-    first = text.splitlines()[0]
+    found = _LINE_BREAK.search(text)
+    first = text[:found.start()] if found else text
     delimiter = max((";", "\t", ","), key=first.count) if any(d in first for d in ";\t,") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader)
-    header = [h.strip() for h in header]
+    columns, overflow = _csv_columns(text, delimiter, name)
+    del text
+    header = [column[0].strip() for column in columns]
     population = _population_column(header, name)
     lat_col, lon_col, pair_col = _find(header, _LAT), _find(header, _LON), None
     if lat_col is None or lon_col is None:
@@ -179,45 +260,66 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
             )
     name_col = _find(header, _NAME)
     position = {h: i for i, h in reversed(list(enumerate(header)))}
-    rows, geometries, rejected = [], [], []
-    values: list[float] = []
-    rows_read = 0
-    for line_no, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        rows_read += 1
-        record = {h: (cells[i] if i < len(cells) else "") for h, i in position.items()}
-        where = f"row {line_no}"
-        label = (record.get(name_col) or "").strip() if name_col else ""
+    cells = [column[1:] for column in columns]
+    count = len(cells[0]) if cells else 0
+    people = _fast_numbers(cells[position[population]], _FAST_COUNT, exclude=_THOUSANDS)
+    if pair_col is None:
+        lat = _fast_numbers(cells[position[lat_col]], _FAST_NUMBER)
+        lon = _fast_numbers(cells[position[lon_col]], _FAST_NUMBER)
+    else:
+        lat, lon = _fast_pairs(cells[position[pair_col]])
+    fast = (lat >= -90) & (lat <= 90) & (lon >= -180) & (lon <= 180) & (people >= 0) & (people <= _MAX_POPULATION)
+    # A row of blank cells is not a row read (it is skipped, not rejected); a fast row is not blank.
+    blank = np.zeros(count, dtype=bool)
+    for index in np.flatnonzero(~fast).tolist():
+        blank[index] = all(not column[index] or column[index].isspace() for column in cells) and not (
+            overflow is not None and overflow[index + 1])
+    names = cells[position[name_col]] if name_col else None
+    accepted = np.zeros(count, dtype=bool)
+    accepted[fast] = True
+    rejected: list[Rejected] = []
+    for index in np.flatnonzero(~blank & ~fast):
+        where = f"row {index + 2}"
+        record = {h: cells[i][index] for h, i in position.items()}
         problems = []
-        lat = lon = None
         try:
             if pair_col is not None:
                 pair = parse_pair(record.get(pair_col))
-                lat, lon = pair if pair else (None, None)
+                row_lat, row_lon = pair if pair else (None, None)
             else:
-                lat, lon = parse_number(record.get(lat_col)), parse_number(record.get(lon_col))
-            if lat is None or lon is None:
+                row_lat, row_lon = parse_number(record.get(lat_col)), parse_number(record.get(lon_col))
+            if row_lat is None or row_lon is None:
                 problems.append("latitude/longitude is empty; give both in degrees")
             else:
-                reason = check_point(lat, lon)
+                reason = check_point(row_lat, row_lon)
                 if reason:
                     problems.append(reason)
         except ValueError as exc:
             problems.append(f"coordinate {exc}; give degrees like 53.27 or 53,27")
         try:
-            people = parse_population(record.get(population))
+            row_people = parse_population(record.get(population))
         except ValueError as exc:
             problems.append(f"{population}: {exc}; give a whole number of inhabitants >= 0")
         if problems:
             rejected.append(Rejected(where, f"{_join(problems)} Fix the row or remove it.", record))
             continue
-        rows.append({"name": label or f"{name} {where}", "population": 0, "country": None, "geonameid": None})
-        values.append(people)
-        geometries.append(shapely.Point(lon, lat))
-    for row, value in zip(rows, _rounded(values)):
-        row["population"] = value
-    return _result(name, rows, geometries, rejected, rows_read)
+        lat[index], lon[index], people[index] = row_lat, row_lon, row_people
+        accepted[index] = True
+    chosen = np.flatnonzero(accepted)
+    rows_read = int((~blank).sum())
+    if rows_read and not len(chosen):
+        return _result(name, [], [], rejected, rows_read)
+    labels = [(names[i] or "").strip() if names is not None else "" for i in chosen.tolist()]
+    frame = pd.DataFrame({
+        "name": pd.Series([label or f"{name} row {i + 2}" for label, i in zip(labels, chosen.tolist())], dtype=object),
+        # Fractional people from disaggregated grids: round half up per row (the total moves by < 1 per row).
+        "population": np.floor(people[chosen] + 0.5).astype("int64"),
+        "country": pd.Series([None] * len(chosen), dtype=object),
+        "geonameid": pd.Series([None] * len(chosen), dtype=object),
+    })
+    demand = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(shapely.points(lon[chosen], lat[chosen]), crs=CRS),
+                              crs=CRS)
+    return _load(name, demand, rejected, rows_read)
 
 
 def _join(problems: list[str]) -> str:
@@ -228,10 +330,15 @@ def _result(name: str, rows, geometries, rejected, rows_read) -> DemandLoad:
     if rows_read and not rows:
         listed = "; ".join(f"{r.where}: {r.reason}" for r in rejected[:3])
         raise ImportFileError(f"{name}: none of the {rows_read} rows could be used ({listed}).")
+    return _load(name, _frame(rows, geometries), rejected, rows_read)
+
+
+def _load(name: str, demand: gpd.GeoDataFrame, rejected: list[Rejected], rows_read: int) -> DemandLoad:
     if not rows_read:
         raise ImportFileError(f"{name}: holds no rows of population. Check the file is the population layer.")
-    load = DemandLoad(name, _frame(rows, geometries), rejected, rows_read)
-    assert load.accepted + len(load.rejected) == load.rows_read
+    load = DemandLoad(name, demand, rejected, rows_read)
+    if load.accepted + len(load.rejected) != load.rows_read:  # pragma: no cover  (an invariant, not input)
+        raise AssertionError(f"{name}: {load.accepted} accepted + {len(load.rejected)} rejected != {rows_read} read")
     return load
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import posixpath
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
+import defusedxml.ElementTree as safe_etree
 import numpy as np
 import shapely
+from defusedxml import DefusedXmlException
 from python_calamine import (
     CalamineError,
     CalamineWorkbook,
@@ -24,6 +29,7 @@ from loaders.errors import ImportFileError
 from loaders.features import LoadResult, Rejected, make_result
 from loaders.gazetteer import country_code, geocode
 from loaders.layers import UNCLASSIFIED, fold, layer_from_name, status_from_text
+from loaders.safe_zip import open_zip
 
 HEADER_SCAN_ROWS = 20
 _TEXT_FIELDS = (C.NAME, C.KIND, C.SECTORS, C.HELIX, C.ADDRESS, C.TOWN, C.WEBSITE, C.CONTACT, C.DESCRIPTION)
@@ -36,6 +42,9 @@ _EXPECTED_HEADER = (
     "Latitude/Latitud/Szerokość"
 )
 _CSV_DELIMITERS = (",", ";", "\t", "|")
+MAX_CSV_BYTES = 100 * 1024 * 1024
+"""Largest CSV audit sheet we read (bytes; about a million rows). One cell may hold at most
+`csv.field_size_limit()` characters (131,072 unless changed); a longer cell is refused."""
 _LON_MIN, _LAT_MIN, _LON_MAX, _LAT_MAX = EUROPE_BBOX
 
 
@@ -46,9 +55,14 @@ def _blank(value: Any) -> bool:
 
 
 def _text(value: Any) -> str | None:
-    """A cell as text for a canonical field (numbers without a trailing .0, dates ISO)."""
+    """A cell as text for a canonical field (numbers without a trailing .0, dates ISO).
+
+    Leading whitespace is the user's and is kept (``" =1"`` stays as typed, so an export
+    can still neutralise it); only trailing whitespace is trimmed, and a cell of
+    whitespace only is empty.
+    """
     if value.__class__ is str:
-        return value.strip() or None
+        return value.rstrip() or None
     if value is None:
         return None
     if isinstance(value, float):
@@ -63,9 +77,9 @@ def _text(value: Any) -> str | None:
 
 
 def _value(value: Any) -> Any:
-    """A cell as a JSON-friendly attribute value (text stripped, 3.0 → 3, dates ISO)."""
+    """A cell as a JSON-friendly attribute value (trailing whitespace trimmed, 3.0 → 3, dates ISO)."""
     if value.__class__ is str:
-        return value.strip()
+        return value.rstrip()
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):
@@ -117,7 +131,7 @@ def _plan(header_row: list[Any], mapping: dict[int, str], *, letters: bool) -> _
     headers: list[str] = []
     seen: dict[str, int] = {}
     for index, cell in enumerate(header_row):
-        text = _text(cell) or f"column {_column_letter(index) if letters else index + 1}"
+        text = (_text(cell) or "").strip() or f"column {_column_letter(index) if letters else index + 1}"
         if text in seen:
             seen[text] += 1
             text = f"{text} ({seen[text]})"
@@ -251,7 +265,7 @@ class _Reader:
             # Hot loop: str cells (most of them) are handled inline, the rest by _text/_value.
             for name, index in text_columns:
                 value = cells[index]
-                record[name] = (value.strip() or None) if value.__class__ is str else _text(value)
+                record[name] = (value.rstrip() or None) if value.__class__ is str else _text(value)
             if record["name"] is None:
                 self._reject(ref, (
                     f"the name (column '{headers[i_name]}') is empty. Fill in the name, or delete "
@@ -262,7 +276,7 @@ class _Reader:
             for index, header in attribute_columns:
                 value = cells[index]
                 if value.__class__ is str:
-                    value = value.strip()
+                    value = value.rstrip()
                     if value:
                         attributes[header] = value
                 elif value is not None and value != "":
@@ -313,7 +327,7 @@ class _Reader:
             prefer = row_country or file_country
 
             if i_id is not None:
-                own_id = _text(cells[i_id])
+                own_id = (_text(cells[i_id]) or "").strip()
                 if own_id:
                     record["own_id"] = own_id
                     table_ids.add(own_id)
@@ -337,11 +351,18 @@ class _Reader:
                         point = (lat, lon)
                 else:
                     given, empty = (C.LAT, C.LON) if lat_given else (C.LON, C.LAT)
-                    problems.append(
-                        f"{given} '{_text(lat_raw if lat_given else lon_raw)}' is given but "
-                        f"{empty} (column '{plan.header(empty)}') is empty. "
-                        "Fill in both, or leave both empty to look the town up."
-                    )
+                    if empty in plan.fields:
+                        problems.append(
+                            f"{given} '{_text(lat_raw if lat_given else lon_raw)}' is given but "
+                            f"{empty} (column '{plan.header(empty)}') is empty. "
+                            "Fill in both, or leave both empty to look the town up."
+                        )
+                    else:
+                        problems.append(
+                            f"{given} '{_text(lat_raw if lat_given else lon_raw)}' (column '{plan.header(given)}') "
+                            f"is given but the sheet has no {empty} column. Add a {empty.capitalize()} column, "
+                            "or remove the coordinates to look the town up."
+                        )
             elif i_pair is not None and not _blank(cells[i_pair]):
                 pair_raw = cells[i_pair]
                 pair_text = _text(pair_raw) or ""
@@ -457,10 +478,315 @@ class _Reader:
         return result
 
 
+# -- XLSX: bounding the work before it is done --------------------------------------------------
+
+MAX_SHEET_CELLS = 2_000_000
+"""Largest used range of one sheet we read (rows x columns, counted from A1), e.g. 100,000 rows
+of 20 columns. A reader builds the whole grid, so one stray cell at XFD1048576 would
+otherwise ask for 17 billion cells; larger sheets are refused before anything is read."""
+MAX_SHARED_STRINGS = 5_000_000
+"""Most distinct texts a workbook may declare (``uniqueCount`` in ``xl/sharedStrings.xml``)."""
+MAX_XLSX_PART_BYTES = 512 * 1024 * 1024
+"""Largest unpacked size of one part of a workbook (a sheet's XML, the shared strings)."""
+_MAX_WORKBOOK_XML_BYTES = 16 * 1024 * 1024
+_MAX_TAG_BYTES = 1 << 20
+_CHUNK_BYTES = 1 << 20
+_MB = 1024 * 1024
+_PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
+_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"c[\s/>]")
+_TOKEN = re.compile(rb"<" + _PREFIX + rb"(row|c)([\s/>][^>]*)?>")
+_R_ATTR = re.compile(rb"\br\s*=\s*[\"']([^\"']*)[\"']")
+_REF = re.compile(rb"\s*([A-Za-z]{0,3})([0-9]{1,10})\s*")
+_DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,64})[\"']")
+_SST = re.compile(rb"<" + _PREFIX + rb"sst[\s>/]")
+_UNIQUE_COUNT = re.compile(rb"<" + _PREFIX + rb"sst\s[^>]*?\buniqueCount\s*=\s*[\"']\s*([0-9]{1,30})\s*[\"']")
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+class _BadPart(ValueError):
+    """A workbook part we cannot scan; the message says why."""
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for char in letters.upper():
+        number = number * 26 + char - 64
+    return number
+
+
+def _cells_text(cells: int) -> str:
+    if cells >= 999_500_000:
+        return f"{cells / 1e9:,.0f} billion"
+    if cells >= 10_000_000:
+        return f"{cells / 1e6:,.0f} million"
+    return f"{cells:,}"
+
+
+@dataclass
+class _Extent:
+    """The used range of one sheet from its cells' references (real) and its <dimension> (declared)."""
+
+    rows: int = 0
+    columns: int = 0
+    cell_tags: int = 0
+    declared: str | None = None
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.columns
+
+    @property
+    def range(self) -> str:
+        return f"A1:{_column_letter(self.columns - 1)}{self.rows}" if self.rows and self.columns else "A1"
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    """Yield the XML in chunks of about 1 MB that never cut a tag (the carried tail is bounded)."""
+    carry = b""
+    total = 0
+    while True:
+        chunk = stream.read(_CHUNK_BYTES)
+        if not chunk:
+            if carry:
+                yield carry
+            return
+        total += len(chunk)
+        if total > MAX_XLSX_PART_BYTES:
+            raise _BadPart(f"unpacks to more than {MAX_XLSX_PART_BYTES // _MB} MB")
+        data = carry + chunk
+        last_lt, last_gt = data.rfind(b"<"), data.rfind(b">")
+        if last_lt > last_gt:
+            carry = data[last_lt:]
+            if len(carry) > _MAX_TAG_BYTES:
+                raise _BadPart("holds a tag longer than 1 MB")
+            data = data[:last_lt]
+        else:
+            carry = b""
+        yield data
+
+
+def _scan_chunk(data: bytes) -> tuple[int, int, int, int] | None:
+    """Return (cell tags, cells with a plain reference, largest row, largest column) of a chunk.
+
+    Vectorised over every ``<c r="B7"`` in the chunk; None when a reference is not of the
+    plain form (the caller then counts positions exactly).
+    """
+    arr = np.frombuffer(data + bytes(24), np.uint8)
+    lt = np.flatnonzero((arr[:-1] == 60) & (arr[1:] == 99))  # "<c"
+    after = arr[lt + 2]
+    space = after == 32
+    tags = int(np.count_nonzero(space | (after == 62) | (after == 47) | (after == 9) | (after == 10) | (after == 13)))
+    if b":c" in data:  # a prefixed namespace (<x:c ...>) or just text: count tags the slow way
+        tags = len(_CELL_TAG.findall(data))
+    lt = lt[space]
+    starts = lt[(arr[lt + 3] == 114) & (arr[lt + 4] == 61) & (arr[lt + 5] == 34)] + 6  # '<c r="'
+    n = len(starts)
+    if not n:
+        return tags, 0, 0, 0
+    column = np.zeros(n, np.int64)
+    row = np.zeros(n, np.int64)
+    state = np.zeros(n, np.int8)  # 0: in the letters, 1: in the digits, 2: past the closing quote
+    letters = np.zeros(n, np.int8)
+    digits = np.zeros(n, np.int8)
+    for offset in range(12):  # up to 3 letters, 8 digits and the quote
+        char = arr[starts + offset]
+        is_letter = (char >= 65) & (char <= 90) & (state == 0)
+        column = np.where(is_letter, column * 26 + (char.astype(np.int64) - 64), column)
+        letters += is_letter
+        is_digit = (char >= 48) & (char <= 57) & (state <= 1) & ~is_letter
+        row = np.where(is_digit, row * 10 + (char.astype(np.int64) - 48), row)
+        digits += is_digit
+        ended = ~is_letter & ~is_digit & (state < 2)
+        if (ended & (char != 34)).any():
+            return None
+        state = np.where(is_digit, 1, np.where(ended, 2, state)).astype(np.int8)
+    if (state != 2).any() or ((letters < 1) | (letters > 3) | (digits < 1)).any():
+        return None
+    return tags, n, int(row.max()), int(column.max())
+
+
+def _scan_extent(open_stream) -> _Extent:
+    """Find a sheet's used range from the cell references actually present, in bounded memory.
+
+    The ``<dimension>`` element is read too but not trusted: it can be wrong either way,
+    and the reader sizes its grid from the cells. Cells normally carry ``r="B7"``; when
+    some do not (or a reference is unusual), a second pass counts positions as a reader
+    does (a cell without ``r`` follows the previous one in its row, a row without ``r``
+    follows the previous row).
+    """
+    extent = _Extent()
+    refs = 0
+    exact = False
+    with open_stream() as stream:
+        for index, data in enumerate(_chunks(stream)):
+            if index == 0:
+                if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4096]:
+                    raise _BadPart("is saved as UTF-16 or UTF-32 XML")
+                found = _DIMENSION.search(data)
+                if found:
+                    extent.declared = found.group(1).decode("ascii", "replace").strip()
+            scanned = _scan_chunk(data)
+            if scanned is None:
+                exact = True
+                extent.cell_tags += len(_CELL_TAG.findall(data))
+            else:
+                tags, plain, rows, columns = scanned
+                extent.cell_tags += tags
+                refs += plain
+                extent.rows, extent.columns = max(extent.rows, rows), max(extent.columns, columns)
+            if extent.cell_tags > MAX_SHEET_CELLS:
+                return extent  # more cells than the budget: the range can only be larger
+    if exact or refs != extent.cell_tags:
+        extent.rows, extent.columns = _count_positions(open_stream)
+    return extent
+
+
+def _count_positions(open_stream) -> tuple[int, int]:
+    rows = columns = row = column = 0
+    with open_stream() as stream:
+        for data in _chunks(stream):
+            for kind, attributes in _TOKEN.findall(data):
+                found = _R_ATTR.search(attributes or b"")
+                ref = _REF.fullmatch(found.group(1)) if found else None
+                if found and ref is None:
+                    raise _BadPart(f"has a cell reference '{found.group(1)[:20].decode('ascii', 'replace')}' "
+                                   "that is not of the form B7")
+                if kind == b"row":
+                    row = int(ref.group(2)) if ref and not ref.group(1) else row + 1
+                    column = 0
+                    continue
+                if ref and ref.group(1):
+                    column, cell_row = _column_number(ref.group(1)), int(ref.group(2))
+                else:
+                    column, cell_row = column + 1, max(row, 1)
+                rows, columns = max(rows, cell_row), max(columns, column)
+    return rows, columns
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _sheet_parts(archive: zipfile.ZipFile, source_file: str) -> dict[str, zipfile.ZipInfo]:
+    """Map each sheet name of ``xl/workbook.xml`` to its part in the archive."""
+    def xml(name: str):
+        info = archive.getinfo(name)
+        if info.file_size > _MAX_WORKBOOK_XML_BYTES:
+            raise _BadPart(f"'{name}' would unpack to {info.file_size // _MB} MB")
+        with archive.open(info) as stream:
+            return safe_etree.fromstring(stream.read(_MAX_WORKBOOK_XML_BYTES + 1))
+
+    workbook = xml("xl/workbook.xml")
+    targets: dict[str, str] = {}
+    if "xl/_rels/workbook.xml.rels" in archive.NameToInfo:
+        for element in xml("xl/_rels/workbook.xml.rels").iter():
+            if _local(element.tag) == "Relationship" and element.get("Id") and element.get("Target"):
+                target = element.get("Target").replace("\\", "/")
+                path = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+                targets[element.get("Id")] = path
+    parts: dict[str, zipfile.ZipInfo] = {}
+    for element in workbook.iter():
+        if _local(element.tag) != "sheet":
+            continue
+        rid = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
+        path = targets.get(rid or "")
+        info = archive.NameToInfo.get(path or "")
+        if info is None:  # case-insensitive, as Windows-made archives sometimes need
+            info = next((i for i in archive.infolist() if path and i.filename.lower() == path.lower()), None)
+        if info is not None:
+            parts[element.get("name", "")] = info
+    return parts
+
+
+def _check_workbook(data: bytes, source_file: str) -> dict[str, _Extent]:
+    """Check a workbook before any reader builds its grids; return each sheet's extent.
+
+    Raises ImportFileError for what is not an XLSX/XLSM, and for a part, a text table or a
+    sheet over the limits (`MAX_XLSX_PART_BYTES`, `MAX_SHARED_STRINGS`, `MAX_SHEET_CELLS`).
+    """
+    resave = "Open it in Excel or LibreOffice and save it as .xlsx, or export the sheet as CSV."
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(f"{source_file}: this is an old-style Excel 97-2003 (.xls) workbook; "
+                              f"only .xlsx and .xlsm are read. {resave}")
+    if not data.startswith(b"PK"):
+        raise ImportFileError(f"{source_file}: cannot be read as an Excel workbook (it is not an .xlsx "
+                              f"zip archive). {resave}")
+    archive = open_zip(data, source_file, what="Excel workbook (.xlsx)", hint=resave)
+    names = archive.NameToInfo
+    if "xl/workbook.xml" not in names:
+        if "content.xml" in names or _ODS_MIMETYPE in data[:200]:
+            kind = "an OpenDocument spreadsheet (.ods)"
+        elif "xl/workbook.bin" in names:
+            kind = "a binary Excel workbook (.xlsb)"
+        else:
+            kind = "a zip archive without xl/workbook.xml"
+        raise ImportFileError(f"{source_file}: cannot be read as an Excel workbook: it is {kind}. {resave}")
+    for info in archive.infolist():
+        if info.file_size > MAX_XLSX_PART_BYTES:
+            raise ImportFileError(
+                f"{source_file}: the workbook part '{info.filename[:100]}' would unpack to "
+                f"{info.file_size / _MB:,.0f} MB, over the {MAX_XLSX_PART_BYTES // _MB} MB limit for one part. "
+                "Split the workbook into smaller files (a few sheets each) or export each sheet as CSV."
+            )
+    try:
+        parts = _sheet_parts(archive, source_file)
+    except (_BadPart, safe_etree.ParseError, DefusedXmlException, zipfile.BadZipFile, zlib.error, EOFError,
+            NotImplementedError, RuntimeError, KeyError) as exc:
+        raise ImportFileError(f"{source_file}: cannot be read as an Excel workbook (its list of sheets is "
+                              f"damaged: {str(exc)[:200]}). {resave}") from None
+    for info in archive.infolist():
+        if info.filename.lower().endswith("sharedstrings.xml"):
+            _check_shared_strings(archive, info, source_file)
+    extents: dict[str, _Extent] = {}
+    for sheet, info in parts.items():
+        try:
+            extent = _scan_extent(lambda info=info: archive.open(info))
+        except (_BadPart, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise ImportFileError(f"{source_file}, sheet '{sheet}': cannot be read (its XML "
+                                  f"{str(exc)[:200]}). {resave}") from None
+        if extent.cells > MAX_SHEET_CELLS or extent.cell_tags > MAX_SHEET_CELLS:
+            if extent.cells > MAX_SHEET_CELLS:
+                what = f"the used range {extent.range} holds {_cells_text(extent.cells)} cells"
+                if extent.declared and extent.declared.upper() not in (extent.range, extent.range[3:]):
+                    what += f" (although the sheet declares {extent.declared[:40]})"
+                fix = (f"Delete the stray cells towards {extent.range[3:]} (Ctrl+End in Excel jumps to the last "
+                       "one) or copy the table to a new sheet.")
+            else:
+                what = f"the sheet holds more than {_cells_text(extent.cell_tags)} cells"
+                fix = "Split the table into several sheets or files, or export it as CSV."
+            raise ImportFileError(
+                f"{source_file}, sheet '{sheet}': {what}, over the {MAX_SHEET_CELLS:,} limit for one sheet. {fix}"
+            )
+        extents[sheet] = extent
+    return extents
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source_file: str) -> None:
+    """Refuse a text table that declares more entries than the limit (a reader reserves them all)."""
+    try:
+        with archive.open(info) as stream:
+            for data in _chunks(stream):
+                found = _UNIQUE_COUNT.search(data)
+                if found:
+                    count = int(found.group(1))
+                    if count > MAX_SHARED_STRINGS:
+                        raise ImportFileError(
+                            f"{source_file}: the workbook declares {_cells_text(count)} distinct texts "
+                            f"(uniqueCount in {info.filename}), over the {MAX_SHARED_STRINGS:,} limit. "
+                            "Open it in Excel or LibreOffice and save it again as .xlsx, or export the sheets as CSV."
+                        )
+                    return
+                if _SST.search(data):
+                    return  # the table's start tag has no count
+    except (_BadPart, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise ImportFileError(f"{source_file}: cannot be read as an Excel workbook ('{info.filename}' "
+                              f"{str(exc)[:200]}). Open it in Excel or LibreOffice and save it again as .xlsx.") from None
+
+
 # -- XLSX ------------------------------------------------------------------------------------
 
 def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = None) -> LoadResult:
-    """Read an XLSX/XLSM (also XLS, ODS) audit workbook: every sheet with a header row.
+    """Read an XLSX/XLSM audit workbook: every sheet with a header row.
 
     A sheet is a table whose header is the first of its first 20 rows naming a name
     column and one other known column (English, Swedish, Polish, German or Irish headers);
@@ -468,6 +794,10 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
     The layer comes from a layer/category column, else the sheet name. Rows with
     coordinates keep them; rows with only a town or address are matched offline to
     GeoNames settlements; rows with neither are kept without a place.
+
+    Before anything is read, each sheet's used range is found from the cell references
+    in its XML and a sheet over `MAX_SHEET_CELLS` is refused, as is a part over
+    `MAX_XLSX_PART_BYTES` or a text table over `MAX_SHARED_STRINGS`.
 
     Parameters
     ----------
@@ -482,13 +812,15 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
     Raises
     ------
     ImportFileError
-        The file is not a workbook, or no sheet has a header row.
+        The file is not an XLSX/XLSM workbook, a sheet is over the limits, or no sheet
+        has a header row.
     """
     if not data:
         raise ImportFileError(
             f"{source_file}: the file is empty (0 bytes). Save the workbook again from Excel or "
             "LibreOffice as .xlsx and re-import it."
         )
+    extents = _check_workbook(data, source_file)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except CalamineError as exc:
@@ -506,11 +838,17 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
             if meta.visible != SheetVisibleEnum.Visible:
                 skipped.append(f"sheet '{meta.name}' is hidden (unhide it to import it)")
                 continue
+            if meta.name not in extents:
+                # Never let the reader build a grid we have not measured.
+                raise ImportFileError(
+                    f"{source_file}, sheet '{meta.name}': its XML part is not where the workbook's list of "
+                    "sheets says. Open the workbook in Excel or LibreOffice, save it again as .xlsx and re-import it."
+                )
             try:
                 rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
-            except CalamineError as exc:
+            except (CalamineError, ValueError, OverflowError) as exc:
                 raise ImportFileError(
-                    f"{source_file}, sheet '{meta.name}': cannot be read ({exc}). Open the workbook "
+                    f"{source_file}, sheet '{meta.name}': cannot be read ({str(exc)[:200]}). Open the workbook "
                     "in Excel or LibreOffice, save it again as .xlsx and re-import it."
                 ) from None
             why = reader.read_table(rows, sheet=meta.name)
@@ -555,15 +893,33 @@ def _decode(data: bytes, source_file: str) -> tuple[str, str]:
         ) from None
 
 
-def _sniff(text: str, delimiters: tuple[str, ...] = _CSV_DELIMITERS) -> tuple[str, list[list[str]]] | None:
+def _field_too_long(source_file: str, line: int) -> ImportFileError:
+    return ImportFileError(
+        f"{source_file}, line {line}: a cell reaching this line holds more than {csv.field_size_limit():,} characters, the most "
+        "one CSV cell may hold. Shorten that cell (or move long text to a linked document), or look for a "
+        "quote (\") that is never closed, which turns the rest of the file into one cell."
+    )
+
+
+def _is_field_limit(exc: csv.Error) -> bool:
+    return "field larger than field limit" in str(exc)
+
+
+def _sniff(
+    text: str, source_file: str, delimiters: tuple[str, ...] = _CSV_DELIMITERS,
+) -> tuple[str, list[list[str]]] | None:
     """Pick the delimiter that gives a recognisable header; return it and the first rows."""
     best: tuple[tuple[int, int, int], str, list[list[str]]] | None = None
+    too_long: int | None = None
     for rank, delimiter in enumerate(delimiters):
         if delimiter not in text[:65536]:
             continue
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
-            head = list(islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), HEADER_SCAN_ROWS))
-        except csv.Error:
+            head = list(islice(reader, HEADER_SCAN_ROWS))
+        except csv.Error as exc:
+            if _is_field_limit(exc):
+                too_long = reader.line_num if too_long is None else min(too_long, reader.line_num)
             continue
         found = _find_header(head)
         if found is None:
@@ -572,6 +928,8 @@ def _sniff(text: str, delimiters: tuple[str, ...] = _CSV_DELIMITERS) -> tuple[st
         score = (len(set(mapping.values())), len(head[index]), -rank)
         if best is None or score > best[0]:
             best = (score, delimiter, head)
+    if best is None and too_long is not None:
+        raise _field_too_long(source_file, too_long)
     return (best[1], best[2]) if best else None
 
 
@@ -594,6 +952,12 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
             f"{source_file}: the file is empty (0 bytes). Export the sheet again as CSV with a "
             "header row such as Name, Town, Latitude, Longitude."
         )
+    if len(data) > MAX_CSV_BYTES:
+        raise ImportFileError(
+            f"{source_file}: the file is {len(data) / _MB:,.0f} MB, over the {MAX_CSV_BYTES // _MB} MB limit "
+            "for one audit sheet. Split it into several files (e.g. one per layer), or remove columns "
+            "that are not needed."
+        )
     text, encoding = _decode(data, source_file)
     if not text.strip():
         raise ImportFileError(
@@ -610,9 +974,20 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
     if re.fullmatch(r"sep=.", first_line.rstrip("\r"), flags=re.IGNORECASE):
         # Excel's "sep=;" line names the delimiter and is not shown as a row.
         delimiters, text = (first_line[4],), rest
-    sniffed = _sniff(text, delimiters)
+        if not _usable_delimiter(delimiters[0]):
+            raise ImportFileError(
+                f"{source_file}, line 1: 'sep={first_line[4]}' names a separator that cannot separate "
+                "cells. Delete that line or write sep=, or sep=; and import the file again."
+            )
+    sniffed = _sniff(text, source_file, delimiters)
     if sniffed is None:
-        head = list(islice(csv.reader(io.StringIO(text, newline="")), HEADER_SCAN_ROWS))
+        head_reader = csv.reader(io.StringIO(text, newline=""))
+        head: list[list[str]] = []
+        try:
+            head.extend(islice(head_reader, HEADER_SCAN_ROWS))  # rows read before an error stay
+        except csv.Error as exc:
+            if _is_field_limit(exc):
+                raise _field_too_long(source_file, head_reader.line_num) from None
         raise ImportFileError(
             f"{source_file}: no header row found in the first {HEADER_SCAN_ROWS} rows; "
             f"{_EXPECTED_HEADER}, separated by ',' or ';' (this file's {_first_cells(head)}). "
@@ -626,8 +1001,14 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
     try:
         reader.read_table(rows, sheet=None)
     except csv.Error as exc:
+        if _is_field_limit(exc):
+            raise _field_too_long(source_file, rows.line_num) from None
         raise ImportFileError(
             f"{source_file}, row {rows.line_num}: {exc}. Check the quotes on that line, "
             "or export the sheet again as CSV."
         ) from None
     return reader.finish()
+
+
+def _usable_delimiter(char: str) -> bool:
+    return char == "\t" or not (char.isalnum() or char.isspace() or char in "\"'\r\n")

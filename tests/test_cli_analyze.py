@@ -180,8 +180,54 @@ def test_human_readable_output():
     done = run("analyze", "--facilities", FACILITIES, "--demand", DEMAND, "--sites", "1")
     assert done.returncode == 0, done.stderr
     assert "hubs" in done.stdout and "1,500" in done.stdout
-    assert "Cford (2,000): missing hubs 33.4 km, training 33.4 km" in done.stdout
+    assert "Cford (2,000): lacks hubs (nearest 33.4 km), training (nearest 33.4 km)" in done.stdout
     assert "1. Cford" in done.stdout and "+2,000 people" in done.stdout
+
+
+def test_a_layer_with_no_facility_is_named_as_missing_not_as_none(tmp_path):
+    # Only hubs in the data: training and networks are missing everywhere, which must not read as
+    # "missing training none" (i.e. nothing missing).
+    only_hubs = tmp_path / "hubs.geojson"
+    only_hubs.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "H1", "layer": "hubs"},
+         "geometry": {"type": "Point", "coordinates": [-8.0, 53.0]}}]}), encoding="utf-8")
+    done = run("analyze", "--facilities", only_hubs, "--demand", DEMAND)
+    assert done.returncode == 0, done.stderr
+    assert "Aville (1,000): lacks training (none in the data), networks (none in the data)" in done.stdout
+    assert " none," not in done.stdout and "missing" not in done.stdout
+
+
+def test_fewer_sites_than_asked_says_why(tmp_path):
+    # Uncovered by hubs: Cford, Eglen and Dmore; with 2 candidates only 2 sites can add anyone.
+    candidates = tmp_path / "candidates.geojson"
+    candidates.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": name, "layer": "hubs"},
+         "geometry": {"type": "Point", "coordinates": [-8.0, lat]}} for name, lat in (("Mill", 53.3), ("Depot", 53.9))
+    ]}), encoding="utf-8")
+    done = run("analyze", "--facilities", FACILITIES, "--demand", DEMAND, "--sites", "3", "--candidates", candidates)
+    assert done.returncode == 0, done.stderr
+    assert "only 2 of the 3 new hubs sites asked for add anyone" in done.stdout
+    report = analyze_json("--facilities", FACILITIES, "--demand", DEMAND, "--sites", "3", "--candidates", candidates)
+    assert len(report["siting"]["sites"]) == 2 and report["siting"]["k"] == 3
+    assert any(note.startswith("Only 2 of 3 sites add anyone") for note in report["siting"]["notes"])
+
+
+def test_json_lists_the_largest_100_gaps_unless_all_gaps_is_given(tmp_path):
+    many = tmp_path / "many.csv"
+    # Populations tie in sevens, so the 100th gap falls inside a tie (broken by name).
+    rows = [f"Town {i:03d},{50 + i * 0.01:.2f},-20.0,{1000 + i // 7}" for i in range(150)]
+    many.write_text("name,lat,lon,population\n" + "\n".join(reversed(rows)) + "\n", encoding="utf-8")
+    report = analyze_json("--facilities", FACILITIES, "--demand", many)
+    assert report["gaps_total"] == 150 and len(report["gaps"]) == 100
+    assert report["gaps"][0] == {**report["gaps"][0], "name": "Town 147", "population": 1021}
+    full = analyze_json("--facilities", FACILITIES, "--demand", many, "--all-gaps")
+    assert full["gaps_total"] == 150 and len(full["gaps"]) == 150
+    assert report["gaps"] == full["gaps"][:100]
+    expected = sorted(range(150), key=lambda i: (-(i // 7), f"Town {i:03d}"))
+    assert [g["name"] for g in full["gaps"]] == [f"Town {i:03d}" for i in expected]
+    text = run("analyze", "--facilities", FACILITIES, "--demand", many)
+    assert "settlements lacking a layer within reach (150; largest first)" in text.stdout
+    assert "... and 135 more (use --json --all-gaps for the full list)" in text.stdout
 
 
 # -- workspace and region --------------------------------------------------------------------
@@ -223,18 +269,39 @@ def test_workspace_region_with_geonames_demand_and_real_boundary(workspace, real
     assert report["gaps"][0]["name"] == "Galway" and report["gaps"][0]["population"] == 85910
     # Nobody there has all three layers of the fixture's few facilities, so every town is a gap.
     assert report["full_support_share"] == 0.0
-    assert len(report["gaps"]) == report["demand"]["settlements"]
+    assert len(report["gaps"]) == report["gaps_total"] == report["demand"]["settlements"]
 
 
 def test_offline_fallback_to_the_approximate_outline(workspace):
-    report = analyze_json("--workspace", workspace, "--region", "west-ireland")  # GISCO URL: closed port
+    report = analyze_json("--workspace", workspace, "--region", "west-ireland", "--online")  # GISCO: closed port
     assert report["boundary"] == "approximate"
     assert "approximate outline" in report["boundary_label"]
     assert any("could not be downloaded" in note and "127.0.0.1:9" in note for note in report["notes"])
-    offline = analyze_json("--workspace", workspace, "--region", "west-ireland", "--offline")
+    offline = analyze_json("--workspace", workspace, "--region", "west-ireland")
     assert offline["boundary"] == "approximate"
     assert any(note.startswith("offline: the official boundary of IE042 is not cached") for note in offline["notes"])
     assert offline["demand"]["settlements"] > 30  # GeoNames inside the outline
+    # --offline is the default now and still accepted (old scripts); with --online it contradicts.
+    assert analyze_json("--workspace", workspace, "--region", "west-ireland", "--offline") == offline
+    line = one_line_error(run("analyze", "--workspace", workspace, "--region", "west-ireland", "--online",
+                              "--offline"))
+    assert "--online and --offline contradict" in line
+
+
+def test_analyze_and_compare_never_download_without_online(workspace, gisco):
+    # The stand-in GISCO server has the boundary, but nothing may be fetched unless --online is given.
+    folder, url = gisco
+    _regions_file(workspace, nuts=["IE999"])
+    (folder / "IE999.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"NUTS_ID": "IE999"},
+         "geometry": json.loads(shapely.to_geojson(box(-8.5, 53.05, -7.5, 53.95)))}]}), encoding="utf-8")
+    # test-region has no approximate outline, so without the download there is no boundary at all.
+    for command in (("analyze", "--workspace", workspace, "--region", "test-region", "--demand", DEMAND),
+                    ("compare", "--workspace", workspace, "--region", "test-region")):
+        line = one_line_error(run(*command, url=url))
+        assert "offline: the official boundary of IE999 is not cached" in line, line
+    assert analyze_json("--workspace", workspace, "--region", "test-region", "--demand", DEMAND, "--online",
+                        url=url)["boundary"] == "official"
 
 
 def test_official_boundary_downloaded_then_cached(workspace, gisco):
@@ -243,7 +310,8 @@ def test_official_boundary_downloaded_then_cached(workspace, gisco):
     (folder / "IE999.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"NUTS_ID": "IE999"},
          "geometry": json.loads(shapely.to_geojson(box(-8.5, 53.05, -7.5, 53.95)))}]}), encoding="utf-8")
-    report = analyze_json("--workspace", workspace, "--region", "test-region", "--demand", DEMAND, url=url)
+    report = analyze_json("--workspace", workspace, "--region", "test-region", "--demand", DEMAND, "--online",
+                          url=url)
     assert report["boundary"] == "official"
     assert "IE999" in report["boundary_label"] and "EuroGeographics" in report["boundary_attribution"]
     assert report["demand"]["population"] == 3500
@@ -279,6 +347,19 @@ def test_compare_prints_one_row_per_region(workspace):
     assert "Test region" in text.stdout and "imported" in text.stdout
 
 
+def test_compare_keeps_whole_names_and_gives_the_boundary_note_once(workspace):
+    done = run("compare", "--workspace", workspace)
+    assert done.returncode == 0, done.stderr
+    assert "Armagh City, Banbridge & Craigavon " in done.stdout
+    assert "West Pomerania (Zachodniopomorskie) " in done.stdout
+    notes = [line for line in done.stdout.splitlines() if line.startswith("note:")]
+    assert len(notes) == len(set(notes))
+    boundary = [n for n in notes if "not cached" in n]
+    assert len(boundary) == 1
+    assert "these 8 regions" in boundary[0] and "Armagh City, Banbridge & Craigavon (UKN07)" in boundary[0]
+    assert "--online" in boundary[0]
+
+
 # -- errors ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, expected", [
     (("--facilities", DATA / "nope.geojson", "--demand", DEMAND), "nope.geojson: cannot be opened"),
@@ -286,7 +367,10 @@ def test_compare_prints_one_row_per_region(workspace):
     (("--facilities", FACILITIES, "--demand", DEMAND, "--radius", "parks=3"), "LAYER=KM"),
     (("--facilities", FACILITIES, "--demand", DEMAND, "--sites", "0"), "between 1 and 10"),
     (("--facilities", FACILITIES, "--demand", DEMAND, "--sites", "2", "--sites-layer", "parks"), "not a layer"),
-    (("--facilities", FACILITIES, "--demand", DEMAND, "--circuity", "0.5"), "at least 1"),
+    (("--facilities", FACILITIES, "--demand", DEMAND, "--circuity", "0.5"), "between 1 and 3"),
+    (("--facilities", FACILITIES, "--demand", DEMAND, "--circuity", "1e308"), "--circuity 1e308: give a factor between 1 and 3"),
+    (("--facilities", FACILITIES, "--demand", DEMAND, "--circuity", "inf"), "between 1 and 3"),
+    (("--facilities", FACILITIES, "--demand", DEMAND, "--circuity", "nan"), "between 1 and 3"),
     (("--facilities", FACILITIES), "no demand"),
     (("--demand", DEMAND), "no facilities"),
     (("--facilities", FACILITIES, "--region", "atlantis"), "unknown region 'atlantis'"),
@@ -350,3 +434,10 @@ def test_candidate_sites_file(tmp_path):
                           "--candidates", candidates)
     # The mill (53.4) reaches Cford (11.1 km) and Eglen (11.1 km): 2700; the depot only Dmore: 300.
     assert report["siting"]["sites"] == [{"name": "Old mill", "lat": 53.4, "lon": -8.0, "added_population": 2700}]
+
+
+def test_the_report_names_a_missing_boundary_as_the_boundary_sources_do():
+    from atlas.analyze import NO_BOUNDARY
+    from geography.boundaries import NONE
+
+    assert NO_BOUNDARY == NONE

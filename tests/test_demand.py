@@ -157,3 +157,61 @@ def test_clip_keeps_points_inside_or_on_the_boundary():
 def test_missing_file_names_it():
     with pytest.raises(ImportFileError, match=r"nope.csv: cannot be opened"):
         demand_from_file(DATA / "nope.csv")
+
+
+# -- column-wise parsing --------------------------------------------------------------------
+def test_plain_numbers_are_converted_column_wise_without_the_per_row_parsers(monkeypatch):
+    def per_row(*args, **kwargs):
+        raise AssertionError(f"per-row parser called for {args}")
+
+    for name in ("parse_number", "parse_pair", "parse_population", "check_point"):
+        monkeypatch.setattr(f"loaders.population.{name}", per_row)
+    rows = "".join(f"Town {i},{50 + i / 1000:.3f},{-8 - i / 1000:.3f},{100 + i}\n" for i in range(2000))
+    load = demand_from_bytes(("name,lat,lon,population\n" + rows).encode(), "plain.csv")
+    assert (load.rows_read, load.accepted) == (2000, 2000)
+    assert load.demand["population"].sum() == sum(range(100, 2100))
+    assert load.demand.geometry.iloc[1999].equals(Point(-9.999, 51.999))
+    pairs = "".join(f"T{i}\t53.{i}, -8.{i}\t{i + 1}\n" for i in range(10))
+    load = demand_from_bytes(("place\tcoordinates\tinhabitants\n" + pairs).encode(), "pairs.tsv")
+    assert load.demand.geometry.iloc[3].equals(Point(-8.3, 53.3))
+
+
+def test_mixed_rows_keep_their_numbers_values_and_reasons():
+    text = (
+        "name;lat;lon;population\n"
+        "Aville;53.0;-8.0;1000\n"            # row 2: plain
+        "\n"                                  # row 3: blank, not a row read
+        ";;;\n"                               # row 4: blank cells, not a row read
+        '"Two\nlines";53,1;-8,1;1.234\n'     # row 5: quoted line break, decimal commas, thousands
+        "Cford;53° 18' N;8° 0' W;2 000\n"     # row 6: DMS, spaced thousands
+        "Dmore;95;-8;300\n"                  # row 7: impossible latitude
+        "Eglen;53.5;-8.0;12,5;extra\n"       # row 8: a cell beyond the header, fractional people
+        " ;  ;\t;;\n"                         # row 9: whitespace only, one extra empty cell
+        ";53.6;-8.0;7\n"                     # row 10: no name
+    )
+    load = demand_from_bytes(text.encode(), "mixed.csv")
+    assert load.rows_read == 6 and load.accepted == 5
+    assert load.accepted + len(load.rejected) == load.rows_read
+    assert list(load.demand["name"]) == ["Aville", "Two\nlines", "Cford", "Eglen", "mixed.csv row 10"]
+    assert list(load.demand["population"]) == [1000, 1234, 2000, 13, 7]
+    assert load.demand.geometry.iloc[1].equals(Point(-8.1, 53.1))
+    assert load.demand.geometry.iloc[2].equals(Point(-8.0, 53.3))
+    [bad] = load.rejected
+    assert bad.where == "row 7" and "latitude 95.0" in bad.reason
+    assert bad.raw == {"name": "Dmore", "lat": "95", "lon": "-8", "population": "300"}
+    assert load.demand["name"].dtype == object and load.demand["population"].dtype == "int64"
+
+
+def test_a_cell_over_the_csv_field_limit_is_one_clean_error():
+    text = 'name,lat,lon,population\n"A,53,-8,5\n' + "x" * 140_000 + "\n"
+    with pytest.raises(ImportFileError, match=r"^long\.csv, line 3: a cell reaching this line holds more than "
+                                              r"131,072 characters"):
+        demand_from_bytes(text.encode(), "long.csv")
+
+
+def test_a_csv_over_the_size_limit_is_refused(monkeypatch):
+    monkeypatch.setattr("loaders.population.MAX_DEMAND_CSV_BYTES", 100)
+    text = "name,lat,lon,population\n" + "A,53,-8,5\n" * 20
+    with pytest.raises(ImportFileError, match=r"^big\.csv: the file is 0 MB, over the 0 MB limit for a population "
+                                              r"table\. Clip it"):
+        demand_from_bytes(text.encode(), "big.csv")

@@ -4,12 +4,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 from atlas.cli._common import LOCATION_HELP, print_json
 from errors import UsageError
 from loaders.layers import LAYERS
+
+MAX_GAPS = 100
+"""Gaps ``analyze --json`` lists unless ``--all-gaps`` is given (the JSON says how many there are)."""
+CIRCUITY_RANGE = (1.0, 3.0)
 
 
 # Values are checked here rather than by argparse so that a mistake gives the same
@@ -33,8 +38,10 @@ def _circuity(text: str | None) -> float:
         value = float(text.replace(",", "."))
     except ValueError:
         raise UsageError(f"--circuity '{text}' is not a number; give a factor of about 1.3 for roads.") from None
-    if not math.isfinite(value) or value < 1:
-        raise UsageError(f"--circuity {value}: the factor must be at least 1 (about 1.3 for roads).")
+    low, high = CIRCUITY_RANGE
+    if not math.isfinite(value) or not low <= value <= high:
+        raise UsageError(f"--circuity {text}: give a factor between {low:g} and {high:g} (at least 1; "
+                         "about 1.3 for roads).")
     return value
 
 
@@ -60,8 +67,19 @@ def _pct(share: float) -> str:
     return f"{100 * share:.1f} %"
 
 
-def _km(value: float | None) -> str:
-    return "none" if value is None else f"{value:.1f} km"
+def _lacking(gap: dict[str, Any]) -> str:
+    """Name each missing layer with its nearest distance ("hubs (nearest 33.4 km)")."""
+    parts = []
+    for layer in gap["missing"]:
+        km = gap["nearest_km"].get(layer)
+        parts.append(f"{layer} (none in the data)" if km is None else f"{layer} (nearest {km:.1f} km)")
+    return ", ".join(parts)
+
+
+def _online(args: argparse.Namespace) -> bool:
+    if args.online and args.offline:
+        raise UsageError("--online and --offline contradict each other; give one (offline is the default).")
+    return bool(args.online)
 
 
 def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
@@ -85,16 +103,16 @@ def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
               f"{figures['uncovered_settlements']:>16}")
     print(f"  full support (all layers within reach): {_pct(report['full_support_share'])} of the population")
     gaps = report["gaps"]
+    total = report.get("gaps_total", len(gaps))
     print()
     if gaps:
-        print(f"  settlements lacking a layer ({len(gaps)}; largest first):")
+        print(f"  settlements lacking a layer within reach ({total:,}; largest first):")
         for gap in gaps[:max_gaps]:
-            nearest = ", ".join(f"{layer} {_km(gap['nearest_km'].get(layer))}" for layer in gap["missing"])
-            print(f"    {gap['name']} ({gap['population']:,}): missing {nearest}")
-        if len(gaps) > max_gaps:
-            print(f"    ... and {len(gaps) - max_gaps} more (use --json for all)")
+            print(f"    {gap['name']} ({gap['population']:,}): lacks {_lacking(gap)}")
+        if total > max_gaps:
+            print(f"    ... and {total - max_gaps:,} more (use --json --all-gaps for the full list)")
     else:
-        print("  every settlement has all layers within reach")
+        print("  every settlement has every layer within reach")
     siting = report.get("siting") or {}
     if siting.get("sites"):
         print()
@@ -104,6 +122,15 @@ def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
         if siting.get("gap_to_optimum") is not None:
             print(f"    greedy is {_pct(siting['gap_to_optimum'])} below the optimum "
                   f"(best possible: +{siting['optimum']:,} people)")
+    asked = siting.get("k") or 0
+    if asked and len(siting.get("sites") or []) < asked:
+        print()
+        found = len(siting.get("sites") or [])
+        print(f"  only {found} of the {asked} new {siting['layer']} sites asked for add anyone: every uncovered "
+              "settlement within reach of a candidate site is covered by then. Widen the radius or give "
+              "other --candidates to look further." if found else
+              f"  no new {siting['layer']} site adds anyone: every settlement within reach of a candidate site "
+              "is already covered. Widen the radius or give other --candidates to look further.")
     if report.get("notes"):
         print()
         for note in report["notes"]:
@@ -125,13 +152,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         workspace=args.workspace, region=args.region, facilities=args.facilities, demand=args.demand,
         boundary=args.boundary, radius_km=parse_radius_args(args.radius), sites=sites,
         sites_layer=layer, candidates=args.candidates,
-        include_planned=args.include_planned, circuity=_circuity(args.circuity), online=not args.offline,
-        timeout_s=_timeout(args.timeout),
+        include_planned=args.include_planned, circuity=_circuity(args.circuity), online=_online(args),
+        timeout_s=_timeout(args.timeout), max_gaps=None if args.all_gaps else MAX_GAPS,
     )
     if args.json:
         print_json(report)
     else:
-        _print_report(report)
+        _print_report(report, max_gaps=len(report["gaps"]) if args.all_gaps else 15)
     return 0
 
 
@@ -140,7 +167,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     table, details = compare_regions(
         args.workspace, region_ids=args.region or None, include_planned=args.include_planned,
-        circuity=_circuity(args.circuity), online=not args.offline, timeout_s=_timeout(args.timeout),
+        circuity=_circuity(args.circuity), online=_online(args), timeout_s=_timeout(args.timeout),
     )
     if args.json:
         records = json.loads(table.to_json(orient="records", force_ascii=False))
@@ -154,6 +181,31 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+_NOT_CACHED = re.compile(
+    r"offline: the official boundary of (?P<codes>.+?) is not cached in the workspace yet; "
+    r"using the approximate outline instead\..*"
+)
+
+
+def _shared_notes(details: dict[str, dict[str, Any]], names: dict[str, str]) -> list[str]:
+    """Each note once; the per-region "official boundary not cached" notes merged into one."""
+    notes: list[str] = []
+    uncached: list[str] = []
+    for rid, detail in details.items():
+        for note in detail.get("notes", []):
+            found = _NOT_CACHED.fullmatch(note)
+            if found:
+                uncached.append(f"{names.get(rid, rid)} ({found['codes']})")
+            elif note not in notes:
+                notes.append(note)
+    if uncached:
+        regions = "this region" if len(uncached) == 1 else f"these {len(uncached)} regions"
+        notes.append(f"the official boundaries of {regions} are not cached in the workspace yet, so the approximate "
+                     f"outline is used: {'; '.join(uncached)}. Run once with --online to download and cache them, "
+                     "or import a boundary file per region (import-boundary).")
+    return notes
+
+
 def _print_compare(table, details: dict[str, dict[str, Any]]) -> None:
     """Print one line per region: population, coverage per layer, full support, gaps."""
     def cell(row, key, fmt):
@@ -162,27 +214,30 @@ def _print_compare(table, details: dict[str, dict[str, Any]]) -> None:
             return "-"
         return fmt(value)
 
-    header = (f"{'region':<28} {'boundary':<11} {'population':>10} "
-              + " ".join(f"{layer[:5] + ' n/%':>13}" for layer in LAYERS)
+    rows = table.to_dict("records")
+    names = {row.get("region_id"): str(row.get("region_name") or row.get("region_id")) for row in rows}
+    width = max([len("region"), *map(len, names.values())])
+    layer_width = {layer: max(len(f"{layer} n/%"), 13) for layer in LAYERS}
+    header = (f"{'region':<{width}} {'boundary':<11} {'population':>10} "
+              + " ".join(f"{layer + ' n/%':>{layer_width[layer]}}" for layer in LAYERS)
               + f" {'full':>6} {'hub km':>7}  largest uncovered")
     print(header)
-    for row in table.to_dict("records"):
+    for row in rows:
         rid = row.get("region_id")
         layers = " ".join(
-            f"{cell(row, f'facilities_{layer}', lambda v: f'{int(v)}'):>5} "
+            f"{cell(row, f'facilities_{layer}', lambda v: f'{int(v)}'):>{layer_width[layer] - 8}} "
             f"{cell(row, f'coverage_share_{layer}', _pct):>7}" for layer in LAYERS
         )
         largest = row.get("largest_uncovered_name")
         largest_text = "-" if not isinstance(largest, str) else (
             f"{largest} ({int(row.get('largest_uncovered_population') or 0):,})")
-        print(f"{str(row.get('region_name') or rid)[:28]:<28} {details.get(rid, {}).get('boundary', ''):<11} "
+        print(f"{names[rid]:<{width}} {details.get(rid, {}).get('boundary', ''):<11} "
               f"{int(row.get('population') or 0):>10,} {layers} "
               f"{cell(row, 'full_support_share', _pct):>6} {cell(row, 'median_km_hubs', lambda v: f'{v:.1f}'):>7}  "
               f"{largest_text}")
     print("n/% = facilities inside the boundary / share of the population within reach; "
           "hub km = population-weighted median distance to the nearest hub.")
-    notes = sorted({n for d in details.values() for n in d.get("notes", [])})
-    for note in notes:
+    for note in _shared_notes(details, names):
         print(f"note: {note}")
 
 
@@ -214,8 +269,11 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
     """Options ``analyze`` and ``compare`` share: planned sites, circuity, network use."""
     parser.add_argument("--include-planned", action="store_true", help="count planned facilities too (scenario)")
     parser.add_argument("--circuity", metavar="F", help="road-circuity factor (about 1.3)")
-    parser.add_argument("--offline", action="store_true", help="do not download official boundaries")
-    parser.add_argument("--timeout", default="5", metavar="S", help="seconds to wait for the GISCO server")
+    parser.add_argument("--online", action="store_true",
+                        help="allow downloading official boundaries that are not cached "
+                             "(default: cached or approximate, offline)")
+    parser.add_argument("--offline", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old scripts
+    parser.add_argument("--timeout", default="5", metavar="S", help="seconds to wait for the GISCO server (--online)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -238,7 +296,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--candidates", type=Path, metavar="FILE",
                    help="candidate sites for --sites (default: the settlements)")
     _add_scenario_options(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--json", action="store_true",
+                   help=f"print one JSON object on stdout (the {MAX_GAPS} largest gaps; gaps_total counts all)")
+    p.add_argument("--all-gaps", action="store_true", help="list every gap, not only the largest")
     p.set_defaults(run=_cmd_analyze)
 
     c = subparsers.add_parser("compare", help="compare the regions of a workspace side by side")
