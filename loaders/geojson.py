@@ -213,6 +213,10 @@ def _parts(value: Any, what: str) -> list[Any]:
     return value
 
 
+class _XY(tuple):
+    """A top-level Point's checked position; all of them become shapely Points in one call at the end."""
+
+
 def _geometry(value: Any, depth: int = 0) -> Any:
     """Build a shapely geometry from a GeoJSON geometry object, or raise _Bad with the reason."""
     if not isinstance(value, dict):
@@ -234,7 +238,8 @@ def _geometry(value: Any, depth: int = 0) -> Any:
         raise _Bad(f"the {kind} has {'null' if coordinates is None else 'empty'} coordinates. "
                    "Give it coordinates, or geometry null if it has no place.")
     if kind == "Point":
-        return shapely.Point(_position(coordinates, "Point", point=True))
+        position = _position(coordinates, "Point", point=True)
+        return _XY(position) if depth == 0 else shapely.Point(position)
     if kind == "MultiPoint":
         return shapely.MultiPoint([_position(p, "MultiPoint", point=True) for p in _parts(coordinates, kind)])
     if kind == "LineString":
@@ -319,4 +324,9 @@ def features_from_geojson(data: bytes, source_file: str) -> LoadResult:
             attributes={**attributes_from(props.get("attributes")), **extra},
         )
         records.append(record)
+    pending = [i for i, r in enumerate(records) if isinstance(r["geometry"], _XY)]
+    if pending:  # one vectorised call instead of a shapely.Point per feature (a third of the read)
+        points = shapely.points(np.array([records[i]["geometry"] for i in pending], dtype=float))
+        for i, point in zip(pending, points):
+            records[i]["geometry"] = point
     return make_result(source_file, records, rejected, len(items))
