@@ -12,8 +12,10 @@ import pytest
 
 from loaders.errors import NetworkLinkOnlyError
 from loaders.kml import features_from_kml, features_from_kmz
+from tests.conftest import find_realdata
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+# The same lookup as the `realdata` fixture (ATLAS_REALDATA, ../shared/realdata, /work/shared/realdata).
+REALDATA = find_realdata()[0] or Path(__file__).resolve().parents[2] / "shared" / "realdata"
 NETWORK_LINK_ONLY = "harzweser_Freizeit_networklink.kmz"
 
 
