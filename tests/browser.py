@@ -6,8 +6,12 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 from selenium import webdriver
@@ -113,6 +117,36 @@ def wait_for_server(url: str, server: subprocess.Popen | None = None, timeout_s:
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 # Schemes that never leave the machine: the bytes are in the page (data:, blob:) or nowhere (about:).
 LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def streamlit_server(*options: str, env: dict[str, str] | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run ``streamlit run app.py`` headless on a free port and yield its URL.
+
+    On leaving, the server is stopped; when the block ran through, its stderr must hold no
+    traceback (a page that failed on the server shows here even if the browser looked fine).
+    """
+    port = free_port()
+    url = f"http://{host}:{port}/"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         *options],
+        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_server(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            _, stderr = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, stderr = server.communicate()
+    assert b"Traceback" not in stderr, stderr.decode(errors="replace")[-3000:]
 
 
 def logging_browser(width: int = 1600, height: int = 1400) -> webdriver.Chrome:

@@ -1,8 +1,6 @@
 """End to end: `streamlit run app.py` headless, opened in Debian's headless Chromium via Selenium."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -11,7 +9,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import browser, free_port, wait_for_server
+from tests.browser import browser, streamlit_server
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -27,45 +25,29 @@ def wait_until_idle(driver: webdriver.Chrome, timeout_s: float = 120) -> None:
 
 
 def test_app_renders_the_map_without_errors_in_a_real_browser():
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-         str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    driver = None
-    try:
-        wait_for_server(url, server)
+    with streamlit_server("--browser.gatherUsageStats", "false") as url:
         driver = browser(1400, 1100)
-        driver.get(url)
-        wait_until_idle(driver)
-        ARTIFACTS.mkdir(exist_ok=True)
-        driver.save_screenshot(str(ARTIFACTS / "e2e_home.png"))
-
-        assert "Creative Atlas" in driver.title or driver.find_element(By.TAG_NAME, "h1").text == "Creative Atlas"
-        assert not driver.find_elements(By.CSS_SELECTOR, ERRORS), driver.find_element(By.CSS_SELECTOR, ERRORS).text
-        metrics = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
-        assert len(metrics) == 8 and metrics[0].text.replace(",", "").isdigit()
-        canvas = driver.find_element(By.CSS_SELECTOR, "canvas")
-        assert canvas.size["width"] > 300 and canvas.size["height"] > 200
-        # Offline first: nothing was fetched from a tile server.
-        resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-        assert not [r for r in resources if "cartocdn" in r or "mapbox" in r]
-
-        driver.find_element(By.CSS_SELECTOR, 'a[href="map"], a[href^="map?"], a[href$="/map"]').click()
-        WebDriverWait(driver, 60).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Map"))
-        wait_until_idle(driver)
-        assert not driver.find_elements(By.CSS_SELECTOR, ERRORS)
-        assert driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPydeckChart"] canvas, canvas')
-        driver.save_screenshot(str(ARTIFACTS / "e2e_map.png"))
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
         try:
-            _, stderr = server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            _, stderr = server.communicate()
-    assert b"Traceback" not in stderr, stderr.decode(errors="replace")[-3000:]
+            driver.get(url)
+            wait_until_idle(driver)
+            ARTIFACTS.mkdir(exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / "e2e_home.png"))
+
+            assert "Creative Atlas" in driver.title or driver.find_element(By.TAG_NAME, "h1").text == "Creative Atlas"
+            assert not driver.find_elements(By.CSS_SELECTOR, ERRORS), driver.find_element(By.CSS_SELECTOR, ERRORS).text
+            metrics = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
+            assert len(metrics) == 8 and metrics[0].text.replace(",", "").isdigit()
+            canvas = driver.find_element(By.CSS_SELECTOR, "canvas")
+            assert canvas.size["width"] > 300 and canvas.size["height"] > 200
+            # Offline first: nothing was fetched from a tile server.
+            resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+            assert not [r for r in resources if "cartocdn" in r or "mapbox" in r]
+
+            driver.find_element(By.CSS_SELECTOR, 'a[href="map"], a[href^="map?"], a[href$="/map"]').click()
+            WebDriverWait(driver, 60).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Map"))
+            wait_until_idle(driver)
+            assert not driver.find_elements(By.CSS_SELECTOR, ERRORS)
+            assert driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPydeckChart"] canvas, canvas')
+            driver.save_screenshot(str(ARTIFACTS / "e2e_map.png"))
+        finally:
+            driver.quit()

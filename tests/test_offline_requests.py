@@ -1,17 +1,14 @@
 """Offline first: every page of `streamlit run app.py`, opened in headless Chromium, requests nothing but localhost."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from apptest_helpers import demo_copy
 from selenium.webdriver.support.ui import WebDriverWait
 
-from apptest_helpers import demo_copy
-from tests.browser import free_port, logging_browser, outside, requests_seen, wait_for_server
+from tests.browser import logging_browser, outside, requests_seen, streamlit_server
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every page, and whether it draws a map (then it is finished only once the canvas is there).
@@ -48,28 +45,12 @@ def wait_until_done(driver, *, has_map: bool, timeout_s: float = PAGE_TIMEOUT_S)
 @pytest.fixture
 def server(tmp_path):
     """`streamlit run app.py` on a free port, on a copy of the demo workspace; yields its URL."""
-    port = free_port()
-    url = f"http://localhost:{port}/"
-    env = {**os.environ, "ATLAS_WORKSPACE": str(demo_copy(tmp_path))}
     # Usage statistics are left to .streamlit/config.toml on purpose: this test checks that file too.
     # No file watcher: an edit of the sources during the test would show the "Source file changed"
     # prompt in the status widget, and the page would never look finished.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_server(url, proc)
+    with streamlit_server("--server.fileWatcherType", "none", env={"ATLAS_WORKSPACE": str(demo_copy(tmp_path))},
+                          host="localhost") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            _, stderr = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, stderr = proc.communicate()
-    assert b"Traceback" not in stderr, stderr.decode(errors="replace")[-3000:]
 
 
 def test_no_page_requests_anything_outside_this_machine(server):
