@@ -402,11 +402,12 @@ def _set_cookie(value: str, max_age_s: int) -> None:
 
 def signed_in(config: access.Config) -> access.User:
     """Return the signed-in user, from this session or the signed cookie; else show the sign-in form and stop."""
-    user = st.session_state.get(USER)
     token = st.session_state.get(TOKEN)
-    if user is not None and token and access.read_token(config, token) is not None:
+    # The token is read again on every run: a role changed or a user removed takes effect at once.
+    user = access.read_token(config, token) if token and st.session_state.get(USER) is not None else None
+    if user is not None:
         _set_cookie(token, int(config.session_hours * 3600))
-        return access.read_token(config, token)
+        return user
     if not st.session_state.get(SIGNED_OUT):
         cookie = st.context.cookies.get(SESSION_COOKIE) if st.context.cookies else None
         user = access.read_token(config, cookie) if cookie else None

@@ -83,6 +83,13 @@ def import_uploads(
     return reports
 
 
+def import_status(reports: list[dict[str, Any]]) -> dict[str, str]:
+    """The label and state of the import's status box: how many files went in, an error when none did."""
+    failed = sum(1 for r in reports if r["error"])
+    return {"label": f"Imported {len(reports) - failed} of {len(reports)} file(s)",
+            "state": "error" if failed == len(reports) else "complete"}
+
+
 def report_table(reports: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per file: read, accepted, rejected, layers found, and notes or the error."""
     rows = []
@@ -127,6 +134,14 @@ def unclassified(features: pd.DataFrame) -> pd.DataFrame:
     """Features still without a layer: id, name, where they came from, kind."""
     rows = features[features["layer"] == UNCLASSIFIED]
     return pd.DataFrame(rows[["feature_id", "name", "source_file", "source_ref", "kind"]]).reset_index(drop=True)
+
+
+def labels(features: pd.DataFrame, *columns: str) -> dict[str, str]:
+    """``{feature_id: "name · column · …"}`` for pickers (a missing name reads "(no name)")."""
+    text = features["name"].fillna("(no name)")
+    for column in columns:
+        text = text + " · " + features[column].fillna("")
+    return dict(zip(features["feature_id"], text))
 
 
 def assign_layer(workspace: Workspace, feature_ids: Iterable[str], layer: str) -> int:

@@ -25,34 +25,30 @@ if ctx.problem and ctx.stamp:  # e.g. a broken regions.json: imports still work
 if ctx.stamp == 0:
     st.info("This folder has no workspace yet: importing files creates it here. Start with the alliance's "
             "My Maps export (⋮ → Export to KML/KMZ) or its audit spreadsheet.", icon=":material/folder_open:")
-uploads = None if not may_import else st.file_uploader("Import files (KMZ/KML from My Maps, XLSX/CSV audit sheets, GeoJSON, GeoPackage)",
-                           type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True, key=ui.UPLOADS)
-countries = [c for c in (ctx.region.countries if ctx.region else ())]
 if may_import:
+    uploads = st.file_uploader("Import files (KMZ/KML from My Maps, XLSX/CSV audit sheets, GeoJSON, GeoPackage)",
+                               type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True, key=ui.UPLOADS)
+    countries = list(ctx.region.countries) if ctx.region else []
     country = st.selectbox("Country for town names without coordinates", countries + ["(any)"],
                            help="Towns are matched offline against GeoNames; this country is preferred.")
-if may_import and st.button(f"Import {len(uploads or [])} file(s)", type="primary", disabled=not uploads):
-    bar = st.progress(0.0, text="Starting…")
-    with st.status("Importing…", expanded=True) as status:
-        def progress(done: int, total: int, name: str) -> None:
-            bar.progress(done / total if total else 1.0, text=f"Reading {name}…" if name else "Done")
-            if name:
-                status.write(f"Reading **{md(name)}** ({done + 1} of {total})")
+    if st.button(f"Import {len(uploads or [])} file(s)", type="primary", disabled=not uploads):
+        bar = st.progress(0.0, text="Starting…")
+        with st.status("Importing…", expanded=True) as status:
+            def progress(done: int, total: int, name: str) -> None:
+                bar.progress(done / total if total else 1.0, text=f"Reading {name}…" if name else "Done")
+                if name:
+                    status.write(f"Reading **{md(name)}** ({done + 1} of {total})")
 
-        try:
-            reports = ops.import_uploads(ctx.workspace, [(f.name, f.getvalue()) for f in uploads],
-                                         country=None if country == "(any)" else country, progress=progress)
-        except AtlasError as exc:
-            reports = None
-            status.update(label="Nothing was imported", state="error", expanded=False)
-            st.error(md(exc), icon=":material/error:")
-        else:
-            failed = sum(1 for r in reports if r["error"])
-            status.update(label=f"Imported {len(reports) - failed} of {len(reports)} file(s)",
-                          state="error" if failed == len(reports) else "complete", expanded=False)
-    if reports is not None:
-        st.session_state[ui.REPORT] = reports
-        st.rerun()  # the sidebar and every cached view pick up the new workspace stamp
+            try:
+                reports = ops.import_uploads(ctx.workspace, [(f.name, f.getvalue()) for f in uploads],
+                                             country=None if country == "(any)" else country, progress=progress)
+            except AtlasError as exc:
+                status.update(label="Nothing was imported", state="error", expanded=False)
+                st.error(md(exc), icon=":material/error:")
+            else:
+                status.update(**ops.import_status(reports), expanded=False)
+                st.session_state[ui.REPORT] = reports
+                st.rerun()  # the sidebar and every cached view pick up the new workspace stamp
 
 # -- the last import's report ---------------------------------------------------------------------
 reports = st.session_state.get(ui.REPORT)
@@ -86,7 +82,7 @@ if len(todo) and may_edit:
     st.subheader(f"Unclassified features ({len(todo)})")
     st.caption("Their folder, sheet or column matched no layer (or two). Give them one; nothing is guessed.")
     st.dataframe(todo.drop(columns="feature_id"), hide_index=True, width="stretch")
-    names = dict(zip(todo["feature_id"], todo["name"].fillna("(no name)") + " — " + todo["source_ref"].fillna("")))
+    names = ops.labels(todo, "source_ref")
     cols = st.columns([3, 1, 1], vertical_alignment="bottom")
     chosen = cols[0].multiselect("Features", list(names), format_func=names.get, key=ui.ASSIGN_IDS)
     target = cols[1].selectbox("Layer", LAYERS, key=ui.ASSIGN_LAYER)
@@ -101,8 +97,7 @@ if message := st.session_state.pop(ui.MESSAGE, None):
 # -- edit one feature ----------------------------------------------------------------------------------
 if len(features) and may_edit:
     st.subheader("Fix a feature")
-    labels = dict(zip(features["feature_id"], features["name"].fillna("(no name)") + " · " + features["layer"]
-                      + " · " + features["source_file"].fillna("")))
+    labels = ops.labels(features, "layer", "source_file")
     fid = st.selectbox("Feature", list(labels), format_func=labels.get, key=ui.EDIT_ID, index=None,
                        placeholder="Type a name to find it")
     if fid:

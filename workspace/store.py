@@ -617,14 +617,7 @@ class Workspace:
                     diffs[fid] = diff
             if not diffs:
                 return None
-            count = len(diffs)
-            text = summary or (f"{'assigned' if action == ASSIGN_ACTION else 'edited'} "
-                               + (", ".join(sorted({f for d in diffs.values() for f in d})))
-                               + f" of {count} feature(s)" if count > 1 else
-                               f"{'assigned' if action == ASSIGN_ACTION else 'edited'} "
-                               + ", ".join(sorted(next(iter(diffs.values()))))
-                               + f" of {current[next(iter(diffs))]['name'] or next(iter(diffs))}")
-            change = self._record(conn, action, text)
+            change = self._record(conn, action, summary or _edit_summary(action, diffs, current))
             self._apply(conn, current, diffs, change)
         return change
 
@@ -814,6 +807,16 @@ class Workspace:
 
 
 _CACHE = "view"  # writing a cache (a downloaded boundary) is allowed to every role
+
+
+def _edit_summary(action: str, diffs: dict[str, dict[str, tuple]], current: dict[str, dict[str, Any]]) -> str:
+    """'edited town, kind of Hub A', or 'assigned layer of 12 feature(s)', for the history."""
+    verb = "assigned" if action == ASSIGN_ACTION else "edited"
+    fields = ", ".join(sorted({field for diff in diffs.values() for field in diff}))
+    if len(diffs) > 1:
+        return f"{verb} {fields} of {len(diffs)} feature(s)"
+    fid = next(iter(diffs))
+    return f"{verb} {fields} of {current[fid]['name'] or fid}"
 
 
 def _shown(value: str | None) -> str:
