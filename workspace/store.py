@@ -515,11 +515,10 @@ class Workspace:
     def _store_result(self, conn, result: LoadResult, digest: str, import_id: str) -> None:
         frame = result.features.drop_duplicates("feature_id", keep="last")
         self._retire(conn, "source_file = ?", (result.file,), import_id)
-        incoming = set(frame["feature_id"])
-        if incoming:
-            current = {r[0] for r in conn.execute("SELECT feature_id FROM features").fetchall()}
-            for fid in incoming & current:  # same id from another file: the newer import wins
-                self._retire(conn, "feature_id = ?", (fid,), import_id)
+        # The same id from another file: the newer import wins. Looked up by index, so a small file
+        # imported into a large workspace does not read every id there.
+        for fid in self.versions(frame["feature_id"]):
+            self._retire(conn, "feature_id = ?", (fid,), import_id)
         self._insert_features(conn, frame, import_id, self._carried_edits(conn, import_id))
         conn.execute(self._q("UPDATE rejected SET retired_by = ? WHERE source_file = ? AND retired_by IS NULL"),
                      (import_id, result.file))
