@@ -159,12 +159,27 @@ class GeoPackage:
                          "VALUES (?, 'attributes', ?, ?)", (table, table, now))
 
     def set_wal(self, conn) -> None:
-        """Mark the file as a GeoPackage and turn on WAL (outside any transaction, once)."""
-        if conn.execute("PRAGMA application_id").fetchone()[0] != _GPKG_APPLICATION_ID:
-            # Written before WAL is on, so the file header itself says GeoPackage (GDAL reads it there).
-            conn.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        """Mark the file as a GeoPackage and turn on WAL (outside any transaction, once).
+
+        Two processes making the same new workspace can meet here: switching the journal
+        needs the file to itself, and SQLite answers "locked" at once rather than wait (its
+        busy handler would deadlock), so wait and try again, up to `WRITE_TIMEOUT_S`.
+        """
+        deadline = time.monotonic() + WRITE_TIMEOUT_S
+        while True:
+            try:
+                if conn.execute("PRAGMA application_id").fetchall()[0][0] != _GPKG_APPLICATION_ID:
+                    # Written before WAL is on, so the file header itself says GeoPackage (GDAL reads it there).
+                    conn.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
+                    conn.execute(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise WorkspaceError(locked_message(self.where())) from None
+                time.sleep(0.05)
 
     def encode(self, geoms: np.ndarray) -> list:
         return gpkg_blobs(geoms)
