@@ -17,6 +17,7 @@ from maps.features import AGGREGATE_ABOVE, facility_layers
 from maps.filters import filter_features
 from maps.legend import legend_items
 from maps.overlays import (
+    area_share_layer,
     boundary_layers,
     catchment_layers,
     coverage_disc_layers,
@@ -141,6 +142,11 @@ class MapContent:
         ``{layer: catchment polygons}``.
     sites, sites_layer
         Suggested sites (name, lat, lon, added_population) and their layer.
+    areas, areas_layer
+        Areas with coverage shares (`analysis.by_area.AreaBreakdown.frame()`), coloured by
+        the share of `areas_layer` (None: full support).
+    attribution
+        Copyright notice of the boundary data (shown in the legend).
     """
 
     facilities: FacilityMap | None = None
@@ -159,6 +165,9 @@ class MapContent:
     catchments: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
     sites: list[dict] | None = None
     sites_layer: str = "hubs"
+    areas: gpd.GeoDataFrame | None = None
+    areas_layer: str | None = "hubs"
+    attribution: str = ""
 
 
 def _bounds(content: MapContent) -> tuple[float, float, float, float] | None:
@@ -190,6 +199,7 @@ def atlas_layers(content: MapContent, *, scale: float = 1.0, zoom: float | None 
     c = content
     fm = _facilities(c, scale)
     layers = boundary_layers(c.boundary, source=c.boundary_source, scale=scale)
+    layers += area_share_layer(c.areas, layer=c.areas_layer)
     if c.h3_grid is not None:
         layers += h3_grid_layer(c.h3_grid, layer=c.h3_layer)
     layers += gap_layer(c.gaps)
@@ -222,4 +232,6 @@ def atlas_legend(content: MapContent) -> list[dict]:
         gaps=c.gaps is not None and len(c.gaps) > 0,
         uncovered=c.uncovered is not None and len(c.uncovered) > 0,
         h3_layer=c.h3_layer if c.h3_grid is not None else None, sites=bool(c.sites),
+        area_layer=c.areas_layer, area_shares=c.areas is not None and len(c.areas) > 0,
+        attribution=c.attribution,
     )

@@ -10,6 +10,7 @@ from maps.style import (
     GAP_RGB,
     LAYER_LABELS,
     LAYER_RGB,
+    SHARE_RGB,
     SITE_RGB,
     hex_colour,
 )
@@ -28,6 +29,9 @@ def legend_items(
     uncovered: bool = False,
     h3_layer: str | None = None,
     sites: bool = False,
+    area_layer: str | None = None,
+    area_shares: bool = False,
+    attribution: str = "",
 ) -> list[dict]:
     """Return the legend entries for what the map shows: ``{"label", "colour", "symbol"}``."""
     items = []
@@ -50,10 +54,16 @@ def legend_items(
         items.append({"label": f"Distance to nearest ({LAYER_LABELS[h3_layer].lower()}): "
                       f"{DISTANCE_STOPS_KM[0]:.0f}–{DISTANCE_STOPS_KM[-1]:.0f}+ km",
                       "colour": [hex_colour(c) for c in DISTANCE_RGB], "symbol": "ramp"})
+    if area_shares:
+        what = f"within reach of {LAYER_LABELS[area_layer].lower()}" if area_layer else "with full support"
+        items.append({"label": f"Share of an area's people {what}: 0–100%",
+                      "colour": [hex_colour(c) for c in SHARE_RGB], "symbol": "ramp"})
     if boundary_source:
         approximate = boundary_source == "approximate"
         items.append({"label": f"Region boundary ({boundary_source})", "colour": hex_colour(BOUNDARY_RGB),
                       "symbol": "dashed" if approximate else "line"})
+    if attribution:
+        items.append({"label": attribution, "colour": "", "symbol": "note"})
     return items
 
 
@@ -82,6 +92,8 @@ def legend_html(items: list[dict], *, large: bool = False) -> str:
     size = 30 if large else 14
     font = "1.6rem" if large else "0.9rem"
     rows = "".join(
+        f'<div class="atlas-attribution" style="font-size:0.75em;color:#555;margin-top:{size // 3}px">'
+        f'{escape(item["label"])}</div>' if item["symbol"] == "note" else
         f'<div style="display:flex;align-items:center;gap:{size // 2}px;margin:{size // 5}px 0">'
         f'{_symbol(item, size)}<span>{escape(item["label"])}</span></div>'
         for item in items

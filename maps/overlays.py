@@ -32,12 +32,14 @@ from maps.style import (
     WHITE,
     distance_rgb,
     rgba,
+    share_rgb,
 )
 
 BOUNDARY_ID, BOUNDARY_FILL_ID = "region-boundary", "region-fill"
 SETTLEMENTS_ID, LABELS_ID = "settlements", "settlement-labels"
 GAPS_ID, UNCOVERED_ID, H3_ID = "gap-areas", "uncovered-settlements", "h3-distance"
 SITES_ID, SITE_LABELS_ID = "suggested-sites", "suggested-site-labels"
+AREAS_ID = "area-shares"
 
 
 def disc_layer_id(layer: str) -> str:
@@ -185,6 +187,31 @@ def gap_layer(gaps: gpd.GeoDataFrame | None) -> list[pdk.Layer]:
     )]
 
 
+def area_share_layer(areas: gpd.GeoDataFrame | None, *, layer: str | None) -> list[pdk.Layer]:
+    """Return areas (municipalities, counties) coloured by the share of their people within reach.
+
+    `areas` is `analysis.by_area.AreaBreakdown.frame()`: ``name``, ``population`` and
+    ``coverage_share_<layer>`` (or ``full_support_share`` when `layer` is None).
+    """
+    if areas is None or len(areas) == 0:
+        return []
+    column = f"coverage_share_{layer}" if layer else "full_support_share"
+    what = f"within reach of {LAYER_LABELS.get(layer, layer).lower()}" if layer else "with full support"
+    records = []
+    for geometry, name, share, people in zip(areas.geometry.values, areas["name"].tolist(),
+                                             areas[column].tolist(), areas["population"].tolist()):
+        share = float(share)
+        figure = f"{share:.0%} of people {what}" if math.isfinite(share) else "no people counted here"
+        fields = {"c": rgba(share_rgb(share), 170), **tooltip_fields(text(name), figure, f"{_number(people)} people")}
+        for rings in polygon_rings(geometry):
+            records.append({**fields, "polygon": rings})
+    return [pdk.Layer(
+        "PolygonLayer", data=records, id=AREAS_ID, get_polygon="polygon", get_fill_color="c",
+        get_line_color=rgba(WHITE, 230), stroked=True, line_width_units="'pixels'", get_line_width=1.5,
+        pickable=True, auto_highlight=True,
+    )]
+
+
 def h3_grid_layer(grid: pd.DataFrame | None, *, layer: str, column: str | None = None) -> list[pdk.Layer]:
     """Return H3 hexagons coloured by distance (km) to the nearest facility of `layer`.
 
@@ -279,6 +306,6 @@ def _km(value) -> str:
 
 
 __all__ = [
-    "boundary_layers", "catchment_layers", "coverage_disc_layers", "gap_layer", "h3_grid_layer",
+    "area_share_layer", "boundary_layers", "catchment_layers", "coverage_disc_layers", "gap_layer", "h3_grid_layer",
     "settlement_layers", "site_layers", "uncovered_layer",
 ]

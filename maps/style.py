@@ -36,6 +36,14 @@ DISTANCE_RGB: tuple[RGB, ...] = (
     (0, 34, 78), (50, 69, 107), (102, 105, 112), (149, 143, 120), (203, 186, 105), (253, 231, 55),
 )
 
+# Sequential ramp for "share of people within reach" per area (0 → 100 %): from vermillion-ish
+# light (few covered) to dark teal (all covered), five classes, readable in greyscale.
+SHARE_STOPS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+SHARE_RGB: tuple[RGB, ...] = (
+    (254, 235, 226), (251, 180, 185), (197, 148, 190), (102, 123, 179), (23, 74, 117),
+)
+NO_DATA_RGB: RGB = (220, 220, 220)
+
 POINT_RADIUS_PX = 7.0
 POINT_EDGE_PX = 1.5
 PLANNED_EDGE_PX = 3.0
@@ -76,3 +84,16 @@ def distance_rgb(km: float) -> RGB:
             a, b = DISTANCE_RGB[i - 1], DISTANCE_RGB[i]
             return tuple(int(round(a[j] + t * (b[j] - a[j]))) for j in range(3))  # type: ignore[return-value]
     return DISTANCE_RGB[-1]
+
+
+def share_rgb(share: float) -> RGB:
+    """Return the choropleth colour of a share in 0..1 (grey for no data: an area without people)."""
+    if share != share:
+        return NO_DATA_RGB
+    share = min(max(float(share), 0.0), 1.0)
+    for i in range(1, len(SHARE_STOPS)):
+        if share <= SHARE_STOPS[i]:
+            t = (share - SHARE_STOPS[i - 1]) / (SHARE_STOPS[i] - SHARE_STOPS[i - 1])
+            a, b = SHARE_RGB[i - 1], SHARE_RGB[i]
+            return tuple(int(round(a[j] + t * (b[j] - a[j]))) for j in range(3))  # type: ignore[return-value]
+    return SHARE_RGB[-1]
