@@ -157,11 +157,9 @@ def analysis_frames(
         notes.append(SETTLEMENT_NOTE)
     frames: dict[str, pd.DataFrame] = {}
     if boundary is not None:
-        frames["region_boundary"] = gpd.GeoDataFrame(
-            {"region": [region], "source": [boundary.source], "label": [boundary.label],
-             "attribution": [boundary.attribution]},
-            geometry=gpd.GeoSeries([boundary.geometry], crs=CRS), crs=CRS,
-        )
+        from geography.boundaries import boundary_frame
+
+        frames["region_boundary"] = boundary_frame(boundary, region, inp.region.name if inp.region else "")
     frames["coverage_discs"] = coverage_discs(inp.facilities, radius_km=inp.radius_km, include_planned=include_planned)
     if boundary is not None:
         frames["gap_areas"] = gap_areas(result, inp.facilities, boundary.geometry)

@@ -153,7 +153,7 @@ def _demand(source, boundary: Boundary | None, region: Region | None, notes: lis
                 "no demand: give --demand FILE (name, lat, lon, population), or --region / --boundary "
                 "so the GeoNames settlements inside it can be used."
             )
-        frame = settlements_module.settlements(boundary.geometry)
+        frame = settlements_module.settlements(boundary.geometry, countries=region.countries if region else None)
         notes.append(settlements_module.SETTLEMENT_CAVEAT)
         return frame, GEONAMES
     if isinstance(source, gpd.GeoDataFrame):
@@ -166,7 +166,7 @@ def _demand(source, boundary: Boundary | None, region: Region | None, notes: lis
                          f"(first: {load.rejected[0].where}: {load.rejected[0].reason})")
         frame, name = load.demand, load.file
     if boundary is not None:
-        inside = settlements_module.clip(frame, boundary.geometry)
+        inside = settlements_module.clip(frame, boundary.geometry, countries=region.countries if region else None)
         outside = len(frame) - len(inside)
         if outside:
             notes.append(f"{outside} demand rows lie outside the boundary and are not counted.")

@@ -22,7 +22,7 @@ from exporters import (
     parse_layers,
     select_features,
 )
-from geography.boundaries import boundary_for
+from geography.boundaries import boundary_for, boundary_frame
 from geography.regions import load_regions
 from workspace import Workspace
 
@@ -38,6 +38,7 @@ def export_workspace(
     layers: str | Iterable[str] | None = None,
     status: str | None = None,
     include_analysis: bool = False,
+    include_boundary: bool = False,
     online: bool = False,
     sites: int = 3,
     radius_km: dict[str, float] | None = None,
@@ -57,7 +58,12 @@ def export_workspace(
     status
         ``existing`` or ``planned``; None keeps both.
     include_analysis
-        Add the region's analysis results (needs `region`).
+        Add the region's analysis results (needs `region`); they include the boundary.
+    include_boundary
+        Add the boundary the region's results use (``region_boundary``: region_id,
+        name, source, label, attribution, area_km2; needs `region`). GeoJSON and
+        CSV write it beside `out` (``<stem>-region_boundary.geojson``), GeoPackage as a
+        table, KML/KMZ as a folder, XLSX as the Boundary sheet.
     online
         Allow downloading the official boundary (else cached or approximate, no waiting).
     sites, radius_km, include_planned
@@ -76,6 +82,8 @@ def export_workspace(
         raise ExportError(
             "--include analysis needs --region ID: coverage, gaps and suggested sites are computed for one region."
         )
+    if include_boundary and not region:
+        raise ExportError("--include boundary needs --region ID: give the region whose boundary to export.")
     boundary = None
     notes: list[str] = []
     about: list[tuple[str, Any]] = [("Exported at (UTC)", datetime.now(timezone.utc).isoformat(timespec="seconds")),
@@ -87,6 +95,8 @@ def export_workspace(
         notes.extend(boundary.notes)
         notes.append(f"Region {region_obj.name}: features intersecting the {boundary.label}.")
         about += [("Region", f"{region_obj.name} ({region_obj.id})"), ("Boundary", boundary.label)]
+        if boundary.attribution:
+            about.append(("Boundary attribution", boundary.attribution))
         title = f"Creative Atlas — {region_obj.name}"
     else:
         about.append(("Region", "none: every feature in the workspace"))
@@ -103,6 +113,12 @@ def export_workspace(
         notes.extend(n for n in frames.notes if n not in notes)
     else:
         about.append(("Analysis", "not included (export with --include analysis for coverage, gaps and sites)"))
+    if include_boundary and boundary is not None and not (analysis and "region_boundary" in analysis):
+        analysis = {"region_boundary": boundary_frame(boundary, region_obj.id, region_obj.name), **(analysis or {})}
+    if analysis and "region_boundary" in analysis and boundary is not None and boundary.attribution:
+        # GISCO's terms: the notice goes wherever the boundary is drawn or exported (first: the
+        # GeoPackage keeps only the first 2,000 characters of the notes).
+        notes.insert(0, f"Boundary: {boundary.attribution}.")
     return export(features, fmt, out, analysis=analysis, title=title, about=about, notes=notes, region=region)
 
 
@@ -132,6 +148,7 @@ def cli_command(
     layers: Iterable[str] | None = None,
     status: str | None = None,
     include_analysis: bool = False,
+    include_boundary: bool = False,
     sites: int = 3,
 ) -> str:
     """Return the ``python -m atlas export`` command that makes the same export (shown on the Export page)."""
@@ -143,6 +160,8 @@ def cli_command(
         parts += ["--layers", ",".join(layers)]
     if status:
         parts += ["--status", status]
+    if include_boundary and not include_analysis:  # the analysis holds the boundary
+        parts += ["--include", "boundary"]
     if include_analysis:
         parts += ["--include", "analysis"] + (["--sites", str(sites)] if sites != 3 else [])
     return shlex.join(parts)

@@ -25,6 +25,7 @@ LAYER_TITLES: dict[str, str] = {
 }
 # Analysis results that are map layers, in the order they are written; titles for readers.
 ANALYSIS_TITLES: dict[str, str] = {
+    "region_boundary": "Region boundary",
     "coverage_discs": "Coverage discs",
     "gap_areas": "Gap areas",
     "uncovered_settlements": "Uncovered settlements",

@@ -65,7 +65,7 @@ PREFIX = "attributes."
 # Layer colours (RRGGBB) as on the dashboard; KML writes them as aabbggrr.
 COLOURS = {HUBS: "0288D1", TRAINING: "F9A825", NETWORKS: "7CB342", UNCLASSIFIED: "757575"}
 _ANALYSIS_COLOURS = {
-    "coverage_discs": "4FC3F7", "gap_areas": "E53935", "uncovered_settlements": "E53935",
+    "region_boundary": "424242", "coverage_discs": "4FC3F7", "gap_areas": "E53935", "uncovered_settlements": "E53935",
     "suggested_sites": "8E24AA", "catchments": "26A69A", "h3_grid": "FB8C00",
 }
 # My Maps writes 7 decimals (about 1 cm); writing as many keeps its coordinates unchanged.

@@ -40,6 +40,7 @@ REPORT_SHEETS: dict[str, str] = {
     "gap_areas": "Gap areas",
     "facility_catchments": "Catchments",
     "comparison": "Comparison",
+    "region_boundary": "Boundary",
 }
 _LAYER_COLUMNS = (
     "name", "kind", "status", "sectors", "helix", "address", "town", "country", "website", "contact",

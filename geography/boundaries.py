@@ -1,4 +1,4 @@
-"""A region's boundary: imported by the user, official GISCO NUTS (cached), or an approximate outline."""
+"""A region's boundary: imported by the user, official GISCO NUTS (shipped, cached or downloaded), or approximate."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,15 +19,19 @@ from geography._cache import (
     now_utc,
     read_cached,
 )
+from geography.areas import areas, find_municipality, import_areas
 from geography.boundary_files import polygonal, read_boundary_bytes, read_boundary_file
 from geography.gisco import (
     GISCO_ATTRIBUTION,
     GISCO_NUTS_URL,
+    GISCO_SCALE,
     NUTS_CACHE,
     NUTS_COLUMNS,
+    cached_boundaries,
     gisco_url,
     official_boundary,
 )
+from geography.nuts_files import SHIPPED_ATTRIBUTION, SHIPPED_SCALE, shipped_boundaries
 from geography.outlines import (
     APPROXIMATE_LABEL,
     MAX_OUTLINE_VERTICES,
@@ -41,8 +45,9 @@ from geography.regions import Region
 __all__ = [
     "APPROXIMATE", "APPROXIMATE_LABEL", "BOUNDARIES", "BOUNDARY_COLUMNS", "CRS", "GISCO_ATTRIBUTION",
     "GISCO_NUTS_URL", "IMPORTED", "MAX_OUTLINE_VERTICES", "METRIC_CRS", "NONE", "NUTS_CACHE", "NUTS_COLUMNS",
-    "OFFICIAL", "Boundary", "BoundaryUnavailable", "approximate_outline", "boundary_for", "gisco_url",
-    "import_boundary", "imported_boundary", "official_boundary", "outline_feature_collection",
+    "OFFICIAL", "SHIPPED_ATTRIBUTION", "Boundary", "BoundaryUnavailable", "approximate_outline", "boundary_for",
+    "boundary_frame", "gisco_url", "import_areas", "import_boundary", "imported_boundary", "official_boundary",
+    "outline_feature_collection",
     "outline_from_settlements", "read_boundary_bytes", "read_boundary_file", "remove_imported_boundary",
     "write_outline_files",
 ]
@@ -60,9 +65,9 @@ class Boundary:
     geometry
         Polygon or MultiPolygon, lon/lat (EPSG:4326).
     source
-        ``imported`` (a file the user gave), ``official`` (Eurostat GISCO NUTS 2021) or
-        ``approximate`` (the outline shipped in ``geodata/``, or official parts completed
-        with it).
+        ``imported`` (a file the user gave, or official parts completed with imported
+        municipality areas), ``official`` (Eurostat GISCO NUTS 2021) or ``approximate``
+        (the outline shipped in ``geodata/``, or other parts completed with it).
     label
         One line saying what it is, for reports and map legends.
     attribution
@@ -135,6 +140,62 @@ def _as_region(region: Region | str, workspace) -> Region:
     return load_regions(workspace).get(region)
 
 
+def _gisco_attribution(scales: set[str]) -> str:
+    if scales == {SHIPPED_SCALE}:
+        return SHIPPED_ATTRIBUTION
+    if scales == {GISCO_SCALE}:
+        return GISCO_ATTRIBUTION
+    return ("© EuroGeographics for the administrative boundaries (Eurostat GISCO, NUTS 2021, "
+            f"{' and '.join(sorted(scales))})")
+
+
+def _official_parts(
+    codes: tuple[str, ...], workspace, *, online: bool, timeout_s: float, url_template: str | None,
+) -> tuple[dict[str, BaseGeometry], dict[str, str], list[str], bool]:
+    """Official geometry per code: workspace cache (1:1 million), shipped files (1:20 million), then download.
+
+    Returns the geometries found, the scale of each, notes on what is missing, and whether
+    a download failed for lack of a connection.
+    """
+    found = cached_boundaries(codes, workspace)
+    scale = {code: GISCO_SCALE for code in found}
+    shipped = shipped_boundaries([c for c in codes if c not in found])
+    found.update(shipped)
+    scale.update({code: SHIPPED_SCALE for code in shipped})
+    missing = tuple(c for c in codes if c not in found)
+    notes: list[str] = []
+    network_failed = False
+    if missing:
+        try:
+            fetched, _ = official_boundary(missing, workspace, online=online, timeout_s=timeout_s,
+                                           url_template=url_template)
+            found.update(fetched)
+            scale.update({code: GISCO_SCALE for code in fetched})
+        except BoundaryUnavailable as exc:
+            network_failed = exc.network
+            notes.append(f"{exc}; using the approximate outline instead. "
+                         "Connect to the internet and run again, or import a boundary file for the region.")
+    return found, scale, notes, network_failed
+
+
+def _municipality_parts(region: Region, workspace) -> tuple[list[BaseGeometry], list[str], list[str]]:
+    """Shapes of the region's municipalities found among the imported areas, what they are, and the names missing."""
+    if not region.municipalities:
+        return [], [], []
+    table = areas(workspace) if workspace is not None else None
+    shapes, missing = [], []
+    by_file: dict[str, list[str]] = {}
+    for municipality in region.municipalities:
+        match = find_municipality(table, municipality)
+        if match is None:
+            missing.append(municipality.name)
+        else:
+            shapes.append(match[0])
+            by_file.setdefault(match[2], []).append(match[1])
+    described = [f"{', '.join(names)} from {file}" for file, names in by_file.items()]
+    return shapes, described, missing
+
+
 def boundary_for(
     region: Region | str, workspace=None, *, online: bool = True, timeout_s: float = 5,
     url_template: str | None = None,
@@ -143,10 +204,16 @@ def boundary_for(
 
     Order: a boundary file imported for the region into the workspace; the official
     Eurostat GISCO NUTS 2021 boundary (union of the region's NUTS codes), from the
-    workspace cache or downloaded with `timeout_s` when `online`; the approximate outline
-    shipped in ``geodata/outlines`` (works offline). A region that only partly covers a
-    NUTS code (``nuts_partial``) gets its official parts completed with the outline
-    clipped to that code, and is reported as ``approximate``. ``notes`` says why a
+    workspace cache (1:1 million, downloaded before), the files shipped in
+    ``geodata/nuts`` (1:20 million, offline) or downloaded with `timeout_s` when `online`;
+    the approximate outline shipped in ``geodata/outlines`` (works offline).
+
+    A region of mixed parts combines its official NUTS codes with its municipalities,
+    whose shapes come from the areas imported into the workspace (`geography.areas`). A
+    part nothing official or imported covers (a municipality not imported, a partly
+    covered code without municipalities) is the approximate outline clipped to the
+    region's ``nuts_partial`` codes; the label names each part. The boundary's source is
+    its weakest part: ``official`` < ``imported`` < ``approximate``. ``notes`` says why a
     preferred source was skipped.
 
     Parameters
@@ -154,9 +221,9 @@ def boundary_for(
     region
         A Region or its id (looked up with the workspace's regions).
     workspace
-        A Workspace, or None (no imported boundaries, no cache).
+        A Workspace, or None (no imported boundaries or areas, no cache).
     online
-        Whether to try downloading official boundaries that are not cached.
+        Whether to try downloading official boundaries that are neither shipped nor cached.
     timeout_s
         Seconds to wait for the GISCO server per request.
     url_template
@@ -168,36 +235,72 @@ def boundary_for(
         imported = imported_boundary(workspace, region.id)
         if imported is not None:
             return imported
-    notes: list[str] = []
-    official: dict[str, BaseGeometry] = {}
-    network_failed = False
     codes = region.nuts + region.nuts_partial
-    if codes:
-        try:
-            official, _ = official_boundary(codes, workspace, online=online, timeout_s=timeout_s,
-                                            url_template=url_template)
-        except BoundaryUnavailable as exc:
-            network_failed = exc.network
-            notes.append(f"{exc}; using the approximate outline instead. "
-                         "Connect to the internet and run again, or import a boundary file for the region.")
-    if official and region.official_is_exact:
-        geometry = shapely.union_all([official[c] for c in region.nuts])
-        return Boundary(geometry, OFFICIAL, f"official boundary: NUTS 2021 {' + '.join(region.nuts)} (Eurostat GISCO)",
-                        GISCO_ATTRIBUTION, notes)
+    official, scale, notes, network_failed = ({}, {}, [], False) if not codes else _official_parts(
+        codes, workspace, online=online, timeout_s=timeout_s, url_template=url_template)
+    whole = all(c in official for c in region.nuts)
+    official_label = ""
+    if region.nuts and whole:
+        scales = ", ".join(sorted({scale[c] for c in region.nuts}))
+        official_label = f"NUTS 2021 {' + '.join(region.nuts)} (Eurostat GISCO, {scales})"
+        if region.official_is_exact:
+            geometry = shapely.union_all([official[c] for c in region.nuts])
+            attribution = _gisco_attribution({scale[c] for c in region.nuts})
+            return Boundary(geometry, OFFICIAL, f"official boundary: {official_label}", attribution, notes)
+    shapes, found, missing = _municipality_parts(region, workspace) if whole else ([], [], [])
+    pieces = [official[c] for c in region.nuts] if whole else []
+    labels = [f"official {official_label}"] if official_label else []
+    used_scales = {scale[c] for c in region.nuts} if whole else set()
+    if found:
+        pieces.extend(shapes)
+        labels.append(f"{' + '.join(found)} (imported area{'s' if len(shapes) > 1 else ''})")
+    if whole and (region.nuts or found) and not missing and not (region.nuts_partial and not region.municipalities):
+        geometry = polygonal(shapely.union_all(pieces))
+        if geometry is not None:
+            attribution = _gisco_attribution(used_scales) if used_scales else ""
+            return Boundary(geometry, IMPORTED, " + ".join(labels), attribution, notes)
     try:
         outline = approximate_outline(region)
     except BoundaryUnavailable as exc:
         raise BoundaryUnavailable(f"{exc}. {' '.join(notes)}".strip()) from None
-    if official:
-        pieces = [official[c] for c in region.nuts]
-        clip = shapely.union_all([official[c] for c in region.nuts_partial])
-        pieces.append(shapely.intersection(outline, clip))
-        geometry = polygonal(shapely.union_all(pieces)) or outline
-        exact = f"NUTS 2021 {' + '.join(region.nuts)} official and " if region.nuts else ""
-        label = (f"approximate: {exact}the rest from the approximate outline clipped to "
-                 f"{' + '.join(region.nuts_partial)} (Eurostat GISCO); not an official boundary of the whole region")
-        return Boundary(geometry, APPROXIMATE, label, GISCO_ATTRIBUTION, notes)
-    return Boundary(outline, APPROXIMATE, APPROXIMATE_LABEL, "GeoNames (CC BY 4.0)", notes, network_failed)
+    partial = [c for c in region.nuts_partial if c in official]
+    if not whole or not (pieces or partial):
+        return Boundary(outline, APPROXIMATE, APPROXIMATE_LABEL, "GeoNames (CC BY 4.0)", notes, network_failed)
+    if partial:
+        rest = shapely.intersection(outline, shapely.union_all([official[c] for c in partial]))
+        used_scales |= {scale[c] for c in partial}
+        how = f"the approximate outline clipped to {' + '.join(partial)} (Eurostat GISCO)"
+    else:
+        rest = shapely.difference(outline, shapely.union_all(pieces))
+        how = "the approximate outline outside the parts above"
+    what = (f"approximate {', '.join(missing)} (municipalit{'ies' if len(missing) > 1 else 'y'} not imported: {how})"
+            if missing else f"approximate rest of the region ({how})")
+    if missing:
+        which = f"Municipality {missing[0]} is" if len(missing) == 1 else f"Municipalities {', '.join(missing)} are"
+        notes.append(f"{which} not among the areas imported into the workspace, so that part of the {region.name} "
+                     "boundary is approximate. Import a municipality boundary file (GeoJSON, TopoJSON, "
+                     "GeoPackage …) to replace it.")
+    geometry = polygonal(shapely.union_all(pieces + [rest])) or outline
+    attribution = "; ".join(a for a in (_gisco_attribution(used_scales) if used_scales else "",
+                                        "outline from GeoNames (CC BY 4.0)") if a)
+    label = "approximate boundary: " + " + ".join(labels + [what]) + "; not an official boundary of the whole region"
+    return Boundary(geometry, APPROXIMATE, label, attribution, notes, network_failed)
+
+
+def boundary_frame(boundary: Boundary, region_id: str = "", region_name: str = "") -> gpd.GeoDataFrame:
+    """Return a region's boundary as a one-row frame for maps and exports (EPSG:4326).
+
+    Columns: ``region_id``, ``name`` (the region's name), ``source``, ``label``,
+    ``attribution`` (the copyright notice to show with it), ``area_km2`` (EPSG:3035),
+    ``description`` (label and attribution in one line, for KML pop-ups) and the geometry.
+    """
+    description = ". ".join(t for t in (boundary.label, boundary.attribution) if t)
+    return gpd.GeoDataFrame(
+        {"region_id": [region_id], "name": [region_name], "source": [boundary.source],
+         "label": [boundary.label], "attribution": [boundary.attribution],
+         "area_km2": [round(boundary.area_km2(), 3)], "description": [description]},
+        geometry=gpd.GeoSeries([boundary.geometry], crs=CRS), crs=CRS,
+    )
 
 
 if __name__ == "__main__":

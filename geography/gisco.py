@@ -29,6 +29,7 @@ GISCO_NUTS_URL = (
     "{nuts_id}-region-01m-4326-2021.geojson"
 )
 GISCO_ATTRIBUTION = "© EuroGeographics for the administrative boundaries (Eurostat GISCO, NUTS 2021, 1:1 million)"
+GISCO_SCALE = "1:1 million"
 
 
 def gisco_url(nuts_id: str, template: str | None = None) -> str:
@@ -60,6 +61,22 @@ def _download(url: str, nuts_id: str, timeout_s: float) -> BaseGeometry:
     return geometry
 
 
+def _from_cache(cache, nuts_ids) -> tuple[dict[str, BaseGeometry], list[str]]:
+    found: dict[str, BaseGeometry] = {}
+    urls: list[str] = []
+    for row in cache.itertuples(index=False):
+        if row.nuts_id in nuts_ids and row.nuts_id not in found:
+            found[row.nuts_id] = row.geometry
+            urls.append(row.url)
+    return found, urls
+
+
+def cached_boundaries(nuts_ids: tuple[str, ...], workspace=None) -> dict[str, BaseGeometry]:
+    """Return the geometry of each code already downloaded into the workspace cache (1:1 million); no network."""
+    found, _ = _from_cache(read_cached(workspace, NUTS_CACHE, NUTS_COLUMNS), nuts_ids)
+    return found
+
+
 def official_boundary(
     nuts_ids: tuple[str, ...], workspace=None, *, online: bool = True, timeout_s: float = 5,
     url_template: str | None = None,
@@ -75,12 +92,7 @@ def official_boundary(
     (naming the first code missing and why) when any code cannot be had.
     """
     cache = read_cached(workspace, NUTS_CACHE, NUTS_COLUMNS)
-    found: dict[str, BaseGeometry] = {}
-    urls: list[str] = []
-    for row in cache.itertuples(index=False):
-        if row.nuts_id in nuts_ids and row.nuts_id not in found:
-            found[row.nuts_id] = row.geometry
-            urls.append(row.url)
+    found, urls = _from_cache(cache, nuts_ids)
     missing = [c for c in nuts_ids if c not in found]
     if missing and not online:
         raise BoundaryUnavailable(

@@ -22,8 +22,12 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _NUTS = re.compile(r"^[A-Z]{2}[0-9A-Z]{0,3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _REGION_FIELDS = (
-    "id", "name", "countries", "nuts", "nuts_partial", "radius_km", "outline", "outline_from", "notes",
+    "id", "name", "countries", "nuts", "nuts_partial", "municipalities", "population", "radius_km", "outline",
+    "outline_from", "notes",
 )
+_MUNICIPALITY_FIELDS = ("name", "country", "code")
+_POPULATION_FIELDS = ("value", "year", "source", "note")
+_MUNICIPALITY_CODE = re.compile(r"^[0-9A-Za-z._-]{1,20}$")
 _SELECTOR_FIELDS = (
     "countries", "admin1", "names", "near", "bbox", "keep_nearest_to", "drop_nearest_to",
     "buffer_km", "concavity",
@@ -33,6 +37,51 @@ _FILE_FIELDS = ("about", "version", "defaults", "regions")
 
 class RegionsFileError(ImportFileError):
     """A regions file (shipped or the workspace's) is not valid; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Municipality:
+    """A municipality (or other local unit) that is part of a region but has no NUTS code of its own.
+
+    Its shape comes from an area file the user imported (`geography.areas`); until then
+    that part of the region's boundary is approximate.
+
+    Attributes
+    ----------
+    name
+        Name as the statistical office writes it (``Kristianstad``); matched without
+        regard to case or a ``kommun``/``gmina`` suffix.
+    country
+        ISO 3166-1 alpha-2 code.
+    code
+        The national code (Swedish kommunkod ``1290``, Polish TERYT …), or "".
+    """
+
+    name: str
+    country: str
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Population:
+    """A region's official population: the denominator of "share of the population captured".
+
+    Attributes
+    ----------
+    value
+        Inhabitants.
+    year
+        Reference year of the figure.
+    source
+        Who published it and which table (e.g. "CSO Census of Population 2022").
+    note
+        How the figure was put together, or what is uncertain about it.
+    """
+
+    value: int
+    year: int
+    source: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +99,11 @@ class Region:
     nuts_partial
         NUTS 2021 codes the region covers only in part (its official boundary then needs
         the approximate outline for that part).
+    municipalities
+        Local units the region adds to its NUTS codes (e.g. Kristianstad municipality
+        inside SE224); their shapes come from an imported area file.
+    population
+        Official population with year and source, or None when not given.
     radius_km
         Default coverage radius per layer, in kilometres.
     outline
@@ -67,6 +121,8 @@ class Region:
     countries: tuple[str, ...]
     nuts: tuple[str, ...] = ()
     nuts_partial: tuple[str, ...] = ()
+    municipalities: tuple[Municipality, ...] = ()
+    population: Population | None = None
     radius_km: dict[str, float] = field(default_factory=dict)
     outline: Path | None = None
     outline_from: tuple[dict[str, Any], ...] = ()
@@ -75,8 +131,8 @@ class Region:
 
     @property
     def official_is_exact(self) -> bool:
-        """True when the union of the NUTS codes is the whole region (no partial codes)."""
-        return bool(self.nuts) and not self.nuts_partial
+        """True when the union of the NUTS codes is the whole region (no partial codes, no municipalities)."""
+        return bool(self.nuts) and not self.nuts_partial and not self.municipalities
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -135,6 +191,76 @@ def _codes(value: Any, pattern: re.Pattern[str], what: str, example: str, where:
     return tuple(out)
 
 
+def _check_municipalities(value: Any, countries: tuple[str, ...], where: str,
+                          problems: list[str]) -> tuple[Municipality, ...]:
+    if value is None:
+        return ()
+    example = '[{"name": "Kristianstad", "country": "SE", "code": "1290"}]'
+    if not isinstance(value, list):
+        problems.append(f"{where}: municipalities must be a list of objects like {example}.")
+        return ()
+    out = []
+    for i, item in enumerate(value, start=1):
+        here = f"{where}, municipality {i}"
+        if not isinstance(item, dict):
+            problems.append(f"{here}: expected an object like {example[1:-1]}.")
+            continue
+        before = len(problems)
+        unknown = sorted(set(item) - set(_MUNICIPALITY_FIELDS))
+        if unknown:
+            problems.append(f"{here}: unknown field(s) {', '.join(unknown)}; known: {', '.join(_MUNICIPALITY_FIELDS)}.")
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"{here}: \"name\" is missing; give the municipality's name, e.g. \"Kristianstad\".")
+        country = item.get("country")
+        if not isinstance(country, str) or not _COUNTRY.match(country.strip().upper()):
+            problems.append(f"{here}: country {country!r} is not an ISO alpha-2 code such as \"SE\".")
+        elif countries and country.strip().upper() not in countries:
+            problems.append(f"{here}: country {country.strip().upper()} is not one of the region's countries "
+                            f"({', '.join(countries)}); add it to \"countries\" or fix the code.")
+        code = item.get("code", "")
+        if code is None:
+            code = ""
+        if isinstance(code, int) and not isinstance(code, bool):
+            code = str(code)
+        if not isinstance(code, str) or (code and not _MUNICIPALITY_CODE.match(code.strip())):
+            problems.append(f"{here}: code {code!r} is not valid; give the national code as text, e.g. \"1290\".")
+        if len(problems) == before:
+            out.append(Municipality(name.strip(), country.strip().upper(), code.strip()))
+    return tuple(out)
+
+
+def _check_population(value: Any, where: str, problems: list[str]) -> Population | None:
+    if value is None:
+        return None
+    example = '{"value": 486000, "year": 2022, "source": "CSO Census of Population 2022"}'
+    if not isinstance(value, dict):
+        problems.append(f"{where}: population must be an object like {example}.")
+        return None
+    before = len(problems)
+    unknown = sorted(set(value) - set(_POPULATION_FIELDS))
+    if unknown:
+        problems.append(f"{where}: population has unknown field(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(_POPULATION_FIELDS)}.")
+    people = value.get("value")
+    if isinstance(people, bool) or not isinstance(people, int) or people <= 0:
+        problems.append(f"{where}: population.value is {people!r}; give the number of inhabitants as a "
+                        "positive whole number, e.g. 486000.")
+    year = value.get("year")
+    if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100:
+        problems.append(f"{where}: population.year is {year!r}; give the reference year, 1900-2100, e.g. 2022.")
+    source = value.get("source")
+    if not isinstance(source, str) or not source.strip():
+        problems.append(f"{where}: population.source is missing; say who published the figure, "
+                        "e.g. \"CSO Census of Population 2022\".")
+    note = value.get("note", "")
+    if not isinstance(note, str):
+        problems.append(f"{where}: population.note must be text.")
+    if len(problems) > before:
+        return None
+    return Population(people, year, source.strip(), (note or "").strip())
+
+
 def _check_selector(selector: Any, where: str, problems: list[str]) -> None:
     if not isinstance(selector, dict):
         problems.append(f"{where}: each outline_from part must be an object such as "
@@ -168,6 +294,8 @@ def _build(entry: dict[str, Any], base: Path, where: str, problems: list[str]) -
     countries = _codes(entry.get("countries"), _COUNTRY, "countries", "IE", where, problems)
     nuts = _codes(entry.get("nuts"), _NUTS, "nuts", "IE042", where, problems)
     partial = _codes(entry.get("nuts_partial"), _NUTS, "nuts_partial", "SE224", where, problems)
+    municipalities = _check_municipalities(entry.get("municipalities"), countries, where, problems)
+    population = _check_population(entry.get("population"), where, problems)
     radius = _check_radius(entry.get("radius_km"), where, problems)
     outline = entry.get("outline")
     outline_path = None
@@ -194,8 +322,8 @@ def _build(entry: dict[str, Any], base: Path, where: str, problems: list[str]) -
         return None
     return Region(
         id=entry["id"], name=name.strip(), countries=countries, nuts=nuts, nuts_partial=partial,
-        radius_km=radius, outline=outline_path, outline_from=tuple(selectors), notes=str(notes),
-        defined_in=where.split(",")[0],
+        municipalities=municipalities, population=population, radius_km=radius, outline=outline_path,
+        outline_from=tuple(selectors), notes=str(notes), defined_in=where.split(",")[0],
     )
 
 

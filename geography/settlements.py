@@ -64,11 +64,31 @@ def settlements(boundary: BaseGeometry | None = None, *, countries: list[str] | 
 
 
 
-def clip(demand: gpd.GeoDataFrame, boundary: BaseGeometry | None) -> gpd.GeoDataFrame:
-    """Return the demand rows whose point lies inside (or on) the boundary; all rows when None."""
-    if boundary is None:
+def clip(demand: gpd.GeoDataFrame, boundary: BaseGeometry | None, *,
+         countries: list[str] | tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
+    """Return the demand rows inside (or on) the boundary and in the region's countries.
+
+    Parameters
+    ----------
+    demand
+        Demand points (any CRS; compared in EPSG:4326).
+    boundary
+        Polygon or MultiPolygon in EPSG:4326; None: no spatial filter.
+    countries
+        ISO alpha-2 codes to keep (``GB`` for Northern Ireland). Only rows whose
+        ``country`` is given are checked: a population file without countries is kept
+        by the boundary alone. None: all countries.
+    """
+    keep = np.ones(len(demand), dtype=bool)
+    if countries and "country" in demand.columns:
+        given = demand["country"].astype(object).where(demand["country"].notna(), None).to_numpy(dtype=object)
+        wanted = {c.upper() for c in countries}
+        keep &= np.array([c is None or str(c).strip() == "" or str(c).strip().upper() in wanted for c in given],
+                         dtype=bool)
+    if boundary is not None:
+        geoms = demand.to_crs(CRS).geometry.to_numpy() if demand.crs is not None else demand.geometry.to_numpy()
+        shapely.prepare(boundary)
+        keep &= shapely.intersects(boundary, geoms)
+    if boundary is None and keep.all():
         return demand
-    geoms = demand.to_crs(CRS).geometry.to_numpy() if demand.crs is not None else demand.geometry.to_numpy()
-    shapely.prepare(boundary)
-    inside = shapely.intersects(boundary, geoms)
-    return demand.loc[inside].reset_index(drop=True)
+    return demand.loc[keep].reset_index(drop=True)

@@ -1,6 +1,7 @@
-"""Boundaries: reading boundary files, the imported > official (cached) > approximate chain."""
+"""Boundaries: reading boundary files, the imported > official (cached, shipped, downloaded) > approximate chain."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -17,6 +18,7 @@ from geography.boundaries import (
     IMPORTED,
     NUTS_CACHE,
     OFFICIAL,
+    approximate_outline,
     boundary_for,
     import_boundary,
     official_boundary,
@@ -28,6 +30,7 @@ from geography.regions import Region, load_regions
 from loaders.errors import ImportFileError
 from workspace import Workspace
 
+ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data" / "analysis"
 CLOSED_PORT_URL = "http://127.0.0.1:9/{nuts_id}.geojson"  # discard port: nothing listens
 
@@ -131,11 +134,16 @@ def test_imported_boundary_wins_and_can_be_removed(tmp_path):
     import_boundary(workspace, region.id, _polygon_geojson(box(-9, 53, -8, 54)), "other.geojson")
     assert boundary_for(region, workspace, online=False).geometry.equals(box(-9, 53, -8, 54))
     assert remove_imported_boundary(workspace, region.id)
-    assert boundary_for(region, workspace, online=False).source == APPROXIMATE
+    assert boundary_for(region, workspace, online=False).source == OFFICIAL  # IE042 is shipped in geodata/nuts
+
+
+def _unshipped(region_id: str = "west-ireland", code: str = "IE999") -> Region:
+    """A seed region (with its approximate outline) whose NUTS code no shipped file holds."""
+    return dataclasses.replace(load_regions().get(region_id), nuts=(code,))
 
 
 def test_offline_falls_back_to_the_approximate_outline_with_a_clear_note(tmp_path):
-    region = load_regions().get("west-ireland")
+    region = _unshipped()
     found = boundary_for(region, Workspace(tmp_path), online=True, timeout_s=2, url_template=CLOSED_PORT_URL)
     assert found.source == APPROXIMATE
     assert "approximate" in found.label
@@ -148,18 +156,35 @@ def test_offline_falls_back_to_the_approximate_outline_with_a_clear_note(tmp_pat
 def test_official_boundary_is_downloaded_once_then_cached(tmp_path, gisco):
     folder, url = gisco
     official = box(-10.3, 52.9, -7.9, 54.4)
-    (folder / "IE042.geojson").write_bytes(_polygon_geojson(official, NUTS_ID="IE042"))
+    (folder / "IE999.geojson").write_bytes(_polygon_geojson(official, NUTS_ID="IE999"))
     workspace = Workspace(tmp_path / "ws")
-    region = load_regions().get("west-ireland")
+    region = _unshipped()
     first = boundary_for(region, workspace, url_template=url)
     assert first.source == OFFICIAL
     assert first.geometry.equals(official)
-    assert "IE042" in first.label and "EuroGeographics" in first.attribution
+    assert "IE999" in first.label and "1:1 million" in first.label and "EuroGeographics" in first.attribution
     cache = workspace.read_table(NUTS_CACHE)
-    assert list(cache["nuts_id"]) == ["IE042"] and cache["url"].iloc[0] == url.format(nuts_id="IE042")
-    (folder / "IE042.geojson").unlink()  # the server has nothing now: the cache must answer
+    assert list(cache["nuts_id"]) == ["IE999"] and cache["url"].iloc[0] == url.format(nuts_id="IE999")
+    (folder / "IE999.geojson").unlink()  # the server has nothing now: the cache must answer
     second = boundary_for(region, workspace, online=False)
     assert second.source == OFFICIAL and second.geometry.equals(official)
+
+
+def test_shipped_codes_are_never_downloaded_and_a_cached_finer_copy_wins(tmp_path, gisco):
+    folder, url = gisco
+    region = load_regions().get("west-ireland")
+    served = box(-10.3, 52.9, -7.9, 54.4)
+    (folder / "IE042.geojson").write_bytes(_polygon_geojson(served, NUTS_ID="IE042"))
+    workspace = Workspace(tmp_path / "ws")
+    shipped = boundary_for(region, workspace, url_template=url)  # online, but IE042 is shipped
+    assert shipped.source == OFFICIAL and "1:20 million" in shipped.label
+    assert "© EuroGeographics for the administrative boundaries" in shipped.attribution
+    assert workspace.read_table(NUTS_CACHE) is None  # nothing fetched
+    assert not shipped.geometry.equals(served)
+    # A 1:1 million copy downloaded earlier into the workspace is finer than the shipped file: it wins.
+    official_boundary(("IE042",), workspace, url_template=url)
+    cached = boundary_for(region, workspace, online=False)
+    assert cached.geometry.equals(served) and "1:1 million" in cached.label
 
 
 def test_missing_code_on_the_server_says_which(tmp_path, gisco):
@@ -172,21 +197,21 @@ def test_missing_code_on_the_server_says_which(tmp_path, gisco):
     assert not found.network_failed
 
 
-def test_partial_region_completes_official_parts_with_the_clipped_outline(tmp_path, gisco):
-    folder, url = gisco
-    se221 = box(14.5, 56.0, 16.0, 56.5)       # stand-in for Blekinge
-    se224 = box(12.5, 55.3, 14.5, 56.5)       # stand-in for Skåne
-    (folder / "SE221.geojson").write_bytes(_polygon_geojson(se221, NUTS_ID="SE221"))
-    (folder / "SE224.geojson").write_bytes(_polygon_geojson(se224, NUTS_ID="SE224"))
+def test_partial_region_completes_official_parts_with_the_clipped_outline(tmp_path):
+    # Offline, no municipality imported: SE221 official (shipped), Kristianstad approximate.
     region = load_regions().get("blekinge")
-    found = boundary_for(region, Workspace(tmp_path / "ws"), url_template=url)
+    found = boundary_for(region, Workspace(tmp_path / "ws"), online=False)
     assert found.source == APPROXIMATE
-    assert "SE221 official" in found.label and "clipped to SE224" in found.label
+    assert found.label.startswith("approximate boundary: official NUTS 2021 SE221 (Eurostat GISCO, 1:20 million)")
+    assert "approximate Kristianstad" in found.label and "clipped to SE224" in found.label
+    assert "EuroGeographics" in found.attribution and "GeoNames" in found.attribution
+    assert any("Municipality Kristianstad is not among the areas imported" in n for n in found.notes)
+    nuts = gpd.read_file(ROOT / "geodata" / "nuts" / "nuts2021_20m_4326_SE.geojson").set_index("NUTS_ID")
     kristianstad = Point(14.15242, 56.03129)
     malmo = Point(13.00073, 55.60587)
     assert found.geometry.contains(kristianstad)
     assert not found.geometry.contains(malmo)
-    assert found.geometry.covers(se221)
+    assert found.geometry.buffer(1e-9).covers(nuts.at["SE221", "geometry"])
 
 
 def test_region_without_any_boundary_source(tmp_path):
@@ -222,7 +247,7 @@ def test_approximate_outlines_are_close_to_the_official_nuts(realdata):
     for region_id, (country, code) in files.items():
         nuts = gpd.read_file(realdata / "boundaries" / f"nuts2021_20m_4326_{country}.geojson")
         official = nuts.loc[nuts["NUTS_ID"] == code].geometry.iloc[0]
-        outline = boundary_for(registry.get(region_id), None, online=False).geometry
+        outline = approximate_outline(registry.get(region_id))
         areas = gpd.GeoSeries([outline.intersection(official), outline.union(official)], crs="EPSG:4326").to_crs(
             "EPSG:3035").area
         assert areas.iloc[0] / areas.iloc[1] > 0.7, region_id

@@ -273,13 +273,16 @@ def test_workspace_region_with_geonames_demand_and_real_boundary(workspace, real
 
 
 def test_offline_fallback_to_the_approximate_outline(workspace):
+    # IE042 is shipped in geodata/nuts; a code no shipped file holds needs the download, else the outline.
+    (workspace / "regions.json").write_text(json.dumps({"regions": [{"id": "west-ireland", "nuts": ["IE999"]}]}),
+                                            encoding="utf-8")
     report = analyze_json("--workspace", workspace, "--region", "west-ireland", "--online")  # GISCO: closed port
     assert report["boundary"] == "approximate"
     assert "approximate outline" in report["boundary_label"]
     assert any("could not be downloaded" in note and "127.0.0.1:9" in note for note in report["notes"])
     offline = analyze_json("--workspace", workspace, "--region", "west-ireland")
     assert offline["boundary"] == "approximate"
-    assert any(note.startswith("offline: the official boundary of IE042 is not cached") for note in offline["notes"])
+    assert any(note.startswith("offline: the official boundary of IE999 is not cached") for note in offline["notes"])
     assert offline["demand"]["settlements"] > 30  # GeoNames inside the outline
     # --offline is the default now and still accepted (old scripts); with --online it contradicts.
     assert analyze_json("--workspace", workspace, "--region", "west-ireland", "--offline") == offline
@@ -340,7 +343,7 @@ def test_compare_prints_one_row_per_region(workspace):
     rows = {row["region_id"]: row for row in out["regions"]}
     assert set(rows) == {"test-region", "lodz"}
     assert rows["test-region"]["boundary"] == "imported"
-    assert rows["lodz"]["boundary"] == "approximate"
+    assert rows["lodz"]["boundary"] == "official"  # PL711 shipped in geodata/nuts
     assert rows["lodz"]["population"] > 600_000
     text = run("compare", "--workspace", workspace, "--offline", "--region", "test-region")
     assert text.returncode == 0, text.stderr
@@ -348,6 +351,10 @@ def test_compare_prints_one_row_per_region(workspace):
 
 
 def test_compare_keeps_whole_names_and_gives_the_boundary_note_once(workspace):
+    # Every seed code is shipped in geodata/nuts: give two regions codes no shipped file holds.
+    (workspace / "regions.json").write_text(json.dumps({"regions": [
+        {"id": "armagh-banbridge-craigavon", "nuts": ["UKN99"]}, {"id": "lodz", "nuts": ["PL799"]}]}),
+        encoding="utf-8")
     done = run("compare", "--workspace", workspace)
     assert done.returncode == 0, done.stderr
     assert "Armagh City, Banbridge & Craigavon " in done.stdout
@@ -356,7 +363,7 @@ def test_compare_keeps_whole_names_and_gives_the_boundary_note_once(workspace):
     assert len(notes) == len(set(notes))
     boundary = [n for n in notes if "not cached" in n]
     assert len(boundary) == 1
-    assert "these 8 regions" in boundary[0] and "Armagh City, Banbridge & Craigavon (UKN07)" in boundary[0]
+    assert "these 2 regions" in boundary[0] and "Armagh City, Banbridge & Craigavon (UKN99)" in boundary[0]
     assert "--online" in boundary[0]
 
 

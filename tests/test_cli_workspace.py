@@ -307,7 +307,7 @@ def test_folder_and_url_give_the_same_figures(tmp_path, postgis_url):
     assert report["layers"]["hubs"]["covered_population"] == 800
     compared = same("compare", "--region", "west-ireland", "--region", "lodz", "--offline")
     rows = {r["region_id"]: r for r in compared["regions"]}
-    assert rows["west-ireland"]["boundary"] == "imported" and rows["lodz"]["boundary"] == "approximate"
+    assert rows["west-ireland"]["boundary"] == "imported" and rows["lodz"]["boundary"] == "official"
     # N1 and the Roscommon–Boyle trail (a line crossing the box); the Łódź hub is planned, its network unlocated.
     assert rows["west-ireland"]["facilities_networks"] == 2
     assert rows["lodz"]["facilities_hubs"] == rows["lodz"]["facilities_networks"] == 0

@@ -98,7 +98,8 @@ def test_include_analysis_adds_result_tables_to_the_geopackage_and_report(worksp
     (["--format", "geojson", "--out", "x.csv"], "does not end in .geojson"),
     (["--format", "csv", "--out", "x.csv", "--layers", "hubs,foo"], "unknown layer(s) foo"),
     (["--format", "csv", "--out", "x.csv", "--include", "analysis"], "--include analysis needs --region"),
-    (["--format", "csv", "--out", "x.csv", "--include", "maps"], "only analysis can be included"),
+    (["--format", "csv", "--out", "x.csv", "--include", "maps"], "only analysis, boundary can be included"),
+    (["--format", "csv", "--out", "x.csv", "--include", "boundary"], "--include boundary needs --region"),
     (["--format", "csv", "--out", "x.csv", "--region", "atlantis"], "unknown region 'atlantis'"),
 ])
 def test_user_errors_exit_2_with_one_line(workspace, tmp_path, capsys, args, message):

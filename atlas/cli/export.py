@@ -9,7 +9,7 @@ from errors import UsageError
 from exporters import FORMATS, SUFFIXES
 from loaders.layers import ALL_LAYERS, STATUSES
 
-INCLUDES = ("analysis",)
+INCLUDES = ("analysis", "boundary")
 SITES_RANGE = range(1, 11)  # as `analyze --sites`
 
 
@@ -41,7 +41,8 @@ def _run(args: argparse.Namespace) -> int:
     sites = _sites(args.sites)
     result = export_workspace(
         args.workspace, args.format, out, region=args.region, layers=args.layers, status=args.status,
-        include_analysis="analysis" in include, online=args.online, sites=sites,
+        include_analysis="analysis" in include, include_boundary="boundary" in include, online=args.online,
+        sites=sites,
     )
     print(result.message)
     for note in result.notes:
@@ -69,8 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", metavar="LIST", help=f"comma-separated layers to export ({','.join(ALL_LAYERS)})")
     p.add_argument("--status", choices=STATUSES, help="only existing or only planned facilities")
     p.add_argument("--include", action="append", metavar="WHAT",
-                   help="'analysis': add coverage discs, gaps, uncovered towns, suggested sites, catchments, "
-                        "H3 grid and the summary tables (needs --region)")
+                   help="'boundary': add the region's boundary (source, label, attribution); 'analysis': add "
+                        "the boundary, coverage discs, gaps, uncovered towns, suggested sites, catchments, "
+                        "H3 grid and the summary tables (both need --region; comma-separated or repeated)")
     p.add_argument("--sites", default="3", metavar="K",
                    help="suggested new hub sites (1-10, default 3) with --include analysis")
     p.add_argument("--online", action="store_true",
