@@ -49,7 +49,8 @@ if not ui.empty_state(ctx, "Home"):
                             f"{figures['uncovered_settlements']} settlements beyond it.")
         cols[3].metric("Full support", f"{rep['full_support_share']:.0%}")
         st.markdown(coverage_sentence(dict(radius)))
-        st.caption(f"**Boundary: {md(bound.source)}.** {md(bound.label)}. " + " ".join(md(n) for n in bound.notes))
+        st.caption(" ".join([f"**{md(bound.label[:1].upper() + bound.label[1:])}.**", *(md(n) for n in bound.notes),
+                             md(bound.attribution)]))
         st.caption("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
                    "are not counted), so population and coverage figures are approximate.")
     except ui.USER_ERRORS as exc:

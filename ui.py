@@ -178,7 +178,8 @@ def demand(path: str, stamp: int, region_id: str, online: bool) -> gpd.GeoDataFr
 def _demand(path: str, geo: int, region_id: str, online: bool) -> gpd.GeoDataFrame:
     from geography.settlements import settlements
 
-    return settlements(_boundary(path, geo, region_id, online).geometry)
+    region = load_regions(path).get(region_id)
+    return settlements(_boundary(path, geo, region_id, online).geometry, countries=region.countries)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

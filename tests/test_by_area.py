@@ -5,7 +5,7 @@ import pytest
 
 from shapely.geometry import Point, box
 
-from analysis.by_area import assign_areas, by_area
+from analysis.by_area import REST, assign_areas, by_area
 from analysis.coverage import compute
 
 RADIUS = {"hubs": 10, "training": 10, "networks": 10}
@@ -36,10 +36,10 @@ def test_populations_partition_the_region_and_shares_add_up():
     demand = _demand([
         ("a", (-9.4, 53.2), 1000), ("b", (-9.1, 53.3), 500),    # West
         ("c", (-8.7, 53.2), 2000), ("d", (-8.6, 53.45), 300),   # East
-        ("e", (-9.6, 53.2), 50),                                 # off the west coast: nearest area is West
+        ("e", (-9.53, 53.2), 50),                                # 2 km off the west coast: snapped to West
     ])
     facilities = _facilities([
-        ("hubs", "existing", (-9.4, 53.21)),     # covers a (e is 13 km away: not covered)
+        ("hubs", "existing", (-9.4, 53.21)),     # covers a and e
         ("hubs", "existing", (-8.7, 53.21)),     # covers c
         ("training", "existing", (-9.1, 53.31)),  # covers b
         ("networks", "planned", (-8.6, 53.44)),  # planned: not counted in the existing scenario
@@ -58,7 +58,7 @@ def test_populations_partition_the_region_and_shares_add_up():
         assert table.loc["West", f"covered_population_{layer}"] == west
         assert table.loc["East", f"covered_population_{layer}"] == east
         assert table[f"covered_population_{layer}"].sum() == result.layers[layer]["covered_population"]
-    assert table.loc["West", "coverage_share_hubs"] == pytest.approx(1000 / 1550)
+    assert table.loc["West", "coverage_share_hubs"] == pytest.approx((1000 + 50) / 1550)  # e is 8.7 km from the hub
     assert table.loc["East", "coverage_share_hubs"] == pytest.approx(2000 / 2300)
     assert table.loc["West", "facilities_hubs"] == 1 and table.loc["East", "facilities_hubs"] == 1
     assert table.loc["East", "facilities_networks"] == 0  # planned, scenario without planned
@@ -102,8 +102,17 @@ def test_a_point_on_a_shared_border_counts_once():
     assert index.tolist() == [0, -1] and moved == 0
 
 
+def test_people_far_from_every_area_make_a_rest_row_so_the_rows_still_add_up():
+    demand = _demand([("a", (-9.4, 53.2), 1000), ("far", (-7.5, 53.2), 400)])
+    result = compute(demand, _facilities([]), radius_km={"hubs": 10})
+    breakdown = by_area(result, _areas(), _facilities([]))
+    assert breakdown.table["name"].tolist() == ["West", "East", REST]
+    assert breakdown.table["population"].tolist() == [1000, 0, 400] and breakdown.moved == 0
+    assert breakdown.frame().geometry.iloc[2] is None
+
+
 def test_facilities_outside_every_area_are_in_none():
-    index, _ = assign_areas(np.array([[-7.0, 53.2]]), _areas().geometry.to_numpy(), nearest=False)
+    index, _ = assign_areas(np.array([[-7.0, 53.2]]), _areas().geometry.to_numpy(), snap_m=None)
     assert index.tolist() == [-1]
 
 

@@ -1,6 +1,8 @@
 """Home page: headline figures of the default region on the demo workspace, and the empty states."""
 from __future__ import annotations
 
+import json
+
 from apptest_helpers import (
     deck,
     demo_copy,
@@ -37,7 +39,9 @@ def test_home_shows_the_default_region_figures_and_map(tmp_path):
         for name in ("Hubs & infrastructure", "Training & supports", "Networks"))
     page_text = texts(at)
     assert "full support" in page_text.lower()
-    assert "Boundary: approximate" in page_text  # offline: no official boundary cached
+    # Offline, the shipped GISCO file gives the official boundary, with its attribution.
+    assert "Official boundary: NUTS 2021 IE042" in page_text
+    assert "© EuroGeographics for the administrative boundaries" in page_text
     assert "dispersed rural population" in page_text
 
     ids = layer_ids(at)
@@ -73,9 +77,13 @@ def test_home_with_an_empty_workspace_points_to_the_data_page(tmp_path):
 def test_online_without_a_connection_falls_back_at_once(tmp_path, monkeypatch):
     # A closed local port: the official boundary download fails at once, as with no network.
     monkeypatch.setenv("ATLAS_GISCO_NUTS_URL", "http://127.0.0.1:9/{nuts_id}.geojson")
-    at = run_page("app.py", demo_copy(tmp_path), **{ui.ONLINE: True})
+    workspace = demo_copy(tmp_path)
+    # A NUTS code no shipped file holds, so the page has to try the download.
+    (workspace / "regions.json").write_text(json.dumps({"version": 1, "regions": [
+        {"id": "west-ireland", "nuts": ["FRL04"]}]}), encoding="utf-8")
+    at = run_page("app.py", workspace, **{ui.ONLINE: True})
     spec = deck(at)
     assert spec["mapStyle"].startswith("https://basemaps.cartocdn.com/")  # tiles only when online
     page_text = texts(at)
-    assert "Boundary: approximate" in page_text and "could not be downloaded" in page_text
+    assert "Approximate outline" in page_text and "could not be downloaded" in page_text
     assert metrics(at)["Full support"].endswith("%")
