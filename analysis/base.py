@@ -35,6 +35,10 @@ def lonlat(geometry: gpd.GeoSeries | gpd.array.GeometryArray | np.ndarray) -> np
     out = np.full((len(geoms), 2), np.nan)
     if len(geoms) == 0:
         return out
+    if (shapely.get_type_id(geoms) == 0).all():  # all points (settlements): one pass, unless one is empty
+        coordinates = shapely.get_coordinates(geoms)
+        if len(coordinates) == len(geoms):
+            return coordinates
     missing = shapely.is_missing(geoms)
     present = ~missing
     present[present] = ~shapely.is_empty(geoms[present])

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
-import h3
 import numpy as np
 import pandas as pd
 import shapely
@@ -217,6 +216,8 @@ def gap_areas(
 
 
 def _auto_resolution(boundary: Any) -> int:
+    import h3
+
     crs = local_crs(*region_centre(boundary))
     area_km2 = project(boundary, crs).area / 1e6
     best = 0
@@ -258,6 +259,8 @@ def h3_grid(
     cell's centre, great-circle km x circuity, ``inf`` when the layer has no facility)
     and the cell polygon, sorted by cell id.
     """
+    import h3  # only for the grid: listing uncovered settlements (every analysis) does without it
+
     if boundary is None or boundary.is_empty:
         raise ValueError("h3_grid needs the region's boundary (a polygon in EPSG:4326).")
     circuity = check_circuity(circuity)

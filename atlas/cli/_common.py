@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 
-from access import redact_url
 from errors import UsageError
 
 LOCATION_HELP = "workspace folder, or a postgresql:// URL"
@@ -35,6 +34,9 @@ def whole(text: str | None, option: str, meaning: str) -> int | None:
 
 def shown(location: str) -> str:
     """Return a workspace location fit for printing: a ``postgresql://`` URL loses its password."""
+    # `access` loads the password hashing of shared mode: imported only to print a location.
+    from access import redact_url
+
     return redact_url(str(location))
 
 

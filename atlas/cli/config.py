@@ -9,6 +9,9 @@ from atlas.cli._common import shown
 from errors import UsageError
 
 _CONFIG_HELP = "the access config file (JSON, mode 0600)"
+_ROLES = ("viewer", "editor", "admin")
+"""`access.ROLES` for the help text: importing `access` loads its password hashing, which no other
+command needs (tests check the two stay equal)."""
 
 
 def _password(name: str) -> str:
@@ -78,8 +81,6 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``config init|add-workspace|add-user|list`` to the ``python -m atlas`` command line."""
-    from access import ROLES
-
     p = subparsers.add_parser("config", help="the shared-mode access config: workspaces and users",
                               description="Create and change the access config of a shared deployment.")
     commands = p.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
@@ -100,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "otherwise it is asked for twice, without echo.",
     )
     u.add_argument("name", metavar="NAME", help="sign-in name: 1-40 lowercase letters, digits, '-' or '_'")
-    u.add_argument("--role", required=True, metavar="ROLE", help=" | ".join(ROLES))
+    u.add_argument("--role", required=True, metavar="ROLE", help=" | ".join(_ROLES))
     u.add_argument("--config", required=True, metavar="FILE", help=_CONFIG_HELP)
     u.set_defaults(run=_cmd_add_user)
 
