@@ -9,7 +9,7 @@ import streamlit as st
 
 import maps
 import ui
-from atlas.dashboard import coverage_sentence, is_demo
+from atlas.dashboard import coverage_sentence, is_demo, share_text
 from loaders.layers import LAYERS
 from maps.style import LAYER_LABELS
 from maps.text import markdown_text as md
@@ -44,10 +44,12 @@ if not ui.empty_state(ctx, "Home"):
         cols = st.columns(4)
         for col, layer in zip(cols, LAYERS):
             figures = rep["layers"][layer]
-            col.metric(f"{LAYER_LABELS[layer]} coverage", f"{figures['coverage_share']:.0%}",
+            col.metric(f"{LAYER_LABELS[layer]} coverage", share_text(figures["coverage_share"]),
                        help=f"{figures['covered_population']:,} people within {dict(radius)[layer]:g} km; "
                             f"{figures['uncovered_settlements']} settlements beyond it.")
-        cols[3].metric("Full support", f"{rep['full_support_share']:.0%}")
+        cols[3].metric("Full support", share_text(rep["full_support_share"]))
+        if warning := rep["demand"].get("warning"):
+            st.warning(md(warning), icon=":material/groups:")
         st.markdown(coverage_sentence(dict(radius)))
         st.caption(" ".join([f"**{md(bound.label[:1].upper() + bound.label[1:])}.**", *(md(n) for n in bound.notes),
                              md(bound.attribution)]))

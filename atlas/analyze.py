@@ -56,6 +56,11 @@ class AnalysisInputs:
         Caveats for the report (boundary fallbacks, rejected rows, left-out features).
     details
         Extra report fields (demand rows read/rejected, facilities file report).
+    areas, areas_source
+        Areas to break the figures down by (``name``, ``code``, polygons clipped to the
+        boundary), or None; and where they come from.
+    demand_kind
+        What the demand points are, plural ("settlements", "grid cells" ...).
     """
 
     region: Region | None
@@ -66,6 +71,9 @@ class AnalysisInputs:
     radius_km: dict[str, float]
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    areas: gpd.GeoDataFrame | None = None
+    areas_source: str = ""
+    demand_kind: str = "settlements"
 
 
 def _workspace(workspace: Workspace | str | Path | None) -> Workspace | None:
@@ -145,34 +153,97 @@ def _boundary(
     return None
 
 
+_KINDS = {"grid": "grid cells", "raster": "raster cells", "polygons": "areas", "settlements": "settlements"}
+
+
+def _stored_layer(source, workspace: Workspace | None) -> str | None:
+    """The name of a stored population layer `source` refers to (not an existing file), or None."""
+    if workspace is None or not isinstance(source, str) or Path(source).exists():
+        return None
+    from geography.demand_layers import GEONAMES, demand_layers
+
+    if source == GEONAMES:
+        return GEONAMES
+    return source if any(layer.name == source for layer in demand_layers(workspace)) else None
+
+
 def _demand(source, boundary: Boundary | None, region: Region | None, notes: list[str],
-            details: dict[str, Any]) -> tuple[gpd.GeoDataFrame, str]:
+            details: dict[str, Any], workspace: Workspace | None = None) -> tuple[gpd.GeoDataFrame, str, str]:
+    countries = region.countries if region else None
+    stored = _stored_layer(source, workspace)
+    if stored == GEONAMES:
+        source = None
     if source is None:
         if boundary is None:
             raise UsageError(
                 "no demand: give --demand FILE (name, lat, lon, population), or --region / --boundary "
                 "so the GeoNames settlements inside it can be used."
             )
-        frame = settlements_module.settlements(boundary.geometry, countries=region.countries if region else None)
+        frame = settlements_module.settlements(boundary.geometry, countries=countries)
         notes.append(settlements_module.SETTLEMENT_CAVEAT)
-        return frame, GEONAMES
+        return frame, GEONAMES, "settlements"
+    if stored is not None:
+        from geography.demand_layers import demand_for
+
+        frame, layer, outside = demand_for(workspace, stored, boundary.geometry if boundary else None, countries)
+        details["demand_layer"] = {"name": layer.name, "file": layer.file, "kind": layer.kind,
+                                   "notes": layer.notes}
+        notes.extend(note for note in layer.notes if "cell centres" in note)
+        return frame, layer.name, _KINDS.get(layer.kind, "points")
+    kind = "settlements"
     if isinstance(source, gpd.GeoDataFrame):
         frame, name = source, "demand given by the caller"
     else:
-        load = demand_from_file(source)
+        from geography.demand_layers import read_demand_file
+
+        path = Path(source)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{path.name}: cannot be opened ({exc.strerror}). Check the path, or name a "
+                             "population layer stored in the workspace.") from None
+        load, kind = read_demand_file(data, path.name, boundary=boundary.geometry if boundary else None)
+        kind = _KINDS.get(kind, "points")
         details["demand_file"] = load.summary()
+        notes.extend(note for note in load.notes if "cell centres" in note)
         if load.rejected:
             notes.append(f"{load.file}: {len(load.rejected)} of {load.rows_read} rows rejected "
                          f"(first: {load.rejected[0].where}: {load.rejected[0].reason})")
         frame, name = load.demand, load.file
     if boundary is not None:
-        inside = settlements_module.clip(frame, boundary.geometry, countries=region.countries if region else None)
+        inside = settlements_module.clip(frame, boundary.geometry, countries=countries)
         outside = len(frame) - len(inside)
         if outside:
-            notes.append(f"{outside} demand rows lie outside the boundary and are not counted.")
+            notes.append(f"{outside} demand rows lie outside the boundary (or the region's countries) and are "
+                         "not counted.")
         details["demand_outside_boundary"] = outside
         frame = inside
-    return frame, name
+    return frame, name, kind
+
+
+def _areas(areas, region: Region | None, boundary: Boundary | None,
+           workspace: Workspace | None) -> tuple[gpd.GeoDataFrame | None, str]:
+    if boundary is None:
+        return None, ""
+    from geography.areas import region_areas
+
+    if areas is None:
+        return region_areas(region, boundary.geometry, workspace)
+    if isinstance(areas, gpd.GeoDataFrame):
+        return region_areas(region, boundary.geometry, frame=areas, source="the areas given")
+    from geography.boundary_files import read_area_bytes
+
+    path = Path(areas)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"--areas {path.name}: cannot be opened ({exc.strerror}). Check the path.") from None
+    frame, _, _ = read_area_bytes(data, path.name)
+    found, source = region_areas(region, boundary.geometry, frame=frame, source=path.name)
+    if found is None:
+        raise UsageError(f"--areas {path.name}: none of its {len(frame)} areas lies mostly inside the region's "
+                         "boundary. Check the file covers the region.")
+    return found, source
 
 
 def inputs(
@@ -187,6 +258,7 @@ def inputs(
     timeout_s: float = 5.0,
     url_template: str | None = None,
     registry: Registry | None = None,
+    areas: str | Path | gpd.GeoDataFrame | None = None,
 ) -> AnalysisInputs:
     """Resolve what to analyse: explicit arguments override the workspace and region.
 
@@ -198,9 +270,15 @@ def inputs(
     region
         Region id or Region: boundary (imported > official > approximate) and radii.
     facilities, demand, boundary
-        Files (any importable facilities file; CSV/GeoJSON/GPKG population layer;
-        GeoJSON/GPKG/KML/zipped-shapefile boundary) or frames/geometries in EPSG:4326.
-        With a boundary, only demand inside it counts; with none, all demand counts.
+        Files (any importable facilities file; a population layer: settlements CSV,
+        grid CSV, GeoTIFF, GeoJSON/GPKG points or polygons; GeoJSON/TopoJSON/GPKG/KML/
+        zipped-shapefile boundary) or frames/geometries in EPSG:4326. `demand` may also
+        name a population layer stored in the workspace (`geography.demand_layers`).
+        With a boundary, only demand inside it (and the region's countries) counts.
+    areas
+        Areas to break the figures down by (a boundary file of municipalities/counties,
+        or a frame); by default the areas imported into the workspace, else the shipped
+        NUTS 3 regions inside the region's codes.
     radius_km
         Radius per layer (km) overriding the region's defaults.
     online, timeout_s, url_template
@@ -218,9 +296,10 @@ def inputs(
     if chosen_boundary is not None:
         notes.extend(chosen_boundary.notes)
     frame = _facilities(facilities, workspace, notes, details)
-    demand_frame, source = _demand(demand, chosen_boundary, region, notes, details)
+    demand_frame, source, kind = _demand(demand, chosen_boundary, region, notes, details, workspace)
+    found_areas, areas_source = _areas(areas, region, chosen_boundary, workspace)
     return AnalysisInputs(region, chosen_boundary, frame, demand_frame, source,
-                          registry.radius_km(region, radius_km), notes, details)
+                          registry.radius_km(region, radius_km), notes, details, found_areas, areas_source, kind)
 
 
 # -- report -------------------------------------------------------------------------------
@@ -321,8 +400,15 @@ def report(
         "settlements": int(len(inp.demand)),
         "population": int(result.population),
     }
+    denominator = _denominator(inp, result)
+    demand_report.update(denominator.to_dict())
+    if denominator.warning():
+        demand_report["warning"] = denominator.warning()
+    demand_report["kind"] = inp.demand_kind
     if inp.demand_source == GEONAMES:
         demand_report["note"] = settlements_module.SETTLEMENT_CAVEAT
+    if "demand_layer" in inp.details:
+        demand_report["layer"] = inp.details["demand_layer"]
     if "demand_file" in inp.details:
         demand_report["file"] = inp.details["demand_file"]
     if "demand_outside_boundary" in inp.details:
@@ -343,11 +429,33 @@ def report(
         "boundary_area_km2": round(boundary.area_km2(), 1) if boundary else None,
         "include_planned": bool(include_planned),
         "circuity": float(result.circuity),
-        "notes": list(dict.fromkeys(inp.notes)),
+        "notes": list(dict.fromkeys(([denominator.warning()] if denominator.warning() else []) + inp.notes)),
     }
+    if denominator.too_few:
+        # One or two points are 0 % or 100 % covered: no share is shown rather than a misleading one.
+        for figures in layers.values():
+            figures["coverage_share"] = None
+        out["full_support_share"] = None
+    if inp.areas is not None:
+        from analysis.by_area import by_area
+
+        breakdown = by_area(result, inp.areas, inp.facilities)
+        out["by_area"] = breakdown.records()
+        out["areas_source"] = inp.areas_source
     if "facilities_file" in inp.details:
         out["facilities_file"] = inp.details["facilities_file"]
     return out
+
+
+def _denominator(inp: AnalysisInputs, result: CoverageResult):
+    """The demand measured against the region's official population (see `atlas.denominator`)."""
+    from atlas.denominator import Denominator
+
+    official = inp.region.population if inp.region is not None else None
+    return Denominator(points=int(len(inp.demand)), population=int(result.population),
+                       official=official.value if official else None,
+                       official_year=official.year if official else None,
+                       official_source=official.source if official else None, what=inp.demand_kind)
 
 
 def _gap_rows(result: CoverageResult, max_gaps: int | None) -> tuple[int, CoverageResult]:
@@ -416,6 +524,7 @@ def analyze(
     timeout_s: float = 5.0,
     url_template: str | None = None,
     max_gaps: int | None = None,
+    areas: str | Path | gpd.GeoDataFrame | None = None,
 ) -> dict[str, Any]:
     """Run coverage, gaps and (with ``sites > 0``) siting, and return the JSON-able report.
 
@@ -429,7 +538,7 @@ def analyze(
     if sites < 0 or sites > 10:
         raise UsageError(f"--sites {sites}: give a number of new sites between 1 and 10.")
     inp = inputs(workspace=workspace, region=region, facilities=facilities, demand=demand, boundary=boundary,
-                 radius_km=radius_km, online=online, timeout_s=timeout_s, url_template=url_template)
+                 radius_km=radius_km, online=online, timeout_s=timeout_s, url_template=url_template, areas=areas)
     result = compute(inp.demand, inp.facilities, radius_km=inp.radius_km, include_planned=include_planned,
                      circuity=circuity)
     siting = None

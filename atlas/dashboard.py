@@ -46,6 +46,11 @@ def facility_counts(features: gpd.GeoDataFrame, boundary: BaseGeometry | None) -
     return out
 
 
+def share_text(share: float | None) -> str:
+    """A share as shown on the pages: "86%", or "—" when the analysis cannot tell (too few demand points)."""
+    return "—" if share is None else f"{share:.0%}"
+
+
 def coverage_sentence(radius_km: dict[str, float]) -> str:
     """Return the one line saying what the coverage figures mean."""
     parts = ", ".join(f"{layer} {km:g} km" for layer, km in radius_km.items())

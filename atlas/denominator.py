@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MIN_POINTS = 5
-"""Below this many demand points an analysis cannot tell anything useful (one city point is 0 % or 100 %)."""
+MIN_POINTS = 3
+"""Below this many demand points an analysis cannot tell anything useful (Łódź is two GeoNames points:
+one city point is 0 % or 100 % covered, so every layer showed 100 %)."""
 
 LOW_CAPTURE = 0.9
 """Below this share of the official population, every share says what it is a share of."""

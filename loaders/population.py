@@ -17,7 +17,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -129,13 +128,19 @@ def parse_population(value: Any) -> float:
     return number
 
 
-def _decode(data: bytes, name: str) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError(f"{name}: not readable text. Save it as UTF-8 CSV.")  # pragma: no cover
+def _decode(data: bytes, name: str) -> tuple[str, bytes]:
+    """Return the text of `data` and the same text as UTF-8 bytes (`data` itself when it was UTF-8)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return text, data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:  # pragma: no cover  (cp1252 maps nearly every byte)
+        raise ImportFileError(f"{name}: not readable text. Save it as UTF-8 CSV.") from None
+    return text, text.encode("utf-8")
 
 
 def _population_column(columns: list[str], name: str) -> str:
@@ -186,42 +191,113 @@ def _csv_columns(text: str, delimiter: str, name: str) -> tuple[list[list[str]],
     return [[row[i] if i < len(row) else "" for row in rows] for i in range(width)], overflow
 
 
+def _arrow_columns(utf8: bytes, delimiter: str, width: int) -> list[Any] | None:
+    """Parse UTF-8 CSV bytes into Arrow string columns (header row included), or None to use `_csv_columns`.
+
+    Arrow's reader splits cells as the pandas C parser does (quotes, doubled quotes, quoted
+    line breaks, ``\\r\\n``/``\\r`` line ends, a blank line is a row of empty cells) and keeps
+    every cell as text, without Python strings. Any file it does not read exactly so (rows
+    with fewer or more cells than the first, an unclosed quote, a column it would not keep
+    as text) is left to `_csv_columns`, so both give the same cells. `width` bounds the
+    number of columns (the first line's delimiters plus one).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
+                                              escape_char=False, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)}, null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False, auto_dict_encode=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_columns == 0 or any(not pa.types.is_string(t) for t in table.schema.types):
+        return None
+    return list(table.columns)
+
+
+def _is_arrow(column: Any) -> bool:
+    return not isinstance(column, list)
+
+
+def _as_list(column: Any) -> list[str]:
+    return column.to_pylist() if _is_arrow(column) else column
+
+
+# Names that `str.strip` changes or that are empty: they start or end with one of the
+# characters Python counts as white space (str.isspace), in RE2 syntax.
+_SPACE = r"[\t-\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+_UNTRIMMED = rf"^(?:{_SPACE}|$)|{_SPACE}$"
+
+
+def _labels(names: Any, chosen: np.ndarray, name: str) -> list[str] | np.ndarray:
+    """Each chosen row's name, trimmed; ``"<file> row N"`` for a row without one."""
+    rows = chosen.tolist()
+    if names is None:
+        return [f"{name} row {i + 2}" for i in rows]
+    if not _is_arrow(names):
+        labels = [(names[i] or "").strip() for i in rows]
+        return [label or f"{name} row {i + 2}" for label, i in zip(labels, rows)]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    picked = names if len(chosen) == len(names) else names.take(pa.array(chosen, type=pa.int64()))
+    labels = picked.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    untrimmed = pc.match_substring_regex(picked, _UNTRIMMED).to_numpy(zero_copy_only=False)
+    for k in np.flatnonzero(untrimmed).tolist():
+        labels[k] = labels[k].strip() or f"{name} row {rows[k] + 2}"
+    return labels
+
+
 # Cells `parse_number` / `parse_population` read as a plain number (RE2 syntax, whole cell).
 _FAST_NUMBER = r"^[ \t]*[+-]?[0-9]+(?:\.[0-9]+)?[ \t]*$"
 _FAST_COUNT = r"^[ \t]*[0-9]{1,12}(?:\.[0-9]+)?[ \t]*$"
 _THOUSANDS = r"^[ \t]*[0-9]{1,3}(?:\.[0-9]{3})+[ \t]*$"  # "1.234" is 1234 people, left to the careful path
+# `_FAST_COUNT` but not `_THOUSANDS`, in one pass: no decimals, or not exactly three after 1-3 digits.
+_FAST_PEOPLE = r"^[ \t]*(?:[0-9]{1,12}|[0-9]{1,12}\.(?:[0-9]{1,2}|[0-9]{4,})|[0-9]{4,12}\.[0-9]{3})[ \t]*$"
 _FAST_PAIR = r"^[ \t]*(?P<lat>[+-]?[0-9]+(?:\.[0-9]+)?)[ \t]*,[ \t]*(?P<lon>[+-]?[0-9]+(?:\.[0-9]+)?)[ \t]*$"
 _LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
-def _fast_numbers(values: list[str], pattern: str, *, exclude: str | None = None) -> np.ndarray:
+def _fast_numbers(values: Any, pattern: str) -> np.ndarray:
     """Floats of the cells written as plain numbers (``53.27``, `` -8 ``); NaN for every other cell.
 
     Vectorised (Arrow): only cells `parse_number` would read the same way take this path;
     decimal commas, degrees-minutes-seconds and mistakes are left (NaN) for the careful
     per-row reading. Both parsers round correctly, so a value is the same either way.
+    `values` is a list of strings or an Arrow string column.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = pa.array(values, type=pa.large_string())
+    cells = values if _is_arrow(values) else pa.array(values, type=pa.large_string())
     plain = pc.match_substring_regex(cells, pattern)
-    if exclude is not None:
-        plain = pc.and_(plain, pc.invert(pc.match_substring_regex(cells, exclude)))
-    chosen = pc.if_else(plain, pc.utf8_trim(cells, characters=" \t"), pa.scalar(None, pa.large_string()))
-    return pc.cast(chosen, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
+    chosen = pc.if_else(plain, pc.utf8_trim(cells, characters=" \t"), pa.scalar(None, cells.type))
+    return _floats(pc.cast(chosen, pa.float64()))
 
 
-def _fast_pairs(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _floats(column: Any) -> np.ndarray:
+    """A float64 Arrow column as a writable NumPy array, NaN where it is null."""
+    import pyarrow.compute as pc
+
+    return np.array(pc.fill_null(column, np.nan).to_numpy(zero_copy_only=False), dtype=float, copy=True)
+
+
+def _fast_pairs(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """Latitudes and longitudes of cells written as ``53.1, -8.2``; NaN for every other cell."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = pa.array(values, type=pa.large_string())
+    cells = values if _is_arrow(values) else pa.array(values, type=pa.large_string())
     parts = pc.extract_regex(cells, _FAST_PAIR)  # null where the cell is not such a pair
-    lat = pc.cast(pc.struct_field(parts, [0]), pa.float64()).to_numpy(zero_copy_only=False)
-    lon = pc.cast(pc.struct_field(parts, [1]), pa.float64()).to_numpy(zero_copy_only=False)
-    return lat.astype(float, copy=True), lon.astype(float, copy=True)
+    lat = _floats(pc.cast(pc.struct_field(parts, [0]), pa.float64()))
+    lon = _floats(pc.cast(pc.struct_field(parts, [1]), pa.float64()))
+    return lat, lon
 
 
 def demand_from_csv(data: bytes, name: str) -> DemandLoad:
@@ -240,15 +316,17 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
             f"{name}: the file is {len(data) / 2**20:,.0f} MB, over the {MAX_DEMAND_CSV_BYTES // 2**20} MB limit "
             "for a population table. Clip it to the regions you analyse, or use a coarser grid."
         )
-    text = _decode(data, name)
+    text, utf8 = _decode(data, name)
     if not text.strip():
         raise ImportFileError(f"{name}: the file is empty. Export the population table again.")
     found = _LINE_BREAK.search(text)
     first = text[:found.start()] if found else text
     delimiter = max((";", "\t", ","), key=first.count) if any(d in first for d in ";\t,") else ","
-    columns, overflow = _csv_columns(text, delimiter, name)
-    del text
-    header = [column[0].strip() for column in columns]
+    columns, overflow = _arrow_columns(utf8, delimiter, first.count(delimiter) + 1), None
+    if columns is None:
+        columns, overflow = _csv_columns(text, delimiter, name)
+    del text, utf8
+    header = [(column[0].as_py() if _is_arrow(column) else column[0]).strip() for column in columns]
     population = _population_column(header, name)
     lat_col, lon_col, pair_col = _find(header, _LAT), _find(header, _LON), None
     if lat_col is None or lon_col is None:
@@ -260,15 +338,17 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
             )
     name_col = _find(header, _NAME)
     position = {h: i for i, h in reversed(list(enumerate(header)))}
-    cells = [column[1:] for column in columns]
+    cells = [column.slice(1) if _is_arrow(column) else column[1:] for column in columns]
     count = len(cells[0]) if cells else 0
-    people = _fast_numbers(cells[position[population]], _FAST_COUNT, exclude=_THOUSANDS)
+    people = _fast_numbers(cells[position[population]], _FAST_PEOPLE)
     if pair_col is None:
         lat = _fast_numbers(cells[position[lat_col]], _FAST_NUMBER)
         lon = _fast_numbers(cells[position[lon_col]], _FAST_NUMBER)
     else:
         lat, lon = _fast_pairs(cells[position[pair_col]])
     fast = (lat >= -90) & (lat <= 90) & (lon >= -180) & (lon <= 180) & (people >= 0) & (people <= _MAX_POPULATION)
+    if not fast.all():  # the other rows are read one by one, from Python strings
+        cells = [_as_list(column) for column in cells]
     # A row of blank cells is not a row read (it is skipped, not rejected); a fast row is not blank.
     blank = np.zeros(count, dtype=bool)
     for index in np.flatnonzero(~fast).tolist():
@@ -309,9 +389,8 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
     rows_read = int((~blank).sum())
     if rows_read and not len(chosen):
         return _result(name, [], [], rejected, rows_read)
-    labels = [(names[i] or "").strip() if names is not None else "" for i in chosen.tolist()]
     frame = pd.DataFrame({
-        "name": pd.Series([label or f"{name} row {i + 2}" for label, i in zip(labels, chosen.tolist())], dtype=object),
+        "name": pd.Series(_labels(names, chosen, name), dtype=object),
         # Fractional people from disaggregated grids: round half up per row (the total moves by < 1 per row).
         "population": np.floor(people[chosen] + 0.5).astype("int64"),
         "country": pd.Series([None] * len(chosen), dtype=object),
@@ -356,13 +435,10 @@ def _readable(data: bytes, name: str) -> bytes:
     return buffer.getvalue()
 
 
-def demand_from_vector(data: bytes, name: str) -> DemandLoad:
-    """Read a GeoJSON or GeoPackage population layer: points, or polygons / grid cells.
+def _read_vector(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, str | None, str]:
+    """Read a GeoJSON/GeoPackage population layer: the frame (CRS set), its layer name and population column."""
+    import pyogrio  # only for these formats: a CSV of settlements is read without it
 
-    A polygon (e.g. a 1 km grid cell) becomes its representative point, carrying the
-    cell's population. Any CRS with a definition is reprojected to EPSG:4326. In a
-    GeoPackage with several layers the first one with a population column is used.
-    """
     if not data:
         raise ImportFileError(f"{name}: the file is empty. Export the population layer again.")
     layer = None
@@ -389,9 +465,34 @@ def demand_from_vector(data: bytes, name: str) -> DemandLoad:
             f"{name}: cannot be read ({str(exc).splitlines()[0]}). Save it as GeoJSON or GeoPackage."
         ) from None
     population = _population_column([str(c) for c in frame.columns if c != "geometry"], name)
-    name_col = _find([str(c) for c in frame.columns if c != "geometry"], _NAME)
     if frame.crs is None:
         frame = frame.set_crs(CRS)
+    return frame, layer, population
+
+
+def polygon_frame(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, str] | None:
+    """The polygons and population column of a GeoJSON/GeoPackage layer of areas; None when it holds points.
+
+    Polygon layers (census tracts, municipalities) are weighted by area for each region
+    (`loaders.grids.demand_from_polygons`) rather than read as one point per polygon.
+    """
+    frame, _, population = _read_vector(data, name)
+    geoms = frame.geometry
+    located = ~(geoms.isna() | geoms.is_empty)
+    if not located.any() or not geoms[located].geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        return None
+    return frame, population
+
+
+def demand_from_vector(data: bytes, name: str) -> DemandLoad:
+    """Read a GeoJSON or GeoPackage population layer: points, or polygons / grid cells.
+
+    A polygon (e.g. a 1 km grid cell) becomes its representative point, carrying the
+    cell's population. Any CRS with a definition is reprojected to EPSG:4326. In a
+    GeoPackage with several layers the first one with a population column is used.
+    """
+    frame, layer, population = _read_vector(data, name)
+    name_col = _find([str(c) for c in frame.columns if c != "geometry"], _NAME)
     points = frame.geometry.copy()
     has = ~(points.isna() | points.is_empty)
     polygonal = has & points.geom_type.isin(["Polygon", "MultiPolygon"])

@@ -396,7 +396,7 @@ def test_as_a_user_runs_it_in_a_child_process():
     assert report["layers"]["hubs"]["covered_population"] == 1500
     assert report["siting"]["sites"][0]["name"] == "Cford"
     line = one_line_error(run_process("analyze", "--facilities", FACILITIES, "--demand", DATA / "nope.csv"))
-    assert line == "error: nope.csv: cannot be opened (No such file or directory). Check the path."
+    assert line == "error: nope.csv: cannot be opened (No such file or directory). Check the path, or name a population layer stored in the workspace."
 
 
 def test_unsupported_demand_file(tmp_path):
