@@ -158,8 +158,9 @@ _KINDS = {"grid": "grid cells", "raster": "raster cells", "polygons": "areas", "
 
 def _stored_layer(source, workspace: Workspace | None) -> str | None:
     """The name of a stored population layer `source` refers to (not an existing file), or None."""
-    if workspace is None or not isinstance(source, str) or Path(source).exists():
+    if workspace is None or not isinstance(source, (str, Path)) or Path(source).exists():
         return None
+    source = str(source)
     from geography.demand_layers import GEONAMES, demand_layers
 
     if source == GEONAMES:

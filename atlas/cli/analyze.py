@@ -63,8 +63,21 @@ def _timeout(text: str) -> float:
     return value
 
 
-def _pct(share: float) -> str:
-    return f"{100 * share:.1f} %"
+def _print_areas(report: dict[str, Any]) -> None:
+    """One line per area: population, covered share per layer, full support."""
+    rows = report["by_area"]
+    width = max(len("area"), *(len(r["name"]) for r in rows))
+    layers = list(report["layers"])
+    print()
+    print(f"  by area ({report.get('areas_source', '')}):")
+    print(f"  {'area':<{width}} {'population':>11} " + " ".join(f"{layer:>9}" for layer in layers) + f" {'full':>6}")
+    for row in rows:
+        shares = " ".join(f"{_pct(row['layers'][layer]['coverage_share']):>9}" for layer in layers)
+        print(f"  {row['name']:<{width}} {row['population']:>11,} {shares} {_pct(row['full_support_share']):>6}")
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f} %"
 
 
 def _lacking(gap: dict[str, Any]) -> str:
@@ -87,7 +100,14 @@ def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
     print(f"{title}")
     print(f"  boundary: {report['boundary']} - {report['boundary_label']}")
     demand = report["demand"]
-    print(f"  demand: {demand['settlements']:,} settlements, {demand['population']:,} people ({demand['source']})")
+    print(f"  demand: {demand['settlements']:,} {demand.get('kind', 'settlements')}, {demand['population']:,} people "
+          f"({demand['source']})")
+    if demand.get("captured_share") is not None:
+        official = demand["official_population"]
+        print(f"  official population: {official['value']:,} ({official['year']}, {official['source']}); "
+              f"the demand holds {_pct(demand['captured_share'])} of it")
+    if demand.get("warning"):
+        print(f"  warning: {demand['warning']}")
     scenario = []
     if report.get("include_planned"):
         scenario.append("planned facilities included")
@@ -102,6 +122,8 @@ def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
               f"{figures['covered_population']:>15,} {_pct(figures['coverage_share']):>8} "
               f"{figures['uncovered_settlements']:>16}")
     print(f"  full support (all layers within reach): {_pct(report['full_support_share'])} of the population")
+    if report.get("by_area"):
+        _print_areas(report)
     gaps = report["gaps"]
     total = report.get("gaps_total", len(gaps))
     print()
@@ -134,7 +156,8 @@ def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
     if report.get("notes"):
         print()
         for note in report["notes"]:
-            print(f"  note: {note}")
+            if note != demand.get("warning"):  # printed with the demand above
+                print(f"  note: {note}")
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
@@ -150,7 +173,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError("--candidates needs --sites K (how many new sites to look for).")
     report = analyze(
         workspace=args.workspace, region=args.region, facilities=args.facilities, demand=args.demand,
-        boundary=args.boundary, radius_km=parse_radius_args(args.radius), sites=sites,
+        boundary=args.boundary, radius_km=parse_radius_args(args.radius), sites=sites, areas=args.areas,
         sites_layer=layer, candidates=args.candidates,
         include_planned=args.include_planned, circuity=_circuity(args.circuity), online=_online(args),
         timeout_s=_timeout(args.timeout), max_gaps=None if args.all_gaps else MAX_GAPS,
@@ -265,6 +288,59 @@ def _cmd_import_boundary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_workspace(location: str):
+    from workspace import Workspace
+
+    workspace = Workspace(location)
+    if workspace.path is not None and not workspace.path.is_dir():
+        raise UsageError(f"workspace {location} does not exist. Create it with: "
+                         f"python -m atlas import FILE --workspace {location}")
+    return workspace
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path.name}: cannot be opened ({exc.strerror}). Check the path.") from None
+
+
+def _cmd_import_demand(args: argparse.Namespace) -> int:
+    from geography.demand_layers import import_demand
+
+    workspace = _existing_workspace(args.workspace)
+    layer, load = import_demand(workspace, _read(args.file), args.file.name, name=args.name)
+    summary = {"layer": layer.name, "file": layer.file, "kind": layer.kind, "rows": layer.points,
+               "population": layer.population, "rows_read": load.rows_read,
+               "rejected": [r.to_dict() for r in load.rejected], "notes": layer.notes}
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"population layer '{layer.name}': {layer.points:,} {layer.kind} rows, {layer.population:,} people "
+          f"from {layer.file}; use it with: analyze --demand {layer.name}")
+    for rejected in load.rejected[:10]:
+        print(f"  rejected {rejected.where}: {rejected.reason}")
+    if len(load.rejected) > 10:
+        print(f"  ... and {len(load.rejected) - 10:,} more rejected rows (see --json)")
+    for note in layer.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _cmd_import_areas(args: argparse.Namespace) -> int:
+    from geography.areas import import_areas
+
+    workspace = _existing_workspace(args.workspace)
+    result = import_areas(workspace, _read(args.file), args.file.name, country=args.country,
+                          name_column=args.name_column, code_column=args.code_column)
+    if args.json:
+        print_json({"file": result.file, "areas": result.areas, "skipped": result.skipped,
+                    "name_column": result.name_column, "code_column": result.code_column, "note": result.note})
+    else:
+        print(result.summary())
+    return 0
+
+
 def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
     """Options ``analyze`` and ``compare`` share: planned sites, circuity, network use."""
     parser.add_argument("--include-planned", action="store_true", help="count planned facilities too (scenario)")
@@ -277,7 +353,7 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``analyze``, ``compare`` and ``import-boundary`` to the ``python -m atlas`` command line."""
+    """Add ``analyze``, ``compare``, ``import-boundary``, ``import-demand`` and ``import-areas`` to the command line."""
     p = subparsers.add_parser(
         "analyze", help="coverage, gaps and siting for a region or for explicit files",
         description="Coverage, gaps and siting. Explicit files override the workspace and region.",
@@ -286,9 +362,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="workspace folder or postgresql:// URL (facilities, boundaries)")
     p.add_argument("--region", metavar="ID", help="region id from geodata/regions.json or the workspace's regions.json")
     p.add_argument("--facilities", type=Path, metavar="FILE", help="facilities: any importable file (layer and status per feature)")
-    p.add_argument("--demand", type=Path, metavar="FILE",
-                   help="population layer: CSV with name, lat, lon, population, or GeoJSON/GPKG with a population column")
-    p.add_argument("--boundary", type=Path, metavar="FILE", help="boundary: GeoJSON, GPKG, KML/KMZ or zipped shapefile")
+    p.add_argument("--demand", metavar="FILE|LAYER",
+                   help="population layer: a file (CSV of settlements with name, lat, lon, population; a 1 km grid "
+                        "CSV with GRD_ID; a GeoTIFF raster; GeoJSON/GPKG points or polygons with a population) or "
+                        "the name of a layer imported into the workspace with import-demand (default: GeoNames "
+                        "settlements of 500+)")
+    p.add_argument("--boundary", type=Path, metavar="FILE",
+                   help="boundary: GeoJSON, TopoJSON, GPKG, KML/KMZ or zipped shapefile")
+    p.add_argument("--areas", type=Path, metavar="FILE",
+                   help="areas to break the figures down by (municipalities, counties): a boundary file of "
+                        "polygons with names; by default the areas imported with import-areas, else NUTS 3")
     p.add_argument("--radius", action="append", metavar="LAYER=KM",
                    help=f"radius per layer, repeatable, e.g. --radius hubs=20 ({', '.join(LAYERS)})")
     p.add_argument("--sites", metavar="K", help="find K (1-10) best new sites")
@@ -314,3 +397,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--region", required=True, metavar="ID")
     b.add_argument("--json", action="store_true", help="print JSON on stdout")
     b.set_defaults(run=_cmd_import_boundary)
+
+    d = subparsers.add_parser("import-demand", help="store a population layer (grid, raster, census table) in a workspace")
+    d.add_argument("file", type=Path, metavar="FILE",
+                   help="1 km grid CSV (GRD_ID), GeoTIFF raster, CSV of settlements, GeoJSON/GPKG points or polygons")
+    d.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP)
+    d.add_argument("--name", metavar="NAME", help="the layer's name (default: the file name without extension)")
+    d.add_argument("--json", action="store_true", help="print JSON on stdout")
+    d.set_defaults(run=_cmd_import_demand)
+
+    a = subparsers.add_parser("import-areas", help="store area polygons (municipalities, counties) in a workspace")
+    a.add_argument("file", type=Path, metavar="FILE", help="GeoJSON, TopoJSON, GPKG, KML/KMZ or zipped shapefile")
+    a.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP)
+    a.add_argument("--country", metavar="CC", help="ISO country code of every area, when the file has none (e.g. SE)")
+    a.add_argument("--name-column", metavar="COLUMN", help="column of the area names (found by default)")
+    a.add_argument("--code-column", metavar="COLUMN", help="column of the area codes (found by default)")
+    a.add_argument("--json", action="store_true", help="print JSON on stdout")
+    a.set_defaults(run=_cmd_import_areas)
