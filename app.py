@@ -25,7 +25,8 @@ if not ui.empty_state(ctx, "Home"):
         key = ctx.key()
         bound = ui.boundary(*key)
         content = maps.MapContent(facilities=ui.facility_map(*key, LAYERS), boundary=bound.geometry,
-                                  boundary_source=bound.source, settlements=ui.demand(*key))
+                                  boundary_source=bound.source, settlements=ui.towns(*key),
+                                  attribution=bound.attribution)
         map_col, legend_col = st.columns([4, 1])
         with map_col:
             st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=420), height=420, key="home.map")
@@ -35,8 +36,10 @@ if not ui.empty_state(ctx, "Home"):
         rep = ui.report(*key, radius)
         counts = ui.facility_counts(*key)
         cols = st.columns(4)
-        cols[0].metric("Population (settlements 500+)", f"{rep['demand']['population']:,}",
-                       help=f"{rep['demand']['settlements']} GeoNames settlements inside the boundary.")
+        demand = rep["demand"]
+        cols[0].metric("Population (settlements 500+)" if demand["source"] == "geonames" else "Population",
+                       f"{demand['population']:,}",
+                       help=f"{demand['settlements']:,} {demand['kind']} of {demand['source']} inside the boundary.")
         for col, layer in zip(cols[1:], LAYERS):
             planned = counts[layer]["planned"]
             col.metric(LAYER_LABELS[layer], counts[layer]["existing"],
@@ -53,8 +56,11 @@ if not ui.empty_state(ctx, "Home"):
         st.markdown(coverage_sentence(dict(radius)))
         st.caption(" ".join([f"**{md(bound.label[:1].upper() + bound.label[1:])}.**", *(md(n) for n in bound.notes),
                              md(bound.attribution)]))
-        st.caption("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
-                   "are not counted), so population and coverage figures are approximate.")
+        if demand["source"] == "geonames":
+            st.caption("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
+                       "are not counted), so population and coverage figures are approximate.")
+        else:
+            st.caption(" ".join(md(n) for n in rep["notes"] if "cell centres" in n))
     except ui.USER_ERRORS as exc:
         st.error(md(exc))
 

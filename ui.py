@@ -34,6 +34,7 @@ SESSION_COOKIE = "atlas_session"
 # Session-state keys, defined once.
 WORKSPACE = "atlas.workspace"        # text: workspace folder (local mode) or configured name (shared mode)
 REGION = "atlas.region"              # region id
+POPULATION = "atlas.population"      # demand: "geonames" or a population layer stored in the workspace
 USER = "atlas.user"                  # shared mode: the signed-in access.User
 TOKEN = "atlas.token"                # shared mode: the signed session token kept in the cookie
 SIGNED_OUT = "atlas.signed_out"      # shared mode: the user just signed out (clear the cookie)
@@ -79,6 +80,7 @@ class Context:
     user: access.User | None = None
     config: access.Config | None = None
     workspace_name: str = ""
+    population: str = "geonames"
 
     @property
     def path(self) -> str:
@@ -89,9 +91,9 @@ class Context:
         """Whether the signed-in user may take `action` (an `access` action); always True in local mode."""
         return self.user is None or access.can(self.user.role, action)
 
-    def key(self) -> tuple[str, int, str, bool]:
-        """The cache key of everything derived from this workspace and region."""
-        return (self.path, self.stamp, self.region.id if self.region else "", self.online)
+    def key(self) -> tuple[str, int, str, bool, str]:
+        """The cache key of everything derived from this workspace, region and demand layer."""
+        return (self.path, self.stamp, self.region.id if self.region else "", self.online, self.population)
 
 
 def stamp(workspace: Workspace) -> int:
@@ -154,7 +156,7 @@ def geo_stamp(path: str) -> int:
     return total
 
 
-def boundary(path: str, stamp: int, region_id: str, online: bool) -> Boundary:
+def boundary(path: str, stamp: int, region_id: str, online: bool, population: str) -> Boundary:
     """The region's boundary: imported, official (downloaded with a short timeout) or approximate.
 
     Cached on the workspace's boundary changes only, so an import or an edit of features
@@ -169,17 +171,40 @@ def _boundary(path: str, geo: int, region_id: str, online: bool) -> Boundary:
     return boundary_for(load_regions(path).get(region_id), workspace, online=online, timeout_s=BOUNDARY_TIMEOUT_S)
 
 
-def demand(path: str, stamp: int, region_id: str, online: bool) -> gpd.GeoDataFrame:
-    """GeoNames settlements (500+) inside the region's boundary (cached like `boundary`)."""
-    return _demand(path, geo_stamp(path), region_id, online)
+def demand(path: str, stamp: int, region_id: str, online: bool, population: str) -> gpd.GeoDataFrame:
+    """The demand inside the region's boundary and countries: GeoNames settlements (500+) or a stored layer.
+
+    Cached like `boundary`: importing a population layer is a geography change too.
+    """
+    return _demand(path, geo_stamp(path), region_id, online, population)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _demand(path: str, geo: int, region_id: str, online: bool) -> gpd.GeoDataFrame:
+def _demand(path: str, geo: int, region_id: str, online: bool, population: str) -> gpd.GeoDataFrame:
+    from geography.demand_layers import GEONAMES, demand_for
     from geography.settlements import settlements
 
     region = load_regions(path).get(region_id)
-    return settlements(_boundary(path, geo, region_id, online).geometry, countries=region.countries)
+    geometry = _boundary(path, geo, region_id, online).geometry
+    if population == GEONAMES:
+        return settlements(geometry, countries=region.countries)
+    frame, _, _ = demand_for(Workspace(path), population, geometry, region.countries)
+    return frame
+
+
+def towns(path: str, stamp: int, region_id: str, online: bool, population: str) -> gpd.GeoDataFrame:
+    """GeoNames settlements of the region, for the map's town labels whatever the demand layer."""
+    return _demand(path, geo_stamp(path), region_id, online, "geonames")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def population_layers(path: str, geo: int) -> dict[str, str]:
+    """The demand choices of the workspace: id -> label (GeoNames first, then the stored layers)."""
+    from geography.demand_layers import GEONAMES, demand_layers
+
+    choices = {GEONAMES: "GeoNames settlements of 500+ (built in)"}
+    choices.update({layer.name: layer.label() for layer in demand_layers(Workspace(path))})
+    return choices
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -224,15 +249,15 @@ def summary(path: str, stamp: int) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def facility_counts(path: str, stamp: int, region_id: str, online: bool) -> dict[str, dict[str, int]]:
+def facility_counts(path: str, stamp: int, region_id: str, online: bool, population: str) -> dict[str, dict[str, int]]:
     """Existing and planned facilities per layer inside the region's boundary."""
     from atlas.dashboard import facility_counts as counts
 
-    return counts(facilities(path, stamp), boundary(path, stamp, region_id, online).geometry)
+    return counts(facilities(path, stamp), boundary(path, stamp, region_id, online, population).geometry)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def facility_map(path: str, stamp: int, region_id: str, online: bool, layers: tuple[str, ...],
+def facility_map(path: str, stamp: int, region_id: str, online: bool, population: str, layers: tuple[str, ...],
                  kinds: tuple[str, ...] = (), sectors: tuple[str, ...] = (), statuses: tuple[str, ...] = (),
                  radius: tuple[tuple[str, float], ...] | None = None, include_planned: bool = False,
                  scale: float = 1.0):
@@ -247,7 +272,7 @@ def facility_map(path: str, stamp: int, region_id: str, online: bool, layers: tu
     return maps.facility_map(
         facilities(path, stamp), layers=layers, kinds=kinds, sectors=sectors, statuses=statuses,
         radius_km=dict(radius) if radius else None, include_planned=include_planned, scale=scale,
-        bounds=bounds_of([boundary(path, stamp, region_id, online).geometry]),
+        bounds=bounds_of([boundary(path, stamp, region_id, online, population).geometry]),
     )
 
 
@@ -260,67 +285,96 @@ def feature_record(path: str, stamp: int, feature_id: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def coverage(path: str, stamp: int, region_id: str, online: bool, radius: tuple[tuple[str, float], ...],
+def coverage(path: str, stamp: int, region_id: str, online: bool, population: str, radius: tuple[tuple[str, float], ...],
              include_planned: bool = False):
     """Coverage of the region's settlements by every workspace facility (`radius`: (layer, km) pairs)."""
     from analysis.coverage import compute
 
-    return compute(demand(path, stamp, region_id, online), facilities(path, stamp), radius_km=dict(radius),
+    return compute(demand(path, stamp, region_id, online, population), facilities(path, stamp), radius_km=dict(radius),
                    include_planned=include_planned)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def report(path: str, stamp: int, region_id: str, online: bool, radius: tuple[tuple[str, float], ...],
-           include_planned: bool = False) -> dict:
-    """The analysis report (as ``atlas analyze --json``): figures, facilities inside, boundary, notes."""
+def report(path: str, stamp: int, region_id: str, online: bool, population: str,
+           radius: tuple[tuple[str, float], ...], include_planned: bool = False) -> dict:
+    """The analysis report (as ``atlas analyze --json``): figures, facilities inside, boundary, notes, by area."""
+    import dataclasses
+
     from atlas.analyze import inputs
     from atlas.analyze import report as build_report
+    from geography.demand_layers import GEONAMES, get_layer
 
-    bound = boundary(path, stamp, region_id, online)
-    inp = inputs(workspace=Workspace(path), region=region_id, facilities=facilities(path, stamp), boundary=bound,
-                 radius_km=dict(radius), online=False, registry=registry(path, stamp))
-    return build_report(inp, coverage(path, stamp, region_id, online, radius, include_planned),
+    bound = boundary(path, stamp, region_id, online, population)
+    workspace = Workspace(path)
+    inp = inputs(workspace=workspace, region=region_id, facilities=facilities(path, stamp), boundary=bound,
+                 demand=demand(path, stamp, region_id, online, population), radius_km=dict(radius), online=False,
+                 registry=registry(path, stamp))
+    if population == GEONAMES:
+        from geography.settlements import SETTLEMENT_CAVEAT
+
+        inp = dataclasses.replace(inp, demand_source=GEONAMES, notes=[*inp.notes, SETTLEMENT_CAVEAT])
+    else:
+        layer = get_layer(workspace, population)
+        kinds = {"grid": "grid cells", "raster": "raster cells", "polygons": "areas"}
+        inp = dataclasses.replace(inp, demand_source=layer.name, demand_kind=kinds.get(layer.kind, "settlements"),
+                                  notes=[*inp.notes, *(n for n in layer.notes if "cell centres" in n)])
+    return build_report(inp, coverage(path, stamp, region_id, online, population, radius, include_planned),
                         include_planned=include_planned)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def gap_areas(path: str, stamp: int, region_id: str, online: bool, radius: tuple[tuple[str, float], ...],
+def areas(path: str, stamp: int, region_id: str, online: bool, population: str,
+          radius: tuple[tuple[str, float], ...], include_planned: bool = False):
+    """The region's figures per area (imported areas, else NUTS 3), as a frame with polygons; None without areas."""
+    from analysis.by_area import by_area
+    from geography.areas import region_areas
+
+    bound = boundary(path, stamp, region_id, online, population)
+    found, source = region_areas(registry(path, stamp).get(region_id), bound.geometry, Workspace(path))
+    if found is None:
+        return None, ""
+    result = coverage(path, stamp, region_id, online, population, radius, include_planned)
+    return by_area(result, found, facilities(path, stamp)).frame(), source
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def gap_areas(path: str, stamp: int, region_id: str, online: bool, population: str, radius: tuple[tuple[str, float], ...],
               include_planned: bool, layer: str) -> gpd.GeoDataFrame:
     """Parts of the region beyond reach of `layer` (one polygon per gap), with area and population."""
     from analysis.gaps import gap_areas as build
 
-    result = coverage(path, stamp, region_id, online, radius, include_planned)
-    return build(result, facilities(path, stamp), boundary(path, stamp, region_id, online).geometry,
+    result = coverage(path, stamp, region_id, online, population, radius, include_planned)
+    return build(result, facilities(path, stamp), boundary(path, stamp, region_id, online, population).geometry,
                  layers=[layer], explode=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def h3_grid(path: str, stamp: int, region_id: str, online: bool, include_planned: bool) -> gpd.GeoDataFrame:
+def h3_grid(path: str, stamp: int, region_id: str, online: bool, population: str, include_planned: bool) -> gpd.GeoDataFrame:
     """H3 cells over the region with the distance (km) to the nearest facility of each layer."""
     from analysis.gaps import h3_grid as build
 
-    return build(boundary(path, stamp, region_id, online).geometry, facilities(path, stamp), resolution=None,
+    return build(boundary(path, stamp, region_id, online, population).geometry, facilities(path, stamp), resolution=None,
                  include_planned=include_planned)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def catchments(path: str, stamp: int, region_id: str, online: bool, layer: str,
+def catchments(path: str, stamp: int, region_id: str, online: bool, population: str, layer: str,
                include_planned: bool) -> gpd.GeoDataFrame:
     """Voronoi catchments of `layer`'s facilities clipped to the region, with population served."""
     from analysis.catchments import catchment_polygons
 
-    return catchment_polygons(facilities(path, stamp), boundary(path, stamp, region_id, online).geometry,
+    return catchment_polygons(facilities(path, stamp), boundary(path, stamp, region_id, online, population).geometry,
                               layer=layer, include_planned=include_planned,
-                              demand=demand(path, stamp, region_id, online))
+                              demand=demand(path, stamp, region_id, online, population))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def siting(path: str, stamp: int, region_id: str, online: bool, layer: str, radius_km: float, k: int,
+def siting(path: str, stamp: int, region_id: str, online: bool, population: str, layer: str, radius_km: float, k: int,
            include_planned: bool):
     """Best `k` new sites of `layer` among the region's settlements (greedy, with the optimum when small)."""
     from analysis.siting import site
 
-    return site(demand(path, stamp, region_id, online), facilities(path, stamp), layer=layer,
+    return site(demand(path, stamp, region_id, online, population), facilities(path, stamp), layer=layer,
                 radius_km=radius_km, k=k, include_planned=include_planned, time_limit_s=2.0)
 
 
@@ -452,7 +506,7 @@ def _apply_url(config: access.Config | None) -> str | None:
     """Take workspace and region from the URL when it names them anew (a link, a reload); return a problem."""
     written = st.session_state.get(URL_STATE, {})
     problem = None
-    for param, key in (("workspace", WORKSPACE), ("region", REGION)):
+    for param, key in (("workspace", WORKSPACE), ("region", REGION), ("population", POPULATION)):
         value = st.query_params.get(param)
         if value is None or value == written.get(param):
             continue
@@ -472,7 +526,9 @@ def _write_url(ctx: Context) -> None:
         wanted["workspace"] = ctx.workspace_name or ctx.path
     if ctx.region is not None:
         wanted["region"] = ctx.region.id
-    for param in ("workspace", "region"):
+    if ctx.population != "geonames":
+        wanted["population"] = ctx.population
+    for param in ("workspace", "region", "population"):
         if param not in wanted and param in st.query_params:
             del st.query_params[param]
         elif param in wanted and st.query_params.get(param) != wanted[param]:
@@ -495,7 +551,7 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
         st.session_state.setdefault(WORKSPACE, str(DEFAULT_WORKSPACE))
     st.session_state.setdefault(ONLINE, False)
     url_problem = _apply_url(config)
-    for key in (WORKSPACE, REGION, ONLINE):
+    for key in (WORKSPACE, REGION, POPULATION, ONLINE):
         # Each page draws its own sidebar widgets; handing the value over as plain session
         # state keeps it when the user moves to another page.
         if key in st.session_state:
@@ -541,6 +597,14 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
                 st.session_state[REGION] = summary(ctx.path, ctx.stamp)["default_region"] or ids[0]
             st.selectbox("Region", ids, key=REGION, format_func=lambda i: ctx.registry.regions[i].name)
             ctx.region = ctx.registry.regions[st.session_state[REGION]]
+            layers = population_layers(ctx.path, geo_stamp(ctx.path))
+            if st.session_state.get(POPULATION) not in layers:
+                st.session_state[POPULATION] = "geonames"
+            if len(layers) > 1:
+                st.selectbox("Population", list(layers), key=POPULATION, format_func=layers.get,
+                             help="Whose people the figures count: the built-in GeoNames settlements, or a "
+                                  "population layer imported on the Data page (a 1 km grid counts everyone).")
+            ctx.population = st.session_state[POPULATION]
         st.toggle("Online (basemap tiles, official boundaries)", key=ONLINE,
                   help="Off: maps draw without tiles and boundaries come from the workspace cache or the "
                        "approximate outline, so nothing waits on the network.")

@@ -14,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from analysis.base import lonlat
 from loaders.features import COLUMNS, CRS, make_feature_id
 from loaders.layers import LAYERS, PLANNED
+from maps.style import LAYER_LABELS
 
 SUGGESTED_SOURCE = "atlas (suggested site)"
 SITE_PREFIX = {"hubs": "Suggested hub", "training": "Suggested training", "networks": "Suggested network"}
@@ -49,6 +50,19 @@ def facility_counts(features: gpd.GeoDataFrame, boundary: BaseGeometry | None) -
 def share_text(share: float | None) -> str:
     """A share as shown on the pages: "86%", or "—" when the analysis cannot tell (too few demand points)."""
     return "—" if share is None else f"{share:.0%}"
+
+
+def area_table(areas: pd.DataFrame, layers: list[str]) -> pd.DataFrame:
+    """The by-area table as shown: area, people, share within reach per layer (%), full support, facilities per 100,000."""
+    table = pd.DataFrame({"Area": areas["name"], "People": areas["population"]})
+    for layer in layers:
+        if f"coverage_share_{layer}" in areas:
+            table[f"{LAYER_LABELS[layer]} within reach (%)"] = (areas[f"coverage_share_{layer}"] * 100).round(0)
+    table["Full support (%)"] = (areas["full_support_share"] * 100).round(0)
+    for layer in layers:
+        if f"per_100k_{layer}" in areas:
+            table[f"{LAYER_LABELS[layer]} per 100,000"] = areas[f"per_100k_{layer}"].round(1)
+    return table
 
 
 def coverage_sentence(radius_km: dict[str, float]) -> str:

@@ -8,6 +8,8 @@ import ui
 from access import SAVE_SITE
 from analysis.gaps import uncovered
 from atlas.dashboard import (
+    area_table,
+    share_text,
     sites_table,
     siting_sentence,
     suggested_site_feature,
@@ -34,34 +36,47 @@ if not ui.empty_state(ctx, "the gap analysis"):
         focus = cols[3].selectbox("Focus layer", LAYERS, key="gaps.focus", format_func=LAYER_LABELS.get)
         k = cols[4].slider("New sites to suggest", 0, 10, 3, key="gaps.k")
         show_gaps = cols[4].toggle("Show gap areas", value=True, key="gaps.areas")
+        show_shares = cols[4].toggle("Shade areas by coverage", key="gaps.choropleth",
+                                     help="Colour each municipality/county (imported areas, else NUTS 3) by the "
+                                          "share of its people within reach of the focus layer.")
 
     key = ctx.key()
     try:
         bound = ui.boundary(*key)
         result = ui.coverage(*key, radius, planned)
+        rep = ui.report(*key, radius, planned)
         figures = st.columns(5)
         for col, layer in zip(figures, LAYERS):
-            col.metric(f"{LAYER_LABELS[layer]} coverage", f"{result.layers[layer]['coverage_share']:.0%}",
-                       help=f"{result.layers[layer]['uncovered_settlements']} settlements beyond "
+            col.metric(f"{LAYER_LABELS[layer]} coverage", share_text(rep["layers"][layer]["coverage_share"]),
+                       help=f"{result.layers[layer]['uncovered_settlements']} {rep['demand']['kind']} beyond "
                             f"{dict(radius)[layer]:g} km.")
-        figures[3].metric("Full support", f"{result.full_support_share:.0%}")
-        figures[4].metric("Population", f"{result.population:,}")
+        figures[3].metric("Full support", share_text(rep["full_support_share"]))
+        figures[4].metric("Population", f"{result.population:,}",
+                          help=f"People in the {rep['demand']['kind']} of {rep['demand']['source']} inside the region.")
+        if warning := rep["demand"].get("warning"):
+            st.warning(md(warning), icon=":material/groups:")
+        by_area, areas_source = ui.areas(*key, radius, planned)
         siting = ui.siting(*key, focus, dict(radius)[focus], k, planned) if k else None
         sites = siting.sites if siting is not None else []
         towns = uncovered(result)
         content = maps.MapContent(
             facilities=ui.facility_map(*key, (focus,), radius=((focus, dict(radius)[focus]),),
                                        include_planned=planned),
-            boundary=bound.geometry, boundary_source=bound.source, settlements=ui.demand(*key),
+            boundary=bound.geometry, boundary_source=bound.source, settlements=ui.towns(*key),
             gaps=ui.gap_areas(*key, radius, planned, focus) if show_gaps else None,
             uncovered=result.settlements[~result.settlements[f"covered_{focus}"]], sites=sites, sites_layer=focus,
+            areas=by_area if show_shares else None, areas_layer=focus, attribution=bound.attribution,
         )
         map_col, legend_col = st.columns([4, 1])
         with map_col:
             st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=520), height=520, key="gaps.deck")
         legend_col.html(maps.legend_html(maps.atlas_legend(content)))
-        st.caption(f"Boundary: {md(bound.source)}. Settlement points miss dispersed rural population, "
-                   "so the figures are approximate.")
+        st.caption(f"{md(bound.label[:1].upper() + bound.label[1:])}. Demand: {md(rep['demand']['source'])} "
+                   f"({rep['demand']['settlements']:,} {rep['demand']['kind']}). "
+                   + " ".join(md(n) for n in rep["notes"] if n != rep["demand"].get("warning")))
+        if by_area is not None:
+            st.subheader(f"Coverage by area ({md(areas_source)})")
+            st.dataframe(area_table(by_area, list(LAYERS)), hide_index=True, width="stretch")
 
         left, right = st.columns([3, 2])
         with left:

@@ -38,7 +38,10 @@ if not ui.empty_state(ctx, "the map"):
         gaps_on = st.toggle("Gap areas", key="map.gaps")
         grid_on = st.toggle("H3 distance grid", key="map.h3")
         catchments_on = st.toggle("Catchments", key="map.catchments")
-        focus = st.selectbox("Layer for gaps, grid and catchments", LAYERS, key="map.focus",
+        shares_on = st.toggle("Coverage by area", key="map.choropleth",
+                              help="Colour each municipality/county (imported areas, else NUTS 3) by the share of "
+                                   "its people within reach of the chosen layer.")
+        focus = st.selectbox("Layer for gaps, grid, catchments and areas", LAYERS, key="map.focus",
                              format_func=LAYER_LABELS.get)
 
     try:
@@ -48,9 +51,11 @@ if not ui.empty_state(ctx, "the map"):
                                      radius=radius if discs else None)
         content = maps.MapContent(
             facilities=facilities, boundary=bound.geometry, boundary_source=bound.source,
-            settlements=ui.demand(*key), gaps=ui.gap_areas(*key, radius, False, focus) if gaps_on else None,
+            settlements=ui.towns(*key), gaps=ui.gap_areas(*key, radius, False, focus) if gaps_on else None,
             h3_grid=ui.h3_grid(*key, False) if grid_on else None, h3_layer=focus,
             catchments={focus: ui.catchments(*key, focus, False)} if catchments_on else {},
+            areas=ui.areas(*key, radius, False)[0] if shares_on else None, areas_layer=focus,
+            attribution=bound.attribution,
         )
         map_col, legend_col = st.columns([4, 1])
         with map_col:

@@ -33,13 +33,16 @@ if not ui.empty_state(ctx, "the presentation"):
     try:
         bound = ui.boundary(*key)
         result = ui.coverage(*key, radius, False)
+        rep = ui.report(*key, radius, False)
         content, sentence = step_content(
             step, boundary=bound.geometry, boundary_source=bound.source,
             facilities=lambda shown, radius_km: ui.facility_map(
                 *key, shown, radius=tuple(radius_km.items()) if radius_km else None, scale=2.0),
-            settlements=ui.demand(*key), result=result, counts=ui.facility_counts(*key),
+            settlements=ui.towns(*key), result=result, counts=ui.facility_counts(*key),
             gaps=ui.gap_areas(*key, radius, False, HUBS) if step.id == "gaps" else None,
             sites=ui.siting(*key, HUBS, dict(radius)[HUBS], 3, False).sites if step.id == "sites" else None,
+            demand_kind=("settlements of 500+" if rep["demand"]["source"] == "geonames" else rep["demand"]["kind"]),
+            too_few=rep["demand"]["too_few_points"], attribution=bound.attribution,
         )
         where = ctx.workspace_name or ctx.workspace.name
         note = ('<p class="atlas-demo">Illustrative data: invented facilities in real towns, not a real audit.</p>'
@@ -53,8 +56,10 @@ if not ui.empty_state(ctx, "the presentation"):
                             key="present.deck")
         with legend_col:
             st.html(maps.legend_html(maps.atlas_legend(content), large=True))
+            population = ("settlements of 500+ (dispersed rural population not counted)"
+                          if rep["demand"]["source"] == "geonames" else f"population: {md(rep['demand']['source'])}")
             st.caption(f"Step {index + 1} of {len(STEPS)} · workspace: {md(where)} · boundary: {md(bound.source)} · "
-                       "settlements of 500+ (dispersed rural population not counted)")
+                       f"{population}")
     except ui.USER_ERRORS as exc:
         st.error(md(exc))
 
