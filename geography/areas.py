@@ -13,12 +13,14 @@ import unicodedata
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geography._cache import CRS, concat_frames, now_utc, read_cached
+from geography._cache import CRS, METRIC_CRS, concat_frames, now_utc, read_cached
 from geography.boundary_files import read_area_bytes
-from geography.regions import Municipality
+from geography.regions import Municipality, Region
 from loaders.errors import ImportFileError
 
 AREAS = "boundary_areas"               # workspace table: country, code, name, file, imported_at, geometry
@@ -202,3 +204,70 @@ def find_municipality(table: gpd.GeoDataFrame | None, municipality: Municipality
             row = rows[mask].iloc[-1]
             return row.geometry, str(row["name"]), str(row["file"])
     return None
+
+
+# -- areas of a region, for the breakdown of its figures ---------------------------------------
+MIN_SHARE_INSIDE = 0.5
+"""An imported area belongs to a region when at least this share of its surface lies inside."""
+
+
+def _inside_share(geoms: np.ndarray, boundary: BaseGeometry) -> np.ndarray:
+    metric = gpd.GeoSeries(geoms, crs=CRS).to_crs(METRIC_CRS)
+    whole = metric.area.to_numpy()
+    inner = gpd.GeoSeries(shapely.intersection(geoms, boundary), crs=CRS).to_crs(METRIC_CRS).area.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(whole > 0, inner / whole, 0.0)
+
+
+def region_areas(region: Region | None, boundary: BaseGeometry | None, workspace=None, *,
+                 frame: gpd.GeoDataFrame | None = None, source: str = "") -> tuple[gpd.GeoDataFrame | None, str]:
+    """The areas to break a region's figures down by, clipped to its boundary, and where they come from.
+
+    In order: the areas in `frame` (a file given by the caller, named `source`); the areas
+    imported into the workspace that lie mostly inside the boundary (and in the region's
+    countries); the shipped NUTS 3 regions inside the region's NUTS codes, when there are
+    at least two. Returns ``(None, "")`` when none apply.
+
+    The result has ``name``, ``code`` and the area clipped to the boundary (EPSG:4326).
+    """
+    if boundary is None:
+        return None, ""
+    boundary = shapely.make_valid(boundary)
+    countries = set(region.countries) if region is not None else set()
+    if frame is not None:
+        names = _pick([str(c) for c in frame.columns if c != frame.geometry.name], None, _NAME_COLUMNS,
+                      "area names", source) or _gadm_name(list(map(str, frame.columns)))
+        codes = _pick([str(c) for c in frame.columns if c != frame.geometry.name], None, _CODE_COLUMNS,
+                      "area codes", source)
+        candidates = gpd.GeoDataFrame({
+            "name": [_text(v) for v in frame[names]] if names else [f"area {i + 1}" for i in range(len(frame))],
+            "code": [_text(v) for v in frame[codes]] if codes else [""] * len(frame),
+            "country": [""] * len(frame)}, geometry=frame.geometry.to_numpy(), crs=frame.crs or CRS).to_crs(CRS)
+        described = f"areas from {source}"
+    else:
+        stored = areas(workspace) if workspace is not None else None
+        candidates, described = None, ""
+        if stored is not None and not stored.empty:
+            stored = stored[stored["country"].isin(countries | {""})] if countries else stored
+            candidates = stored[["name", "code", "country", "geometry"]]
+            files = sorted(set(stored["file"]))
+            described = f"areas imported from {', '.join(files)}"
+    if candidates is not None and len(candidates):
+        geoms = candidates.geometry.to_numpy()
+        keep = _inside_share(geoms, boundary) >= MIN_SHARE_INSIDE
+        if keep.any():
+            chosen = candidates[keep].reset_index(drop=True)
+            clipped = shapely.intersection(chosen.geometry.to_numpy(), boundary)
+            return gpd.GeoDataFrame(chosen[["name", "code"]], geometry=clipped, crs=CRS), described
+    if region is not None and region.nuts:
+        from geography.nuts_files import shipped_nuts
+
+        table = shipped_nuts()
+        level3 = table[(table["LEVL_CODE"] == 3)
+                       & table["NUTS_ID"].map(lambda code: any(code.startswith(n) for n in region.nuts))]
+        if len(level3) >= 2:
+            clipped = shapely.intersection(level3.geometry.to_numpy(), boundary)
+            return (gpd.GeoDataFrame({"name": level3["NAME_LATN"].to_numpy(), "code": level3["NUTS_ID"].to_numpy()},
+                                     geometry=clipped, crs=CRS),
+                    "NUTS 3 regions (Eurostat GISCO, 1:20 million)")
+    return None, ""
