@@ -50,6 +50,17 @@ ASSIGN_IDS = "data.assign_ids"       # features picked for a layer
 ASSIGN_LAYER = "data.assign_layer"   # the layer to give them
 EDIT_ID = "data.edit_id"             # feature open in the edit form
 REVERT_ID = "data.revert_id"         # change picked to undo
+# Data page, Geography: each uploader's key ends in its round ("data.demand_file.0"), bumped after an
+# import so the uploader comes back empty and the same file is not imported twice.
+DEMAND_FILE = "data.demand_file"     # population-layer uploader (key prefix)
+DEMAND_NAME = "data.demand_name"     # its optional layer name (key prefix, same round)
+DEMAND_ROUND = "data.demand_round"   # int: the round of the population-layer uploader
+DEMAND_REMOVE = "data.demand_remove"  # stored population layer picked to remove
+AREAS_FILE = "data.areas_file"       # area-file uploader (key prefix)
+AREAS_COUNTRY = "data.areas_country"  # ISO country of areas when the file has none
+AREAS_ROUND = "data.areas_round"     # int: the round of the area-file uploader
+AREAS_REMOVE = "data.areas_remove"   # imported area file picked to remove
+GEO_MESSAGE = "data.geo_message"     # list of lines: what the last geography import or removal did
 
 
 def field_key(feature_id: str, name: str) -> str:
@@ -179,7 +190,9 @@ def demand(path: str, stamp: int, region_id: str, online: bool, population: str)
     return _demand(path, geo_stamp(path), region_id, online, population)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# Shared, not copied: a cache hit of a frame of grid cells would otherwise be unpickled on every
+# rerun (0.1-0.2 s for 20,000 cells). Callers never modify these frames and results.
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _demand(path: str, geo: int, region_id: str, online: bool, population: str) -> gpd.GeoDataFrame:
     from geography.demand_layers import GEONAMES, demand_for
     from geography.settlements import settlements
@@ -284,7 +297,7 @@ def feature_record(path: str, stamp: int, feature_id: str):
     return record(features(path, stamp), feature_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared like `_demand`
 def coverage(path: str, stamp: int, region_id: str, online: bool, population: str, radius: tuple[tuple[str, float], ...],
              include_planned: bool = False):
     """Coverage of the region's settlements by every workspace facility (`radius`: (layer, km) pairs)."""
@@ -297,7 +310,8 @@ def coverage(path: str, stamp: int, region_id: str, online: bool, population: st
 @st.cache_data(show_spinner=False, max_entries=64)
 def report(path: str, stamp: int, region_id: str, online: bool, population: str,
            radius: tuple[tuple[str, float], ...], include_planned: bool = False) -> dict:
-    """The analysis report (as ``atlas analyze --json``): figures, facilities inside, boundary, notes, by area."""
+    """The analysis report (as ``atlas analyze --json``, without the gap list): figures, facilities inside,
+    boundary, demand and its share of the official population, notes."""
     import dataclasses
 
     from atlas.analyze import inputs
@@ -306,9 +320,10 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
 
     bound = boundary(path, stamp, region_id, online, population)
     workspace = Workspace(path)
+    # The demand is already inside the boundary and countries; the pages take areas from `areas`.
     inp = inputs(workspace=workspace, region=region_id, facilities=facilities(path, stamp), boundary=bound,
                  demand=demand(path, stamp, region_id, online, population), radius_km=dict(radius), online=False,
-                 registry=registry(path, stamp))
+                 registry=registry(path, stamp), areas=False)
     if population == GEONAMES:
         from geography.settlements import SETTLEMENT_CAVEAT
 
@@ -319,7 +334,7 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
         inp = dataclasses.replace(inp, demand_source=layer.name, demand_kind=kinds.get(layer.kind, "settlements"),
                                   notes=[*inp.notes, *(n for n in layer.notes if "cell centres" in n)])
     return build_report(inp, coverage(path, stamp, region_id, online, population, radius, include_planned),
-                        include_planned=include_planned)
+                        include_planned=include_planned, max_gaps=0)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -371,11 +386,28 @@ def catchments(path: str, stamp: int, region_id: str, online: bool, population: 
 @st.cache_data(show_spinner=False, max_entries=64)
 def siting(path: str, stamp: int, region_id: str, online: bool, population: str, layer: str, radius_km: float, k: int,
            include_planned: bool):
-    """Best `k` new sites of `layer` among the region's settlements (greedy, with the optimum when small)."""
+    """Best `k` new sites of `layer` for the region's demand (greedy, with the optimum when small).
+
+    Candidate sites are the region's towns (GeoNames settlements): with a population grid
+    that keeps the search to places a hub could open, and names each site after a town.
+    """
     from analysis.siting import site
 
     return site(demand(path, stamp, region_id, online, population), facilities(path, stamp), layer=layer,
-                radius_km=radius_km, k=k, include_planned=include_planned, time_limit_s=2.0)
+                radius_km=radius_km, k=k, include_planned=include_planned, time_limit_s=2.0,
+                candidates=None if population == "geonames" else towns(path, stamp, region_id, online, population))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared like `_demand`
+def town_coverage(path: str, stamp: int, region_id: str, online: bool, population: str,
+                  radius: tuple[tuple[str, float], ...], include_planned: bool = False):
+    """Coverage of the region's towns (GeoNames settlements), for "towns beyond reach" whatever the demand layer."""
+    if population == "geonames":
+        return coverage(path, stamp, region_id, online, population, radius, include_planned)
+    from analysis.coverage import compute
+
+    return compute(towns(path, stamp, region_id, online, population), facilities(path, stamp),
+                   radius_km=dict(radius), include_planned=include_planned)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

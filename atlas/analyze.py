@@ -224,7 +224,7 @@ def _demand(source, boundary: Boundary | None, region: Region | None, notes: lis
 
 def _areas(areas, region: Region | None, boundary: Boundary | None,
            workspace: Workspace | None) -> tuple[gpd.GeoDataFrame | None, str]:
-    if boundary is None:
+    if boundary is None or areas is False:
         return None, ""
     from geography.areas import region_areas
 
@@ -259,7 +259,7 @@ def inputs(
     timeout_s: float = 5.0,
     url_template: str | None = None,
     registry: Registry | None = None,
-    areas: str | Path | gpd.GeoDataFrame | None = None,
+    areas: str | Path | gpd.GeoDataFrame | bool | None = None,
 ) -> AnalysisInputs:
     """Resolve what to analyse: explicit arguments override the workspace and region.
 
@@ -279,7 +279,7 @@ def inputs(
     areas
         Areas to break the figures down by (a boundary file of municipalities/counties,
         or a frame); by default the areas imported into the workspace, else the shipped
-        NUTS 3 regions inside the region's codes.
+        NUTS 3 regions inside the region's codes; False for no breakdown.
     radius_km
         Radius per layer (km) overriding the region's defaults.
     online, timeout_s, url_template

@@ -133,10 +133,8 @@ def clip(demand: gpd.GeoDataFrame, boundary: BaseGeometry | None, *,
     """
     keep = np.ones(len(demand), dtype=bool)
     if countries and "country" in demand.columns:
-        given = demand["country"].astype(object).where(demand["country"].notna(), None).to_numpy(dtype=object)
-        wanted = {c.upper() for c in countries}
-        keep &= np.array([c is None or str(c).strip() == "" or str(c).strip().upper() in wanted for c in given],
-                         dtype=bool)
+        given = demand["country"].astype(object).fillna("").astype(str).str.strip().str.upper()
+        keep &= ((given == "") | given.isin({c.upper() for c in countries})).to_numpy(dtype=bool)
     if boundary is not None:
         geoms = demand.to_crs(CRS).geometry.to_numpy() if demand.crs is not None else demand.geometry.to_numpy()
         points = shapely.get_type_id(geoms) == 0

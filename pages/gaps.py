@@ -58,13 +58,14 @@ if not ui.empty_state(ctx, "the gap analysis"):
         by_area, areas_source = ui.areas(*key, radius, planned)
         siting = ui.siting(*key, focus, dict(radius)[focus], k, planned) if k else None
         sites = siting.sites if siting is not None else []
-        towns = uncovered(result)
+        places = ui.town_coverage(*key, radius, planned)  # the towns, also when the demand is a grid
+        towns = uncovered(places)
         content = maps.MapContent(
             facilities=ui.facility_map(*key, (focus,), radius=((focus, dict(radius)[focus]),),
                                        include_planned=planned),
             boundary=bound.geometry, boundary_source=bound.source, settlements=ui.towns(*key),
             gaps=ui.gap_areas(*key, radius, planned, focus) if show_gaps else None,
-            uncovered=result.settlements[~result.settlements[f"covered_{focus}"]], sites=sites, sites_layer=focus,
+            uncovered=places.settlements[~places.settlements[f"covered_{focus}"]], sites=sites, sites_layer=focus,
             areas=by_area if show_shares else None, areas_layer=focus, attribution=bound.attribution,
         )
         map_col, legend_col = st.columns([4, 1])
