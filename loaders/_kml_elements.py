@@ -60,14 +60,23 @@ class Reader:
         self.roles: dict[Any, int] = {}
         self.seen_ids: set[str] = set()
         self.targets: dict[str, str | None] = {}
+        self.status_of: dict[str, str | None] = {}  # a Status field's value -> existing/planned/None
+        # Placemarks are read into columns, one entry per placemark in document order (None
+        # for a rejected one): a list append costs less than a dict per placemark that
+        # `loaders.features` would then take apart again, key by key.
+        self.names: list[str | None] = []
+        self.descriptions: list[str | None] = []
+        self.own_ids: list[str | None] = []
+        self.attributes: list[dict[str, Any] | None] = []
+        # Sparse columns, by placemark index: canonical fields filled from ExtendedData
+        # (kind, website …) and the layer and status those fields name.
+        self.fields: dict[str, dict[int, str]] = {}
+        self.layers: dict[int, str] = {}
+        self.status_values: dict[int, str] = {}
         # Points are built in one vectorised call at the end: (item index, lon, lat).
         self.point_items: list[int] = []
         self.point_x: list[float] = []
         self.point_y: list[float] = []
-        # Attributes and geometries are kept beside the records, not in them, until the end:
-        # a dict holding only text is not tracked by the garbage collector, which keeps the
-        # collector's full passes over 100,000 live records from dominating the parse.
-        self.attributes: list[dict[str, Any] | None] = []
         self.geometries: dict[int, Any] = {}
 
     def local(self, tag: Any) -> str:

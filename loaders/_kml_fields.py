@@ -6,6 +6,7 @@ from typing import Any
 
 from loaders._kml_elements import (
     C_ADDRESS,
+    C_COORDINATES,
     C_DATA,
     C_DESCRIPTION,
     C_DISPLAYNAME,
@@ -25,7 +26,7 @@ from loaders._kml_elements import (
     markup_text,
     tag_key,
 )
-from loaders._kml_geometry import BadGeometry, collect_parts, fast_point, read_geometry
+from loaders._kml_geometry import BadGeometry, collect_parts, read_geometry
 from loaders.features import Rejected
 from loaders.layers import (
     EXISTING,
@@ -65,6 +66,7 @@ _YES = frozenset("ja yes tak y j x true 1 si sea planerad planned planowane gepl
 _NO = frozenset("nej no nie n false 0 nein nil".split())
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_BLANK = " \t\n\r"  # leading white space that `field_text` looks at
 
 
 def put_field(attributes: dict[str, Any], key: str, value: Any) -> None:
@@ -86,8 +88,12 @@ def _field_target(name: str, cache: dict[str, str | None]) -> str | None:
         return target
 
 
-def read_placemark(placemark: Any, reader: Reader, index: int) -> dict[str, Any] | Rejected:
-    """Turn one ended Placemark element into a record dict (or a Rejected without `where`)."""
+def read_placemark(placemark: Any, reader: Reader, index: int) -> Rejected | None:
+    """Read one ended Placemark element into the reader's columns; return a Rejected (without `where`) or None.
+
+    This runs for every placemark, so the common cases of `field_text` (text without
+    children) and of a plain Point are written out inline.
+    """
     codes = reader.codes
     name = description = None
     attributes: dict[str, Any] = {}
@@ -98,9 +104,22 @@ def read_placemark(placemark: Any, reader: Reader, index: int) -> dict[str, Any]
         if code is None:
             code = reader.code(child.tag)
         if code == C_NAME:
-            name = element_text(child)
+            if len(child):
+                name = element_text(child)
+            else:
+                text = child.text
+                if text:
+                    text = text.rstrip()
+                    if text and text[0] in _BLANK:
+                        text = field_text(text)
+                name = text or None
         elif code == C_DESCRIPTION:
-            description = field_text(child.text if len(child) == 0 else markup_text(child))
+            text = child.text if len(child) == 0 else markup_text(child)
+            if text:
+                text = text.rstrip()
+                if text and text[0] in _BLANK:
+                    text = field_text(text)
+            description = text or None
         elif code == C_STYLEURL:
             if "styleUrl" in attributes:
                 put_field(attributes, "styleUrl", (child.text or "").strip())
@@ -142,10 +161,23 @@ def read_placemark(placemark: Any, reader: Reader, index: int) -> dict[str, Any]
         if (description is None or not description.strip()) and canonical.get("_description"):
             description = canonical["_description"][0]
 
-    geometry = None
-    xy = None
+    geometry = xy = None
     if len(geometries) == 1 and codes.get(geometries[0].tag) == C_POINT:
-        xy = fast_point(geometries[0], reader)
+        # A plain <Point><coordinates>lon,lat[,alt]: read here; anything else (out of range,
+        # 0,0, NaN, no coordinates) goes to read_geometry, which gives the reason.
+        for child in geometries[0]:
+            code = codes.get(child.tag)
+            if code is None:
+                code = reader.code(child.tag)
+            if code == C_COORDINATES:
+                try:
+                    parts = child.text.split(None, 1)[0].split(",")
+                    lon, lat = float(parts[0]), float(parts[1])
+                except (AttributeError, IndexError, ValueError):
+                    break
+                if -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0 and (lon or lat):
+                    xy = lon, lat
+                break
     if xy is not None:
         reader.point_items.append(index)
         reader.point_x.append(xy[0])
@@ -153,12 +185,12 @@ def read_placemark(placemark: Any, reader: Reader, index: int) -> dict[str, Any]
     elif not geometries:
         address = "; ".join(canonical.get("address", []))
         hint = f" It has the address '{address}': place it on the map" if address else " Place it on the map"
-        return Rejected(
+        return _rejected(reader, Rejected(
             "",
             f"'{name or 'unnamed placemark'}' has no geometry (no Point, LineString or Polygon).{hint} "
             "and export again.",
             _raw(name, attributes, None),
-        )
+        ))
     else:
         try:
             if len(geometries) == 1:
@@ -166,28 +198,49 @@ def read_placemark(placemark: Any, reader: Reader, index: int) -> dict[str, Any]
             else:
                 geometry = collect_parts([read_geometry(g, reader.local, 0) for g in geometries])
         except BadGeometry as exc:
-            return Rejected("", f"'{name or 'unnamed placemark'}': {exc}", _raw(name, attributes, geometries[0]))
-
-    reader.attributes.append(attributes)
-    if geometry is not None:
+            return _rejected(reader, Rejected(
+                "", f"'{name or 'unnamed placemark'}': {exc}", _raw(name, attributes, geometries[0])
+            ))
         reader.geometries[index] = geometry
-    record: dict[str, Any] = {
-        "name": name,
-        "description": description,
-        "location_source": "coordinates",
-        "own_id": own_id,
-        "layer": None,
-        "status": None,
-    }
+
+    reader.names.append(name)
+    reader.descriptions.append(description)
+    reader.own_ids.append(own_id)
+    reader.attributes.append(attributes)
     if canonical:
+        fields = reader.fields
         for target, values in canonical.items():
             if target in _CANONICAL_TEXT:
-                record[target] = values[0] if len(values) == 1 else "; ".join(dict.fromkeys(values))
+                value = values[0] if len(values) == 1 else "; ".join(dict.fromkeys(values))
+                if target in fields:
+                    fields[target][index] = value
+                else:
+                    fields[target] = {index: value}
         if "layer" in canonical:
-            record["layer"] = _layer_from_fields(canonical["layer"])
-        if "status" in canonical or "status_flag" in canonical:
-            record["status"] = _status_from_fields(canonical.get("status"), canonical.get("status_flag"))
-    return record
+            layer = _layer_from_fields(canonical["layer"])
+            if layer is not None:
+                reader.layers[index] = layer
+        texts, flags = canonical.get("status"), canonical.get("status_flag")
+        if texts is not None or flags is not None:
+            if flags is None and len(texts) == 1:
+                # A Status column repeats a handful of values over the whole file.
+                value = texts[0]
+                cache = reader.status_of
+                status = cache[value] if value in cache else cache.setdefault(value, _status_from_fields(texts, None))
+            else:
+                status = _status_from_fields(texts, flags)
+            if status is not None:
+                reader.status_values[index] = status
+    return None
+
+
+def _rejected(reader: Reader, rejected: Rejected) -> Rejected:
+    """Keep the reader's columns one entry per placemark: a rejected one holds None."""
+    reader.names.append(None)
+    reader.descriptions.append(None)
+    reader.own_ids.append(None)
+    reader.attributes.append(None)
+    return rejected
 
 
 def _read_extended_data(
@@ -207,7 +260,12 @@ def _read_extended_data(
                 if part_code is None:
                     part_code = reader.code(part.tag)
                 if part_code == C_VALUE:
-                    value = field_text(part.text if len(part) == 0 else markup_text(part)) or ""
+                    text = part.text if len(part) == 0 else markup_text(part)
+                    if text:  # field_text, inline
+                        text = text.rstrip()
+                        if text and text[0] in _BLANK:
+                            text = field_text(text)
+                    value = text or ""
                 elif part_code == C_DISPLAYNAME:
                     display = element_text(part)
             key = child.get("name") or display or "Data"

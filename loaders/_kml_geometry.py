@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import shapely
 
-from loaders._kml_elements import C_COORDINATES, GEOMETRIES, Reader
+from loaders._kml_elements import GEOMETRIES
 from loaders.coords import check_point, placeholder_point
 
 _MAX_GEOMETRY_DEPTH = 32
@@ -16,25 +16,6 @@ _POINT_LIKE = frozenset({"Point", "Model location"})  # a vertex at 0,0 of a lin
 
 class BadGeometry(Exception):
     """A placemark's geometry cannot be used; the message is the rejection reason."""
-
-
-def fast_point(point: Any, reader: Reader) -> tuple[float, float] | None:
-    """Read a plain ``<Point><coordinates>lon,lat[,alt]`` quickly; None sends it to `read_geometry`."""
-    codes = reader.codes
-    for child in point:
-        code = codes.get(child.tag)
-        if code is None:
-            code = reader.code(child.tag)
-        if code == C_COORDINATES:
-            try:
-                parts = child.text.split(None, 1)[0].split(",")
-                lon, lat = float(parts[0]), float(parts[1])
-            except (AttributeError, IndexError, ValueError):
-                return None
-            if -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0 and (lon or lat):
-                return lon, lat
-            return None  # out of range, 0,0 or NaN: read_geometry gives the reason
-    return None
 
 
 def _coordinates(text: str | None, what: str) -> list[tuple[float, float]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -117,13 +117,17 @@ def _key_text(value: Any) -> str | None:
     return value if value is None or value.__class__ is str else clean_text(value)
 
 
-def _geometry_keys(geometries: list[Any]) -> list[str]:
+def _geometry_keys(geometries: Sequence[Any]) -> list[str]:
     # One vectorised call: per-geometry to_wkt dominated the import time of large files.
-    present = [i for i, g in enumerate(geometries) if g is not None and not g.is_empty]
+    array = np.empty(len(geometries), dtype=object)
+    array[:] = geometries
+    present = ~(shapely.is_missing(array) | shapely.is_empty(array))
+    if present.all():
+        return shapely.to_wkt(array, rounding_precision=6, trim=True).tolist()
     keys = [""] * len(geometries)
-    if present:
-        wkt = shapely.to_wkt(np.array([geometries[i] for i in present], dtype=object), rounding_precision=6, trim=True)
-        for i, text in zip(present, wkt):
+    if present.any():
+        wkt = shapely.to_wkt(array[present], rounding_precision=6, trim=True)
+        for i, text in zip(np.flatnonzero(present).tolist(), wkt.tolist()):
             keys[i] = text
     return keys
 
@@ -153,6 +157,15 @@ def make_feature_id(
 
 
 _encode_attributes = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+try:
+    # The C encoder `_encode_attributes` builds anew for every call, made once with the same
+    # settings: a quarter of the time of a small dict. It skips the check for circular
+    # references, which only `_encode_attributes` then reports (as ValueError).
+    from _json import make_encoder as _make_c_encoder
+
+    _encode_chunks = _make_c_encoder(None, str, json.encoder.encode_basestring, None, ": ", ", ", True, False, True)
+except (ImportError, TypeError):  # a Python without the C accelerator, or one that changed it
+    _encode_chunks = None
 
 
 def _attributes_text(attributes: dict[str, Any] | None) -> str:
@@ -161,7 +174,18 @@ def _attributes_text(attributes: dict[str, Any] | None) -> str:
     for key in attributes:
         if key.__class__ is not str:  # a number or None as a key is stored as its text
             return _encode_attributes({str(k): v for k, v in attributes.items()})
+    if _encode_chunks is not None:
+        try:
+            return "".join(_encode_chunks(attributes, 0))
+        except RecursionError:
+            pass
     return _encode_attributes(attributes)
+
+
+_RECORD_KEYS: tuple[str, ...] = (
+    *TEXT_FIELDS, "layer", "status", "location_source", "source_ref", "attributes", "own_id", "feature_id",
+    "group", "geometry",
+)
 
 
 def build_features(
@@ -187,19 +211,42 @@ def build_features(
     The features, and the records rejected as exact duplicates of an earlier one
     (same id): kept out so that a workspace never holds one id twice.
     """
-    geometries = [rec.get("geometry") for rec in records]
-    geometry_keys = _geometry_keys(geometries)
     # Column by column: list comprehensions are several times faster than a dict per row.
-    columns: dict[str, list[Any]] = {
-        name: [
+    columns = {key: [rec.get(key) for rec in records] for key in _RECORD_KEYS}
+    return build_features_from_columns(columns, len(records), source_file)
+
+
+def build_features_from_columns(
+    columns: dict[str, Sequence[Any]], count: int, source_file: str
+) -> tuple[gpd.GeoDataFrame, list[Rejected]]:
+    """Turn loader columns into the canonical GeoDataFrame: `build_features` for a loader that reads column-wise.
+
+    Parameters
+    ----------
+    columns
+        The record keys of `build_features` (``name``, ``layer``, ``geometry``, ``group`` …),
+        each with `count` values in row order; a key left out is empty in every row.
+    count
+        The number of rows.
+    source_file
+        File name recorded as provenance.
+    """
+    def column(key: str) -> Sequence[Any]:
+        values = columns.get(key)
+        return [None] * count if values is None else values
+
+    geometries = column("geometry")
+    geometry_keys = _geometry_keys(geometries)
+    text: dict[str, list[Any]] = {
+        name: [None] * count if name not in columns else [
             value if value is None else (value.rstrip() or None) if value.__class__ is str else _clean(value)
-            for value in [rec.get(name) for rec in records]
+            for value in columns[name]
         ]
         for name in TEXT_FIELDS
     }
     too_long: dict[int, str] = {}
     for name in TEXT_FIELDS:
-        values = columns[name]
+        values = text[name]
         if max(map(len, filter(None, values)), default=0) > MAX_TEXT_CHARS:
             for i, value in enumerate(values):
                 if value is not None and len(value) > MAX_TEXT_CHARS and i not in too_long:
@@ -208,42 +255,79 @@ def build_features(
                         "the entry was not imported. Shorten it (keep long texts in a linked document) "
                         "and import the file again."
                     )
-    layers = [_key_text(rec.get("layer")) for rec in records]
+    layers = [_key_text(value) for value in column("layer")]
     layer_of = {}
     for value in set(layers):
         layer_of[value] = value if value in ALL_LAYERS else layer_from_name(value)
-    columns["layer"] = [layer_of[value] for value in layers]
-    statuses = [_key_text(rec.get("status")) for rec in records]
+    text["layer"] = [layer_of[value] for value in layers]
+    statuses = [_key_text(value) for value in column("status")]
     status_of = {}
     for value in set(statuses):
         status_of[value] = value if value in STATUSES else (status_from_text(value) or EXISTING)
-    columns["status"] = [status_of[value] for value in statuses]
-    columns["location_source"] = [
-        source if (source := rec.get("location_source")) in LOCATION_SOURCES
-        else ("coordinates" if g is not None else "none")
-        for rec, g in zip(records, geometries)
+    text["status"] = [status_of[value] for value in statuses]
+    text["location_source"] = [
+        source if source in LOCATION_SOURCES else ("coordinates" if g is not None else "none")
+        for source, g in zip(column("location_source"), geometries)
     ]
-    columns["source_file"] = [source_file] * len(records)
-    columns["source_ref"] = [rec.get("source_ref") or "" for rec in records]
-    columns["attributes"] = [_attributes_text(rec.get("attributes")) for rec in records]
-    for i, text in enumerate(columns["attributes"]):
-        if len(text) > MAX_ATTRIBUTES_CHARS and i not in too_long:
+    text["source_file"] = [source_file] * count
+    text["source_ref"] = [ref or "" for ref in column("source_ref")]
+    text["attributes"] = [_attributes_text(attributes) for attributes in column("attributes")]
+    for i, value in enumerate(text["attributes"]):
+        if len(value) > MAX_ATTRIBUTES_CHARS and i not in too_long:
             too_long[i] = (
-                f"its other fields hold {len(text):,} characters together (limit {MAX_ATTRIBUTES_CHARS:,}); "
+                f"its other fields hold {len(value):,} characters together (limit {MAX_ATTRIBUTES_CHARS:,}); "
                 "the entry was not imported. Remove the largest fields (embedded images, pasted documents) "
                 "and import the file again."
             )
+    text["feature_id"] = ids = _feature_ids(
+        source_file, column("own_id"), column("feature_id"), text["name"], geometry_keys, text["layer"],
+        column("group"),
+    )
+
+    if not too_long and len(set(ids)) == count:
+        rejected: list[Rejected] = []
+        if not count:
+            return empty_features(), rejected
+    else:
+        keep, rejected = _unique_rows(ids, text, too_long)
+        if not keep:
+            return empty_features(), rejected
+        if len(keep) < len(ids):
+            text = {c: [values[i] for i in keep] for c, values in text.items()}
+            geometries = [geometries[i] for i in keep]
+    frame = pd.DataFrame({c: pd.Series(text[c], dtype="object") for c in COLUMNS})
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=CRS), crs=CRS), rejected
+
+
+def _feature_ids(
+    source_file: str, own_ids: Sequence[Any], given_ids: Sequence[Any], names: list[str | None],
+    geometry_keys: list[str], layers: list[str], groups: Sequence[Any],
+) -> list[str]:
+    """Each row's id: as given, else ``source_file#own_id``, else the hash of `_hash_id`."""
+    if all(value is None for value in own_ids) and all(value is None for value in given_ids):
+        # Most files carry no ids: `_hash_id` written out in one comprehension.
+        sha1 = hashlib.sha1
+        return [
+            sha1("|".join(
+                (source_file, layer, group, name or "", key) if group else (source_file, layer, name or "", key)
+            ).encode("utf-8")).hexdigest()[:16]
+            for name, key, layer, group in zip(names, geometry_keys, layers, groups)
+        ]
     ids = []
-    for rec, name, key, layer in zip(records, columns["name"], geometry_keys, columns["layer"]):
-        own_id = _clean(rec.get("own_id"))
-        given = rec.get("feature_id")
+    for own, given, name, key, layer, group in zip(own_ids, given_ids, names, geometry_keys, layers, groups):
+        own_id = _clean(own)
         if given and given.__class__ is not str:
             given = _clean(given)
         ids.append(given or (
-            f"{source_file}#{own_id}" if own_id else _hash_id(source_file, name, key, layer, rec.get("group") or "")
+            f"{source_file}#{own_id}" if own_id else _hash_id(source_file, name, key, layer, group or "")
         ))
-    columns["feature_id"] = ids
+    return ids
 
+
+def _unique_rows(
+    ids: list[str], columns: dict[str, list[Any]], too_long: dict[int, str]
+) -> tuple[list[int], list[Rejected]]:
+    """The rows to keep (the first of each id, none too long) and the Rejected for the others."""
     keep: list[int] = []
     rejected: list[Rejected] = []
     seen: dict[str, str] = {}
@@ -262,20 +346,27 @@ def build_features(
             continue
         seen[feature_id] = ref
         keep.append(i)
-    if not keep:
-        return empty_features(), rejected
-    if len(keep) < len(ids):
-        columns = {c: [values[i] for i in keep] for c, values in columns.items()}
-        geometries = [geometries[i] for i in keep]
-    frame = pd.DataFrame({c: pd.Series(columns[c], dtype="object") for c in COLUMNS})
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=CRS), crs=CRS), rejected
+    return keep, rejected
 
 
 def make_result(
     file: str, records: list[dict[str, Any]], rejected: list[Rejected], rows_read: int
 ) -> LoadResult:
     """Build a LoadResult and check that nothing read was lost."""
-    features, duplicates = build_features(records, file)
+    return _checked_result(file, build_features(records, file), rejected, rows_read)
+
+
+def make_result_from_columns(
+    file: str, columns: dict[str, Sequence[Any]], count: int, rejected: list[Rejected], rows_read: int
+) -> LoadResult:
+    """`make_result` for a loader that reads column-wise (see `build_features_from_columns`)."""
+    return _checked_result(file, build_features_from_columns(columns, count, file), rejected, rows_read)
+
+
+def _checked_result(
+    file: str, built: tuple[gpd.GeoDataFrame, list[Rejected]], rejected: list[Rejected], rows_read: int
+) -> LoadResult:
+    features, duplicates = built
     rejected = rejected + duplicates
     if len(features) + len(rejected) != rows_read:
         raise AssertionError(

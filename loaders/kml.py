@@ -3,12 +3,15 @@
 The file is parsed as a stream with expat, asking only for "end" events. A file whose
 prolog declares a DTD is read through ``defusedxml.ElementTree.iterparse``, which refuses
 DTDs, entity declarations and external references; one without (every genuine export) is
-read by the standard library's C-accelerated iterparse, which is safe there because
-entities can only be declared in a DTD (see `loaders._kml_parse._checked_prolog`). Each Placemark is turned into a record when it ends and is then cleared,
-so memory does not grow with the file; the cleared element stays in its parent as an
-empty shell whose tag is replaced by the record's index, which is how a Folder, when it
-ends, learns which placemarks (and which sub-folders) it held. Layers, statuses and
-``source_ref`` are resolved from that small folder tree at the end.
+read by the standard library's C parser, its events collected a chunk at a time, which is
+safe there because entities can only be declared in a DTD (see
+`loaders._kml_parse._checked_prolog`). Each Placemark is read into columns (name,
+description, fields, coordinates …) when it ends and is then cleared, so memory does not
+grow with the file; the cleared element stays in its parent as an empty shell whose tag
+is replaced by the placemark's index, which is how a Folder, when it ends, learns which
+placemarks (and which sub-folders) it held. Layers, statuses and ``source_ref`` are
+resolved from that small folder tree at the end, and the columns go to
+`loaders.features.build_features_from_columns` as they are.
 
 Layer and status
     The layer comes from an ExtendedData field ``layer``/``Warstwa``/``Lager`` when its
@@ -50,6 +53,7 @@ import zipfile
 from contextlib import contextmanager
 from typing import IO, Any, Callable, Iterator
 
+import numpy as np
 import shapely
 
 from loaders import safe_zip
@@ -63,7 +67,7 @@ from loaders._kml_parse import (
     parse_with_declared_prefixes,
 )
 from loaders.errors import ImportFileError, NetworkLinkOnlyError
-from loaders.features import LoadResult, Rejected, make_result
+from loaders.features import LoadResult, make_result_from_columns
 from loaders.layers import UNCLASSIFIED, layer_from_name, status_from_text
 
 __all__ = ["features_from_kml", "features_from_kmz"]
@@ -193,18 +197,34 @@ def _load(
 
 
 # ----------------------------------------------------------------------------- results
+_READER_FIELDS = ("kind", "sectors", "helix", "address", "town", "country", "website", "contact")
+
+
 def _result(parsed: Parsed, source_file: str, label: str) -> LoadResult:
-    items = parsed.items
-    if not items and parsed.network_links:
+    count, rejected = parsed.count, parsed.rejected
+    if not count and parsed.network_links:
         links = ", ".join(link[:120] for link in parsed.network_links[:3] if link) or "an online map"
         raise NetworkLinkOnlyError(
             f"{label}: the file holds no places, only a network link to an online map ({links}); "
             "nothing is fetched from the internet. This is what My Maps exports when "
             f"'Keep data up to date with network link KML' is ticked. {MY_MAPS_EXPORT_HELP}"
         )
-    placed = [False] * len(items)
     reader = parsed.reader
     attributes = reader.attributes
+    # Where each placemark sits, by index: source_ref, folder as written, and the layer and
+    # status of the nearest folder naming one (None: none does).
+    refs: list[str | None] = [None] * count
+    groups: list[str] = [""] * count
+    layers: list[str | None] = [None] * count
+    statuses: list[str | None] = [None] * count
+
+    def place(index: int, ref: str, layer: str | None, status: str | None, folder: str | None) -> None:
+        refs[index], layers[index], statuses[index] = ref, layer, status
+        if folder:
+            groups[index] = folder
+            fields = attributes[index]
+            put_field(rejected[index].raw if fields is None else fields, "folder", folder)
+
     # Walk the folder tree. Stack entries: node, the innermost folder names above it, its
     # folder depth, layer and status from the nearest folder that names one, is-the-document.
     stack: list[tuple[Any, tuple[str, ...], int, str | None, str | None, bool]] = []
@@ -218,7 +238,7 @@ def _result(parsed: Parsed, source_file: str, label: str) -> LoadResult:
         node, path, depth, layer, status, is_document = stack.pop()
         if not isinstance(node, Container):  # a placemark outside any Document/Folder
             loose += 1
-            _place(items, node, f"placemark {loose}", layer, status, None, placed, attributes)
+            place(node, f"placemark {loose}", layer, status, None)
             continue
         name = node.name
         own_layer = layer_from_name(name) if name else UNCLASSIFIED
@@ -239,54 +259,51 @@ def _result(parsed: Parsed, source_file: str, label: str) -> LoadResult:
         number = 0
         subfolders = []
         for child in node.children:
-            if isinstance(child, Container):
+            if child.__class__ is Container:
                 subfolders.append((child, here, depth, child_layer, child_status, False))
-            else:
-                number += 1
-                _place(items, child, f"{ref_head} › placemark {number}", direct_layer, direct_status, folder,
-                       placed, attributes)
+                continue
+            number += 1
+            place(child, f"{ref_head} › placemark {number}", direct_layer, direct_status, folder)
         stack.extend(reversed(subfolders))
-    for index, done in enumerate(placed):  # nested where no folder can claim them (malformed nesting)
-        if not done:
+    for index, ref in enumerate(refs):  # nested where no folder can claim them (malformed nesting)
+        if ref is None:
             loose += 1
-            _place(items, index, f"placemark {loose} (outside any folder)", None, None, None, placed, attributes)
+            place(index, f"placemark {loose} (outside any folder)", None, None, None)
 
-    for index, point in zip(reader.point_items, shapely.points(reader.point_x, reader.point_y)):
-        items[index]["geometry"] = point
+    geometries = np.empty(count, dtype=object)
+    if reader.point_items:
+        geometries[reader.point_items] = shapely.points(reader.point_x, reader.point_y)
     for index, geometry in reader.geometries.items():
-        items[index]["geometry"] = geometry
-    records, rejected = [], []
-    for item, fields in zip(items, attributes):
-        if item.__class__ is Rejected:
-            rejected.append(item)
-        else:
-            item["attributes"] = fields
-            records.append(item)
-    result = make_result(source_file, records, rejected, len(items))
+        geometries[index] = geometry
+    field_layers, field_statuses = reader.layers, reader.status_values
+    columns: dict[str, Any] = {
+        "name": reader.names,
+        "description": reader.descriptions,
+        "own_id": reader.own_ids,
+        "attributes": attributes,
+        "geometry": geometries,
+        "location_source": ["coordinates"] * count,
+        "source_ref": refs,
+        "group": groups,
+        # A layer or status named by the placemark's own fields wins over its folder's.
+        "layer": [field_layers.get(i, layer or UNCLASSIFIED) for i, layer in enumerate(layers)],
+        "status": [field_statuses.get(i, status) for i, status in enumerate(statuses)],
+    }
+    for target in _READER_FIELDS:
+        values = reader.fields.get(target)
+        if values:
+            columns[target] = list(map(values.get, range(count)))
+    accepted = count
+    if rejected:
+        for index, problem in rejected.items():
+            problem.where = refs[index]
+        keep = [i for i in range(count) if i not in rejected]
+        accepted = len(keep)
+        columns = {key: [values[i] for i in keep] for key, values in columns.items()}
+    result = make_result_from_columns(source_file, columns, accepted, list(rejected.values()), count)
     if parsed.network_links:
         result.notes.append(
             f"{label} also holds {len(parsed.network_links)} network link(s) to online data; those were not "
             "fetched: only the places stored in the file were imported."
         )
     return result
-
-
-def _place(
-    items: list[Any], index: int, ref: str, layer: str | None, status: str | None, folder: str | None,
-    placed: list[bool], attributes: list[dict[str, Any] | None],
-) -> None:
-    item = items[index]
-    placed[index] = True
-    if isinstance(item, Rejected):
-        item.where = ref
-        if folder:
-            put_field(item.raw, "folder", folder)
-        return
-    item["source_ref"] = ref
-    item["group"] = folder or ""
-    if item["layer"] is None:
-        item["layer"] = layer or UNCLASSIFIED
-    if item["status"] is None:
-        item["status"] = status
-    if folder:
-        put_field(attributes[index], "folder", folder)

@@ -78,10 +78,12 @@ def gpkg_blobs(geoms: np.ndarray) -> list[bytes | None]:
     if not present.any():
         return out
     empty = shapely.is_empty(geoms) & present
-    wkb = shapely.to_wkb(geoms[present], byte_order=1, flavor="iso")
+    wkb = shapely.to_wkb(geoms[present], byte_order=1, flavor="iso").tolist()
     full = b"GP\x00\x01" + struct.pack("<i", SRID)
     hollow = b"GP\x00\x11" + struct.pack("<i", SRID)  # bit 4: empty geometry
-    for i, blob, is_empty in zip(np.flatnonzero(present), wkb, empty[present]):
+    if len(wkb) == len(out) and not empty.any():  # the usual case, without a numpy scalar per row
+        return [full + blob for blob in wkb]
+    for i, blob, is_empty in zip(np.flatnonzero(present).tolist(), wkb, empty[present].tolist()):
         out[i] = (hollow if is_empty else full) + blob
     return out
 

@@ -18,12 +18,14 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from access.roles import EDIT, IMPORT, REVERT, SAVE_SITE, require
 from errors import ConflictError, ImportFileError, UsageError, WorkspaceError
@@ -65,6 +67,18 @@ def _text(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and value != value):
         return None
     return str(value)
+
+
+_STR_OR_NONE = frozenset((str, type(None)))
+
+
+def _texts(values: list[Any]) -> list[str | None]:
+    """`_text` of every value; a column of str and None (what loaders give) is returned as it is."""
+    # Types are collected in C: a test per value in Python (1.7 million for 100,000 features)
+    # cost as much as the database write.
+    if _STR_OR_NONE.issuperset(map(type, values)):
+        return values
+    return [v if v is None or v.__class__ is str else _text(v) for v in values]
 
 
 class Workspace:
@@ -403,8 +417,6 @@ class Workspace:
         if all(r[1] is None for r in rows) and "__geometry__" not in frame:
             return frame
         frame = frame.drop(columns="__geometry__", errors="ignore")
-        import shapely
-
         geoms = shapely.from_wkb(np.array([None if r[1] is None else bytes(r[1]) for r in rows], dtype=object))
         return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
 
@@ -449,34 +461,48 @@ class Workspace:
     def _insert_features(self, conn, frame: gpd.GeoDataFrame, import_id: str, carried: dict[str, dict]) -> None:
         if frame.empty:
             return
-        now = _now()
+        count = len(frame)
         shapes = np.asarray(frame.geometry.values, dtype=object)
-        raw = {c: frame[c].tolist() for c in COLUMNS}
+        text = {c: _texts(frame[c].tolist()) for c in COLUMNS}
+        fids = text["feature_id"]
         versions = carried.get("__versions__", {})
+        values: dict[str, Any] = {"feature_id": fids, **{c: text[c] for c in _TEXT}}
+        constants: dict[str, Any] = {"import_id": import_id, "updated_at": _now(), "updated_by": self.user}
+        if versions:
+            values["version"] = [versions.get(fid, 0) + 1 for fid in fids]
+        else:
+            constants["version"] = 1
+        if any(key != "__versions__" for key in carried) or versions:
+            # The user's edits of retired rows, applied again: the imported value is kept in "original".
+            originals: list[str | None] = [None] * count
+            for i, fid in enumerate(fids):
+                edits = carried.get(fid)
+                if edits:
+                    kept = {}
+                    for field, value in edits.items():
+                        kept[field] = text[field][i]
+                        text[field][i] = value
+                    originals[i] = json.dumps(kept, ensure_ascii=False)
+            values["original"] = originals
+        # A column that is empty in every row is left out of the INSERT (it is NULL all the
+        # same): Python's sqlite3 binds None through its adapter lookup, which costs as much
+        # as the row write itself when a third of the columns are empty.
+        present = ~shapely.is_missing(shapes)
+        columns = [c for c in _ROW_COLUMNS if c in constants or (
+            present.any() if c == "geom" else c in values and values[c].count(None) < count)]
 
         # A generator, not a list, encoding 5,000 rows at a time: PostgreSQL ingests the COPY
         # while the next rows are encoded and built.
         def rows() -> Iterator[tuple]:
-            for start in range(0, len(shapes), 5_000):
+            for start in range(0, count, 5_000):
                 block = slice(start, start + 5_000)
-                geoms = self._db.encode(shapes[block])
-                # Loaders give str or None almost everywhere: test that inline, as a call per value
-                # (1.7 million for 100,000 features) cost as much as the database write.
-                text = {c: [v if v is None or v.__class__ is str else _text(v) for v in raw[c][block]]
-                        for c in COLUMNS}
-                for geom, fid, *values in zip(geoms, text["feature_id"], *(text[c] for c in _TEXT)):
-                    original = None
-                    edits = carried.get(fid)
-                    if edits:
-                        kept = {}
-                        for field, value in edits.items():
-                            j = _TEXT.index(field)
-                            kept[field] = values[j]
-                            values[j] = value
-                        original = json.dumps(kept, ensure_ascii=False)
-                    yield (geom, fid, *values, versions.get(fid, 0) + 1, import_id, original, now, self.user)
+                yield from zip(*(
+                    self._db.encode(shapes[block]) if c == "geom"
+                    else repeat(constants[c]) if c in constants else values[c][block]
+                    for c in columns
+                ))
 
-        self._db.insert_rows(conn, "features", _ROW_COLUMNS, rows())
+        self._db.insert_rows(conn, "features", columns, rows())
 
     def _carried_edits(self, conn, import_id: str) -> dict[str, Any]:
         """Edits of the rows an import just retired, to apply again to their new rows (by feature id)."""
@@ -513,12 +539,15 @@ class Workspace:
         return ids
 
     def _store_result(self, conn, result: LoadResult, digest: str, import_id: str) -> None:
-        frame = result.features.drop_duplicates("feature_id", keep="last")
+        frame = result.features
+        if not frame["feature_id"].is_unique:
+            frame = frame.drop_duplicates("feature_id", keep="last")
         self._retire(conn, "source_file = ?", (result.file,), import_id)
         # The same id from another file: the newer import wins. Looked up by index, so a small file
-        # imported into a large workspace does not read every id there.
-        for fid in self.versions(frame["feature_id"]):
-            self._retire(conn, "feature_id = ?", (fid,), import_id)
+        # imported into a large workspace does not read every id there (nor any into an empty one).
+        if conn.execute("SELECT 1 FROM features LIMIT 1").fetchone() is not None:
+            for fid in self.versions(frame["feature_id"]):
+                self._retire(conn, "feature_id = ?", (fid,), import_id)
         self._insert_features(conn, frame, import_id, self._carried_edits(conn, import_id))
         conn.execute(self._q("UPDATE rejected SET retired_by = ? WHERE source_file = ? AND retired_by IS NULL"),
                      (import_id, result.file))
@@ -791,8 +820,6 @@ class Workspace:
             self._write_side(conn, name, frame)
 
     def _write_side(self, conn, name: str, frame: pd.DataFrame) -> None:
-        import shapely
-
         is_geo = isinstance(frame, gpd.GeoDataFrame)
         plain = pd.DataFrame(frame.drop(columns=frame.geometry.name) if is_geo else frame)
         records = json.loads(plain.to_json(orient="records", date_format="iso", force_ascii=False))
