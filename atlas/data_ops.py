@@ -1,4 +1,4 @@
-"""What the Data page does, without Streamlit: import uploads, build the import report, apply fixes.
+"""What the Data page does, without Streamlit: import uploads, build the import report, apply fixes, keep geography.
 
 The page reads widgets and calls these; tests call them directly. Everything returned is
 plain JSON-able data or a DataFrame, so the page can keep it in its session state.
@@ -14,6 +14,8 @@ import pandas as pd
 import access
 from errors import UsageError, WorkspaceError
 from exporters.csv import csv_text
+from geography.areas import areas, import_areas, remove_areas
+from geography.demand_layers import demand_layers, import_demand, remove_demand
 from loaders.errors import ImportFileError
 from loaders.layers import ALL_LAYERS, STATUSES, UNCLASSIFIED
 from workspace import EDITABLE, GPKG_NAME, Workspace, sha256
@@ -237,6 +239,84 @@ def activity(config: access.Config, *, per_workspace: int = 20) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["workspace", *CHANGE_COLUMNS])
     return pd.concat(frames, ignore_index=True).sort_values("when", ascending=False, kind="stable")
+
+
+# -- geography: population layers and area files ------------------------------------------------------
+POPULATION_COLUMNS = ("name", "file", "kind", "rows", "people", "imported")
+AREA_FILE_COLUMNS = ("file", "areas", "countries", "imported")
+AREA_COUNTRIES = ("", "IE", "GB", "SE", "PL", "DE", "LT")  # offered for files without a country column
+REJECTED_SHOWN = 3
+
+
+def _when(values: pd.Series) -> pd.Series:
+    """ISO timestamps (UTC) as "2025-05-01 12:00:00 UTC", as in the list of changes."""
+    return values.astype(str).str.replace("T", " ").str.replace("+00:00", " UTC", regex=False)
+
+
+def import_population(workspace: Workspace, file: str, data: bytes, *, name: str | None = None) -> list[str]:
+    """Store an uploaded population file as a demand layer; return the lines of the message saying what was kept.
+
+    The lines are plain text (escape them for Markdown): the layer stored, how the file was
+    read, and how many rows were rejected with the first few reasons. Raises the project's
+    errors (`errors.ImportFileError`, `errors.UsageError`) when nothing could be stored.
+    """
+    layer, load = import_demand(workspace, data, file, name=blank(name))
+    first = (f"Stored population layer {layer.label()} from {layer.file} ({load.rows_read:,} row(s) read). "
+             "Choose it as Population in the sidebar.")
+    lines = [first]
+    lines += [f"Note: {note}" for note in layer.notes]
+    if load.rejected:
+        lines.append(f"{len(load.rejected):,} row(s) rejected, e.g.:")
+        lines += [f"{r.where}: {r.reason}" for r in load.rejected[:REJECTED_SHOWN]]
+        if len(load.rejected) > REJECTED_SHOWN:
+            lines.append(f"… and {len(load.rejected) - REJECTED_SHOWN:,} more.")
+    return lines
+
+
+def population_table(workspace: Workspace) -> pd.DataFrame:
+    """The population layers stored in the workspace: name, file, kind, rows, people, imported."""
+    layers = demand_layers(workspace)
+    table = pd.DataFrame([{"name": la.name, "file": la.file, "kind": la.kind, "rows": la.points,
+                           "people": la.population, "imported": la.imported_at} for la in layers],
+                         columns=list(POPULATION_COLUMNS))
+    table["imported"] = _when(table["imported"])
+    return table
+
+
+def remove_population(workspace: Workspace, name: str) -> str:
+    """Remove stored population layer `name`; return a sentence saying so."""
+    if not remove_demand(workspace, name):
+        raise UsageError(f"the workspace has no population layer '{name}' (it may have been removed already).")
+    return f"Removed population layer '{name}'. Gaps and Home count the GeoNames settlements again where it was chosen."
+
+
+def import_area_file(workspace: Workspace, file: str, data: bytes, *, country: str | None = None) -> str:
+    """Store an uploaded file of areas (municipalities, counties); return the one-line summary of the import."""
+    result = import_areas(workspace, data, file, country=blank(country))
+    summary = result.summary()
+    return f"{summary[:1].upper()}{summary[1:]}."
+
+
+def area_files(workspace: Workspace) -> pd.DataFrame:
+    """The area files imported into the workspace: file, number of areas, their countries, when imported."""
+    table = areas(workspace)
+    if table.empty:
+        return pd.DataFrame(columns=list(AREA_FILE_COLUMNS))
+    out = (table.groupby("file", sort=False)
+           .agg(areas=("name", "size"),
+                countries=("country", lambda c: ", ".join(sorted({str(v) for v in c if v}))),
+                imported=("imported_at", "max"))
+           .reset_index())
+    out["imported"] = _when(out["imported"])
+    return out[list(AREA_FILE_COLUMNS)]
+
+
+def remove_area_file(workspace: Workspace, file: str) -> str:
+    """Remove the areas imported from `file`; return a sentence saying how many went."""
+    removed = remove_areas(workspace, file)
+    if not removed:
+        raise UsageError(f"the workspace has no areas from '{file}' (they may have been removed already).")
+    return f"Removed the {removed:,} area(s) imported from {file}."
 
 
 # Folders a workspace is never created in from the app (local mode): the file system's own.

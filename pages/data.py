@@ -1,4 +1,4 @@
-"""Data: upload files, read the import report, assign layers, fix a feature, see the import history."""
+"""Data: import files, read the report, assign layers, fix a feature, keep population layers and areas, see history."""
 from __future__ import annotations
 
 import streamlit as st
@@ -7,6 +7,7 @@ import ui
 from access import AUDIT, EDIT, IMPORT, REVERT
 from atlas import data_ops as ops
 from errors import AtlasError
+from geography.demand_layers import layer_name
 from loaders import SUPPORTED
 from loaders.layers import ALL_LAYERS, LAYERS, STATUSES
 from maps.text import markdown_text as md
@@ -126,6 +127,91 @@ if len(features) and may_edit:
                 st.session_state.pop(ui.field_key(fid, "version"), None)
                 st.session_state[ui.MESSAGE] = (f"Saved {', '.join(changes)} of {md(row['name'])}." if changes
                                                  else "Nothing changed.")
+                st.rerun()
+
+# -- geography: population layers and area files -------------------------------------------------------
+populations, area_table = ops.population_table(ctx.workspace), ops.area_files(ctx.workspace)
+if may_import or len(populations) or len(area_table):
+    st.subheader("Geography")
+    if lines := st.session_state.pop(ui.GEO_MESSAGE, None):
+        st.success("  \n".join(md(line) for line in lines), icon=":material/check:")
+
+    st.markdown("**Population layers**")
+    st.caption("Whose people the figures count. Import a layer once; Home, Gaps and the command line "
+               "(`--demand NAME`) then offer it for any region. Read: a 1 km grid CSV with GRD_ID cell codes "
+               "(Eurostat GEOSTAT), GeoTIFF rasters (GHS-POP, WorldPop), a CSV of settlements with lat, lon and "
+               "population, or polygons with a population (GeoJSON/GeoPackage, weighted by area).")
+    if may_import:
+        n = st.session_state.setdefault(ui.DEMAND_ROUND, 0)
+        upload = st.file_uploader("Population layer", type=["csv", "tsv", "txt", "tif", "tiff", "geojson", "json",
+                                                            "gpkg"], key=f"{ui.DEMAND_FILE}.{n}")
+        cols = st.columns([3, 1], vertical_alignment="bottom")
+        name = cols[0].text_input("Layer name (optional)", key=f"{ui.DEMAND_NAME}.{n}",
+                                  placeholder=layer_name(upload.name) if upload else "the file's name",
+                                  help="How the layer is listed and chosen. Importing again under a name "
+                                       "replaces that layer.")
+        if cols[1].button("Import layer", key="data.demand_import", disabled=upload is None):
+            try:
+                with st.spinner(f"Reading {md(upload.name)}…"):
+                    lines = ops.import_population(ctx.workspace, upload.name, upload.getvalue(), name=name)
+            except ui.USER_ERRORS as exc:
+                st.error(md(exc), icon=":material/error:")
+            else:
+                st.session_state[ui.GEO_MESSAGE] = lines
+                st.session_state[ui.DEMAND_ROUND] = n + 1
+                st.rerun()  # the sidebar's Population picker offers the new layer
+    if len(populations):
+        st.dataframe(populations, hide_index=True, width="stretch")
+    else:
+        st.caption("No population layer stored: the figures count the built-in GeoNames settlements of 500+.")
+    if may_import and len(populations):
+        cols = st.columns([4, 1], vertical_alignment="bottom")
+        picked = cols[0].selectbox("Remove a population layer", populations["name"].tolist(), key=ui.DEMAND_REMOVE)
+        if cols[1].button("Remove layer", key="data.demand_remove_button"):
+            try:
+                st.session_state[ui.GEO_MESSAGE] = [ops.remove_population(ctx.workspace, picked)]
+            except ui.USER_ERRORS as exc:
+                st.error(md(exc), icon=":material/error:")
+            else:
+                st.rerun()
+
+    st.markdown("**Areas (municipalities, counties)**")
+    st.caption("A file of area polygons, e.g. a country's municipalities. These areas give regions made of "
+               "municipalities their shape (Kristianstad for Blekinge) and break the figures down by area on "
+               "Gaps and Map.")
+    if may_import:
+        n = st.session_state.setdefault(ui.AREAS_ROUND, 0)
+        upload = st.file_uploader("Area file (GeoJSON, TopoJSON, GeoPackage, KML/KMZ, zipped shapefile)",
+                                  type=["geojson", "json", "topojson", "gpkg", "kml", "kmz", "zip"],
+                                  key=f"{ui.AREAS_FILE}.{n}")
+        cols = st.columns([3, 1], vertical_alignment="bottom")
+        country = cols[0].selectbox("Country of the areas", ops.AREA_COUNTRIES, key=ui.AREAS_COUNTRY,
+                                    format_func=lambda c: c or "(from the file)",
+                                    help="For a file without a country column: every area is taken to lie "
+                                         "in this country.")
+        if cols[1].button("Import areas", key="data.areas_import", disabled=upload is None):
+            try:
+                with st.spinner(f"Reading {md(upload.name)}…"):
+                    line = ops.import_area_file(ctx.workspace, upload.name, upload.getvalue(), country=country)
+            except ui.USER_ERRORS as exc:
+                st.error(md(exc), icon=":material/error:")
+            else:
+                st.session_state[ui.GEO_MESSAGE] = [line]
+                st.session_state[ui.AREAS_ROUND] = n + 1
+                st.rerun()  # boundaries and the by-area figures pick up the new areas
+    if len(area_table):
+        st.dataframe(area_table, hide_index=True, width="stretch")
+    else:
+        st.caption("No areas imported: regions use their NUTS boundaries, and figures by area use NUTS 3.")
+    if may_import and len(area_table):
+        cols = st.columns([4, 1], vertical_alignment="bottom")
+        picked = cols[0].selectbox("Remove an area file", area_table["file"].tolist(), key=ui.AREAS_REMOVE)
+        if cols[1].button("Remove areas", key="data.areas_remove_button"):
+            try:
+                st.session_state[ui.GEO_MESSAGE] = [ops.remove_area_file(ctx.workspace, picked)]
+            except ui.USER_ERRORS as exc:
+                st.error(md(exc), icon=":material/error:")
+            else:
                 st.rerun()
 
 # -- every change, and undo ----------------------------------------------------------------------------------
