@@ -1,7 +1,8 @@
 """Turn a region's analysis results into the frames the exporters write (EPSG:4326).
 
 Map layers (GeoDataFrames): ``region_boundary``, ``coverage_discs``, ``gap_areas``,
-``uncovered_settlements``, ``suggested_sites``, ``catchments``, ``h3_grid``. Tables
+``uncovered_settlements``, ``suggested_sites``, ``catchments``, ``h3_grid`` and, when the
+region has areas (municipalities, counties or NUTS 3), ``area_coverage``. Tables
 (DataFrames): ``coverage_summary``, ``facility_catchments`` (population per facility)
 and ``comparison`` (one row per region). `analysis_frames` runs the analysis from a
 workspace and region; the ``*_frame`` functions convert results the caller already has.
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from analysis.by_area import REST
 from loaders.features import CRS
 from loaders.layers import HUBS, LAYERS
 
@@ -34,6 +36,8 @@ class AnalysisFrames:
     notes: list[str] = field(default_factory=list)
     boundary_label: str = ""
     boundary_source: str = ""
+    areas_source: str = ""
+    """Where the areas of ``area_coverage`` come from ("" when the region has none)."""
 
 
 def coverage_summary_frame(result: Any, *, demand_source: str = "", boundary_label: str = "") -> pd.DataFrame:
@@ -102,6 +106,72 @@ def sites_frame(siting: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=geometry, crs=CRS)
 
 
+def _polygonal(geometry: Any) -> Any:
+    """Return the polygons of a clipped area (a clip can leave slivers of line or points beside them)."""
+    if geometry is None or geometry.is_empty or geometry.geom_type in ("Polygon", "MultiPolygon"):
+        return None if geometry is None or geometry.is_empty else geometry
+    parts = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else None
+
+
+def area_coverage_frame(breakdown: Any, areas: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Return an `analysis.by_area.AreaBreakdown` as the ``area_coverage`` layer (polygons, EPSG:4326).
+
+    Columns: ``name``, ``code`` (the area's national or NUTS code, "" when unknown),
+    ``population``, then per analysed layer ``covered_population_<layer>``,
+    ``coverage_share_<layer>`` (0..1), ``facilities_<layer>`` and ``per_100k_<layer>``
+    (facilities per 100,000 inhabitants), then ``full_support_share`` (0..1). Shares are
+    empty for an area without people. The "rest of the region" row (demand in no area)
+    is kept without geometry, so the rows add up to the region's population.
+
+    Parameters
+    ----------
+    breakdown
+        The `AreaBreakdown` from `analysis.by_area.by_area`.
+    areas
+        The areas it was computed from, same order (their ``code`` column is used).
+    """
+    table = breakdown.table
+    codes = [str(c) for c in areas["code"]] if "code" in areas.columns else [""] * len(areas)
+    codes += [""] * (len(table) - len(codes))  # the rest-of-region row
+    out = pd.DataFrame({"name": table["name"].astype(object).to_numpy(), "code": codes,
+                        "population": table["population"].astype("int64").to_numpy()})
+    for layer in breakdown.layers:
+        out[f"covered_population_{layer}"] = table[f"covered_population_{layer}"].astype("int64").to_numpy()
+        out[f"coverage_share_{layer}"] = table[f"coverage_share_{layer}"].astype(float).round(6).to_numpy()
+        out[f"facilities_{layer}"] = table[f"facilities_{layer}"].astype("int64").to_numpy()
+        out[f"per_100k_{layer}"] = table[f"per_100k_{layer}"].astype(float).round(2).to_numpy()
+    out["full_support_share"] = table["full_support_share"].astype(float).round(6).to_numpy()
+    geometry = [_polygonal(g) for g in breakdown.geometry.to_numpy()]
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, crs=CRS), crs=CRS)
+
+
+def area_report_table(frame: pd.DataFrame, *, layers: list[str] = LAYERS) -> pd.DataFrame:
+    """Return the ``area_coverage`` layer as the Gaps page shows it, with each area's code beside its name.
+
+    Columns: Area, Code, People, "<layer> within reach (%)", "Full support (%)",
+    "<layer> per 100,000" (`atlas.dashboard.area_table`); percentages are 0..100, rounded.
+    """
+    from atlas.dashboard import area_table
+
+    table = area_table(frame, list(layers))
+    if "code" in frame.columns and frame["code"].astype(str).str.len().gt(0).any():
+        table.insert(1, "Code", frame["code"].to_numpy())
+    return pd.DataFrame(table).reset_index(drop=True)
+
+
+def _areas_note(breakdown: Any, source: str, demand_kind: str) -> str:
+    rest = bool((breakdown.table["name"] == REST).any())
+    areas = len(breakdown.table) - rest
+    note = f"Coverage by area: {areas} areas, {source}; {demand_kind} count in the area holding them"
+    if breakdown.moved:
+        note += (f"; {breakdown.moved} demand point(s) just outside every area (e.g. on a generalised "
+                 "coastline) were counted in the nearest one")
+    if rest:
+        note += f"; demand in no area is the row '{REST}', which has no shape"
+    return note + "."
+
+
 def _flat_comparison(table: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(table).copy()
     if "largest_uncovered" in out.columns:
@@ -144,6 +214,7 @@ def analysis_frames(
     comparison
         Also compute the comparison table of every region.
     """
+    from analysis.by_area import by_area
     from analysis.catchments import assign, catchment_polygons
     from analysis.coverage import compute
     from analysis.gaps import coverage_discs, gap_areas, h3_grid, uncovered
@@ -188,6 +259,12 @@ def analysis_frames(
         for column in [c for c in grid.columns if c.startswith("nearest_km_")]:
             grid[column] = grid[column].replace([np.inf, -np.inf], np.nan)  # no facility: empty, not inf
         frames["h3_grid"] = grid
+    areas_source = ""
+    if inp.areas is not None and len(inp.areas):
+        breakdown = by_area(result, inp.areas, inp.facilities)
+        frames["area_coverage"] = area_coverage_frame(breakdown, inp.areas)
+        areas_source = inp.areas_source
+        notes.append(_areas_note(breakdown, areas_source, inp.demand_kind))
     frames["coverage_summary"] = coverage_summary_frame(
         result, demand_source=inp.demand_source, boundary_label=boundary.label if boundary else ""
     )
@@ -195,4 +272,5 @@ def analysis_frames(
         table, _details = compare_regions(workspace, online=False,
                                           include_planned=include_planned)
         frames["comparison"] = _flat_comparison(table)
-    return AnalysisFrames(frames, notes, boundary.label if boundary else "", boundary.source if boundary else "")
+    return AnalysisFrames(frames, notes, boundary.label if boundary else "", boundary.source if boundary else "",
+                          areas_source)

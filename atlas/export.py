@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from atlas.analysis_frames import analysis_frames
+from atlas.analysis_frames import analysis_frames, area_report_table
 from exporters import (
     SUFFIXES,
     ExportError,
@@ -58,7 +58,10 @@ def export_workspace(
     status
         ``existing`` or ``planned``; None keeps both.
     include_analysis
-        Add the region's analysis results (needs `region`); they include the boundary.
+        Add the region's analysis results (needs `region`); they include the boundary and,
+        when the region has areas (imported municipalities/counties, else its NUTS 3
+        regions), ``area_coverage``: coverage per area as polygons (GeoJSON, GeoPackage,
+        KML, CSV) and as the table of the Gaps page in the XLSX report (the By area sheet).
     include_boundary
         Add the boundary the region's results use (``region_boundary``: region_id,
         name, source, label, attribution, area_km2; needs `region`). GeoJSON and
@@ -106,11 +109,25 @@ def export_workspace(
     notes.extend(selection_notes)
     about += [("Layers", ", ".join(layer_ids) if layer_ids else "all"), ("Status", status or "existing and planned")]
     analysis = None
+    captions: dict[str, list[str]] = {}
     if include_analysis:
         frames = analysis_frames(workspace, region, radius_km=radius_km, include_planned=include_planned,
                                  sites=sites, online=online)
         analysis = frames.frames
         notes.extend(n for n in frames.notes if n not in notes)
+        if "area_coverage" in analysis:
+            areas = analysis["area_coverage"]
+            shaped = int(areas.geometry.notna().sum())  # the rest-of-region row has no shape
+            about.append(("Areas (coverage by area)", f"{shaped} areas: {frames.areas_source}"))
+            if fmt == "xlsx":
+                # Readers of the report get the table as the Gaps page shows it; GIS formats keep the
+                # polygons with shares as 0..1 numbers.
+                analysis = {**analysis, "area_coverage": area_report_table(areas)}
+                captions["area_coverage"] = [
+                    f"Coverage by area in {region_obj.name}. Areas: {frames.areas_source}.",
+                    "Each settlement (or grid cell) counts in the area that holds it; shares are of the people "
+                    "counted there.",
+                ]
     else:
         about.append(("Analysis", "not included (export with --include analysis for coverage, gaps and sites)"))
     if include_boundary and boundary is not None and not (analysis and "region_boundary" in analysis):
@@ -119,7 +136,8 @@ def export_workspace(
         # GISCO's terms: the notice goes wherever the boundary is drawn or exported (first: the
         # GeoPackage keeps only the first 2,000 characters of the notes).
         notes.insert(0, f"Boundary: {boundary.attribution}.")
-    return export(features, fmt, out, analysis=analysis, title=title, about=about, notes=notes, region=region)
+    return export(features, fmt, out, analysis=analysis, title=title, about=about, notes=notes, region=region,
+                  captions=captions)
 
 
 def export_to_memory(

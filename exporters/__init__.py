@@ -76,6 +76,7 @@ def export(
     about: Iterable[tuple[str, Any]] = (),
     notes: Iterable[str] = (),
     region: str | None = None,
+    captions: dict[str, Iterable[str]] | None = None,
 ) -> ExportResult:
     """Write `features` (and `analysis` results) in format `fmt` to `out`.
 
@@ -93,6 +94,8 @@ def export(
         Named results from `atlas.analysis_frames` (GeoDataFrames and tables).
     title, about, notes, region
         Document title, About-sheet rows, caveats and region id recorded in the output.
+    captions
+        Lines shown above a result's sheet in the XLSX report, by result name.
 
     Returns
     -------
@@ -135,7 +138,7 @@ def export(
     else:
         from exporters.xlsx import write_xlsx
 
-        files.append(write_xlsx(features, out, analysis=analysis, about=about, notes=notes))
+        files.append(write_xlsx(features, out, analysis=analysis, about=about, notes=notes, captions=captions))
     if len(files) == 1:
         extra = f" and {len(analysis)} analysis result(s)" if analysis else ""
         message = f"Exported {_counts(features)}{extra} as {fmt.upper()} to {files[0].name}."

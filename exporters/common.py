@@ -32,6 +32,7 @@ ANALYSIS_TITLES: dict[str, str] = {
     "suggested_sites": "Suggested sites",
     "catchments": "Catchments",
     "h3_grid": "H3 distance grid",
+    "area_coverage": "Coverage by area",
 }
 
 

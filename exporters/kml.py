@@ -67,6 +67,7 @@ COLOURS = {HUBS: "0288D1", TRAINING: "F9A825", NETWORKS: "7CB342", UNCLASSIFIED:
 _ANALYSIS_COLOURS = {
     "region_boundary": "424242", "coverage_discs": "4FC3F7", "gap_areas": "E53935", "uncovered_settlements": "E53935",
     "suggested_sites": "8E24AA", "catchments": "26A69A", "h3_grid": "FB8C00",
+    "area_coverage": "174A75",  # the dark end of the dashboard's share ramp
 }
 # My Maps writes 7 decimals (about 1 cm); writing as many keeps its coordinates unchanged.
 DECIMALS = 7
@@ -285,7 +286,12 @@ def write_kml(
         if not isinstance(result, gpd.GeoDataFrame) or result.empty:
             continue
         result = result.to_crs(CRS) if result.crs is not None and result.crs != CRS else result
-        result = result[~(result.geometry.isna() | result.geometry.is_empty)].reset_index(drop=True)
+        shaped = ~(result.geometry.isna() | result.geometry.is_empty)
+        if name == "area_coverage" and not shaped.all():
+            rows = ", ".join(map(str, result.loc[~shaped, "name"]))
+            notes.append(f"{ANALYSIS_TITLES[name]}: {rows} has no shape and is not in the KML; the GeoJSON, "
+                         "GeoPackage, CSV and XLSX exports include it.")
+        result = result[shaped].reset_index(drop=True)
         style_id = f"result-{name}"
         styles.append(_style(style_id, _ANALYSIS_COLOURS.get(name, "000000")))
         layers[name] = _placemarks(result, style_id)

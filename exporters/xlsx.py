@@ -7,8 +7,10 @@ Sheets, in order:
 - one sheet per layer (``Hubs & Infrastructure``, ``Training & Supports``, ``Networks``,
   ``Unclassified``): name, kind, status … latitude, longitude (WKT for lines and polygons),
   provenance, then one column per attribute key found in that layer;
-- with analysis results: **Coverage** (the summary), **Uncovered towns**, **Suggested
-  sites**, **Gap areas**, **Catchments**, **Comparison** — whichever were computed.
+- with analysis results: **Coverage** (the summary), **By area** (coverage per
+  municipality, county or NUTS 3), **Uncovered towns**, **Suggested sites**, **Gap areas**,
+  **Catchments**, **Comparison**, **Boundary** — whichever were computed. A result may come
+  with caption lines (e.g. where the areas come from), written above its table.
 
 Every text cell that a spreadsheet could run as a formula is written as quoted text
 (`exporters.safe_cells`). Characters XML forbids (control characters) are dropped.
@@ -35,6 +37,7 @@ from exporters.safe_cells import xlsx_cell
 # Analysis results written as sheets, in this order, with their sheet titles.
 REPORT_SHEETS: dict[str, str] = {
     "coverage_summary": "Coverage",
+    "area_coverage": "By area",
     "uncovered_settlements": "Uncovered towns",
     "suggested_sites": "Suggested sites",
     "gap_areas": "Gap areas",
@@ -84,7 +87,8 @@ def _styled(sheet: Any, value: Any, font: Font) -> Cell:
     return cell
 
 
-def _write_table(book: Workbook, title: str, table: pd.DataFrame, note: str | None = None) -> None:
+def _write_table(book: Workbook, title: str, table: pd.DataFrame, note: str | None = None,
+                 caption: Iterable[str] = ()) -> None:
     sheet = book.create_sheet(title)
     header = [str(c) for c in table.columns]
     widths = [min(max(len(h) + 2, 10), _MAX_WIDTH) for h in header]
@@ -99,6 +103,9 @@ def _write_table(book: Workbook, title: str, table: pd.DataFrame, note: str | No
     if note:
         sheet.append([_styled(sheet, note, Font(bold=True, size=14))])
         offset = 1
+    for line in caption:
+        sheet.append([_styled(sheet, line, Font(italic=True))])
+        offset += 1
     sheet.freeze_panes = f"A{offset + 2}"
     sheet.append([_styled(sheet, h, Font(bold=True)) for h in header])
     for row in zip(*columns):
@@ -144,6 +151,7 @@ def write_xlsx(
     analysis: dict[str, pd.DataFrame] | None = None,
     about: Iterable[tuple[str, Any]] = (),
     notes: Iterable[str] = (),
+    captions: dict[str, Iterable[str]] | None = None,
 ) -> Path:
     """Write the report workbook to `path`; return the path.
 
@@ -159,6 +167,9 @@ def write_xlsx(
         ``(label, value)`` rows for the About sheet (region, boundary, export time …).
     notes
         Caveats listed on the About sheet.
+    captions
+        Lines written above a result's table, by result name (e.g. the areas' source above
+        ``area_coverage``).
     """
     path = Path(path)
     book = Workbook(write_only=True)
@@ -183,7 +194,8 @@ def write_xlsx(
         _write_table(book, sheet_title(title, taken), _layer_table(part))
     for key, title in REPORT_SHEETS.items():
         if key in analysis and analysis[key] is not None:
-            _write_table(book, sheet_title(title, taken), _result_table(analysis[key]))
+            _write_table(book, sheet_title(title, taken), _result_table(analysis[key]),
+                         caption=list((captions or {}).get(key, ())))
     book.save(path)
     return path
 
