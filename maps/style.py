@@ -71,29 +71,27 @@ def point_style(layer: str, planned: bool) -> dict[str, RGBA | float]:
     return {"fill": rgba(colour, 235), "line": rgba(WHITE), "width": POINT_EDGE_PX}
 
 
+def _ramp(value: float, stops: tuple[float, ...], colours: tuple[RGB, ...]) -> RGB:
+    """The colour at `value`, linear between the stops, clamped at both ends."""
+    if value <= stops[0]:
+        return colours[0]
+    for i in range(1, len(stops)):
+        if value <= stops[i]:
+            t = (value - stops[i - 1]) / (stops[i] - stops[i - 1])
+            a, b = colours[i - 1], colours[i]
+            return tuple(int(round(a[j] + t * (b[j] - a[j]))) for j in range(3))  # type: ignore[return-value]
+    return colours[-1]
+
+
 def distance_rgb(km: float) -> RGB:
     """Return the ramp colour for a distance in km (linear between stops, clamped)."""
     if km != km or km == float("inf"):  # NaN / no facility at all: the far end
         return DISTANCE_RGB[-1]
-    stops = DISTANCE_STOPS_KM
-    if km <= stops[0]:
-        return DISTANCE_RGB[0]
-    for i in range(1, len(stops)):
-        if km <= stops[i]:
-            t = (km - stops[i - 1]) / (stops[i] - stops[i - 1])
-            a, b = DISTANCE_RGB[i - 1], DISTANCE_RGB[i]
-            return tuple(int(round(a[j] + t * (b[j] - a[j]))) for j in range(3))  # type: ignore[return-value]
-    return DISTANCE_RGB[-1]
+    return _ramp(km, DISTANCE_STOPS_KM, DISTANCE_RGB)
 
 
 def share_rgb(share: float) -> RGB:
     """Return the choropleth colour of a share in 0..1 (grey for no data: an area without people)."""
     if share != share:
         return NO_DATA_RGB
-    share = min(max(float(share), 0.0), 1.0)
-    for i in range(1, len(SHARE_STOPS)):
-        if share <= SHARE_STOPS[i]:
-            t = (share - SHARE_STOPS[i - 1]) / (SHARE_STOPS[i] - SHARE_STOPS[i - 1])
-            a, b = SHARE_RGB[i - 1], SHARE_RGB[i]
-            return tuple(int(round(a[j] + t * (b[j] - a[j]))) for j in range(3))  # type: ignore[return-value]
-    return SHARE_RGB[-1]
+    return _ramp(min(max(float(share), 0.0), 1.0), SHARE_STOPS, SHARE_RGB)

@@ -12,6 +12,21 @@ from loaders import SUPPORTED
 from loaders.layers import ALL_LAYERS, LAYERS, STATUSES
 from maps.text import markdown_text as md
 
+
+
+def remove_control(label: str, options: list[str], key: str, button: str, button_key: str, remove) -> None:
+    """A picker and a button that removes the picked item with `remove(workspace, item)` (a one-line message)."""
+    cols = st.columns([4, 1], vertical_alignment="bottom")
+    picked = cols[0].selectbox(label, options, key=key)
+    if cols[1].button(button, key=button_key):
+        try:
+            st.session_state[ui.GEO_MESSAGE] = [remove(ctx.workspace, picked)]
+        except ui.USER_ERRORS as exc:
+            st.error(md(exc), icon=":material/error:")
+        else:
+            st.rerun()
+
+
 ctx = ui.start("Data")
 st.title("Data")
 st.caption(f"Workspace: {md(ctx.workspace_name or ctx.path)}")
@@ -165,15 +180,8 @@ if may_import or len(populations) or len(area_table):
     else:
         st.caption("No population layer stored: the figures count the built-in GeoNames settlements of 500+.")
     if may_import and len(populations):
-        cols = st.columns([4, 1], vertical_alignment="bottom")
-        picked = cols[0].selectbox("Remove a population layer", populations["name"].tolist(), key=ui.DEMAND_REMOVE)
-        if cols[1].button("Remove layer", key="data.demand_remove_button"):
-            try:
-                st.session_state[ui.GEO_MESSAGE] = [ops.remove_population(ctx.workspace, picked)]
-            except ui.USER_ERRORS as exc:
-                st.error(md(exc), icon=":material/error:")
-            else:
-                st.rerun()
+        remove_control("Remove a population layer", populations["name"].tolist(), ui.DEMAND_REMOVE, "Remove layer",
+                       "data.demand_remove_button", ops.remove_population)
 
     st.markdown("**Areas (municipalities, counties)**")
     st.caption("A file of area polygons, e.g. a country's municipalities. These areas give regions made of "
@@ -204,15 +212,8 @@ if may_import or len(populations) or len(area_table):
     else:
         st.caption("No areas imported: regions use their NUTS boundaries, and figures by area use NUTS 3.")
     if may_import and len(area_table):
-        cols = st.columns([4, 1], vertical_alignment="bottom")
-        picked = cols[0].selectbox("Remove an area file", area_table["file"].tolist(), key=ui.AREAS_REMOVE)
-        if cols[1].button("Remove areas", key="data.areas_remove_button"):
-            try:
-                st.session_state[ui.GEO_MESSAGE] = [ops.remove_area_file(ctx.workspace, picked)]
-            except ui.USER_ERRORS as exc:
-                st.error(md(exc), icon=":material/error:")
-            else:
-                st.rerun()
+        remove_control("Remove an area file", area_table["file"].tolist(), ui.AREAS_REMOVE, "Remove areas",
+                       "data.areas_remove_button", ops.remove_area_file)
 
 # -- every change, and undo ----------------------------------------------------------------------------------
 st.subheader("Changes")
