@@ -21,7 +21,6 @@ from geography.regions import Region, Registry, load_regions
 from loaders import read_file
 from loaders.features import CRS, empty_features
 from loaders.layers import HUBS, LAYERS, UNCLASSIFIED
-from loaders.population import demand_from_file
 
 if TYPE_CHECKING:
     from geography.boundaries import Boundary

@@ -211,7 +211,8 @@ def changes(workspace: Workspace, *, limit: int = 500) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-REVERTIBLE = ("import", "edit", "assign", "add")
+# "boundary": a boundary, area file or population layer imported or removed (its tables get their rows back).
+REVERTIBLE = ("import", "edit", "assign", "add", "boundary")
 
 
 def revertible(workspace: Workspace, *, limit: int = 500) -> dict[int, str]:
@@ -223,7 +224,7 @@ def revertible(workspace: Workspace, *, limit: int = 500) -> dict[int, str]:
 
 
 def revert_change(workspace: Workspace, change_id: int) -> str:
-    """Undo one change (an import whole, or an edit); return a sentence saying what was undone."""
+    """Undo one change (an import whole, an edit, or a boundary/area/population change); return a sentence."""
     label = revertible(workspace).get(int(change_id), f"change {change_id}")
     new = workspace.revert(int(change_id))
     return f"Undid {label.split(' · ', 1)[-1]} (recorded as change {new})."

@@ -25,6 +25,9 @@ WRITE_TIMEOUT_S = 30.0
 SRID = 4326
 # Canonical text columns of a feature row, besides feature_id and the geometry.
 META_COLUMNS = ("version", "import_id", "original", "updated_at", "updated_by")
+# Tables that keep the side-table rows a recorded change replaced. Added after schema 2 and
+# created when first needed (`add_side_history`), so version-2 workspaces open unchanged.
+SIDE_HISTORY = ("side_writes", "side_versions")
 
 _GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 _GPKG_USER_VERSION = 10400
@@ -60,7 +63,27 @@ def schema_statements(columns: Sequence[str], *, geometry: str, serial: str, blo
         f"CREATE TABLE side_rows (fid {serial}, table_name TEXT NOT NULL, row_index INTEGER NOT NULL, "
         f"data TEXT NOT NULL, geom_wkb {blob})",
         "CREATE INDEX side_rows_table ON side_rows (table_name)",
+        *side_history_statements(serial=serial, blob=blob),
         "CREATE TABLE atlas_meta (key TEXT PRIMARY KEY, value TEXT)",
+    ]
+
+
+def side_history_statements(*, serial: str, blob: str) -> list[str]:
+    """CREATE statements of the side-table history (both databases; harmless when the tables exist).
+
+    ``side_writes`` has one row per table a recorded change wrote, with ``content_of``: the
+    change whose rows the table holds after it (a revert gives back an earlier change's
+    rows; 0 is the table as it was before its first recorded change). ``side_versions``
+    keeps the rows each change replaced.
+    """
+    return [
+        f"CREATE TABLE IF NOT EXISTS side_writes (fid {serial}, change_id INTEGER NOT NULL, "
+        "table_name TEXT NOT NULL, content_of INTEGER NOT NULL)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS side_writes_change ON side_writes (change_id, table_name)",
+        "CREATE INDEX IF NOT EXISTS side_writes_table ON side_writes (table_name, change_id)",
+        f"CREATE TABLE IF NOT EXISTS side_versions (fid {serial}, change_id INTEGER NOT NULL, "
+        f"table_name TEXT NOT NULL, row_index INTEGER NOT NULL, data TEXT NOT NULL, geom_wkb {blob})",
+        "CREATE INDEX IF NOT EXISTS side_versions_change ON side_versions (change_id, table_name)",
     ]
 
 
@@ -156,9 +179,20 @@ class GeoPackage:
                      "srs_id) VALUES ('features', 'features', 'features', 'Creative Atlas features', ?, ?)",
                      (now, SRID))
         conn.execute("INSERT INTO gpkg_geometry_columns VALUES ('features', 'geom', 'GEOMETRY', ?, 0, 0)", (SRID,))
-        for table in ("feature_versions", "rejected", "import_log", "changes", "change_rows", "side_rows"):
+        for table in ("feature_versions", "rejected", "import_log", "changes", "change_rows", "side_rows",
+                      *SIDE_HISTORY):
             conn.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, last_change) "
                          "VALUES (?, 'attributes', ?, ?)", (table, table, now))
+
+    def add_side_history(self, conn) -> None:
+        """Create the side-table history in a workspace made before it (inside the caller's write transaction)."""
+        if all(self.has_table(conn, table) for table in SIDE_HISTORY):
+            return
+        for statement in side_history_statements(serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB"):
+            conn.execute(statement)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        conn.executemany("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
+                         "VALUES (?, 'attributes', ?, ?)", [(table, table, now) for table in SIDE_HISTORY])
 
     def set_wal(self, conn) -> None:
         """Mark the file as a GeoPackage and turn on WAL (outside any transaction, once).
@@ -287,6 +321,13 @@ class PostGIS:
             conn.execute(statement)
         conn.execute("CREATE INDEX features_geom ON features USING GIST (geom)")
         conn.execute("CREATE INDEX feature_versions_geom ON feature_versions USING GIST (geom)")
+
+    def add_side_history(self, conn) -> None:
+        """Create the side-table history in a workspace made before it (inside the caller's write transaction)."""
+        if all(self.has_table(conn, table) for table in SIDE_HISTORY):
+            return
+        for statement in side_history_statements(serial="BIGSERIAL PRIMARY KEY", blob="BYTEA"):
+            conn.execute(statement)
 
     def set_wal(self, conn) -> None:
         pass

@@ -5,9 +5,10 @@ a PostgreSQL/PostGIS database (a ``postgresql://`` URL, for a shared deployment)
 behind `Workspace`. Every import, edit, assignment and revert is one database transaction
 of row inserts, updates and deletes, recorded in ``changes`` (who, when, what) and
 ``change_rows`` (feature, field, old value -> new value). Rows an import replaces, or a
-revert removes, move to ``feature_versions``, so nothing is ever lost and every change can
-be reverted. Features carry a ``version``: an edit based on an older version is refused
-with a `ConflictError` naming who changed what.
+revert removes, move to ``feature_versions`` (side-table rows a recorded change replaces,
+to ``side_versions``), so nothing is ever lost and every change can be reverted. Features
+carry a ``version``: an edit based on an older version is refused with a `ConflictError`
+naming who changed what.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from errors import ConflictError, ImportFileError, UsageError, WorkspaceError
 from loaders import read_bytes
 from loaders.features import COLUMNS, CRS, LoadResult, empty_features
 from loaders.layers import ALL_LAYERS, STATUSES
-from workspace._sql import SCHEMA_VERSION, GeoPackage, PostGIS
+from workspace._sql import SCHEMA_VERSION, SIDE_HISTORY, GeoPackage, PostGIS
 
 GPKG_NAME = "atlas.gpkg"
 FEATURES, REJECTED, IMPORTS, EDITS = "features", "rejected", "import_log", "edits"
@@ -47,7 +48,7 @@ BOUNDARY_ACTION, UPGRADE_ACTION = "boundary", "upgrade"
 _TEXT = [c for c in COLUMNS if c != "feature_id"]
 _ROW_COLUMNS = ["geom", "feature_id", *_TEXT, "version", "import_id", "original", "updated_at", "updated_by"]
 _KNOWN_TABLES = ("features", "feature_versions", "rejected", "import_log", "changes", "change_rows", "side_rows",
-                 "atlas_meta")
+                 *SIDE_HISTORY, "atlas_meta")
 
 
 def sha256(data: bytes) -> str:
@@ -420,14 +421,41 @@ class Workspace:
         geoms = shapely.from_wkb(np.array([None if r[1] is None else bytes(r[1]) for r in rows], dtype=object))
         return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
 
-    def write_tables(self, tables: dict[str, pd.DataFrame], *, summary: str | None = None) -> None:
-        """Replace side tables in one transaction; with `summary` the change is recorded in the history."""
+    def write_tables(self, tables: dict[str, pd.DataFrame], *, summary: str | None = None) -> int | None:
+        """Replace side tables in one transaction; return the change id, or None for a cache write.
+
+        With `summary` the change is recorded in the history and the rows it replaces are
+        kept (``side_versions``), so `revert` can bring them back. Without it (a cache, e.g.
+        downloaded boundaries) nothing is recorded or kept.
+        """
         with self._transaction(EDIT if summary else _CACHE) as conn:
-            for name, frame in tables.items():
-                conn.execute(self._q("DELETE FROM side_rows WHERE table_name = ?"), (name,))
-                self._write_side(conn, name, frame)
+            change = None
             if summary:
-                self._record(conn, BOUNDARY_ACTION, summary)
+                self._db.add_side_history(conn)
+                change = self._record(conn, BOUNDARY_ACTION, summary)
+            for name, frame in tables.items():
+                if change is None:
+                    conn.execute(self._q("DELETE FROM side_rows WHERE table_name = ?"), (name,))
+                else:
+                    self._retire_side(conn, name, change, content_of=change)
+                self._write_side(conn, name, frame)
+        return change
+
+    def _retire_side(self, conn, name: str, change: int, *, content_of: int) -> None:
+        """Move side table `name`'s rows to side_versions as replaced by `change`, and log the write."""
+        conn.execute(self._q("INSERT INTO side_writes (change_id, table_name, content_of) VALUES (?, ?, ?)"),
+                     (change, name, content_of))
+        conn.execute(self._q("INSERT INTO side_versions (change_id, table_name, row_index, data, geom_wkb) "
+                             "SELECT ?, table_name, row_index, data, geom_wkb FROM side_rows WHERE table_name = ?"),
+                     (change, name))
+        conn.execute(self._q("DELETE FROM side_rows WHERE table_name = ?"), (name,))
+
+    def _side_writes(self, conn, change_id: int) -> list[tuple[str, int]]:
+        """The side tables `change_id` wrote, each with the change whose rows it left there."""
+        if not self._db.has_table(conn, "side_writes"):  # a workspace no recorded side write has touched yet
+            return []
+        return conn.execute(self._q("SELECT table_name, content_of FROM side_writes WHERE change_id = ? "
+                                    "ORDER BY table_name"), (change_id,)).fetchall()
 
     # -- writing: imports ----------------------------------------------------------------------------
     def _record(self, conn, action: str, summary: str, *, import_id: str | None = None,
@@ -696,12 +724,14 @@ class Workspace:
 
     # -- writing: reverts ---------------------------------------------------------------------------------
     def revert(self, change_id: int) -> int:
-        """Undo one change (an import, an edit, an assignment or an added feature); return the new change id.
+        """Undo one change (an import, edit, assignment, added feature or side-table change); return the new id.
 
         An import is undone whole: its features and rejected rows leave, and whatever it
         replaced comes back. An edit is undone field by field, and only if nobody has
-        changed those fields since (else `ConflictError`). The revert is itself a change
-        in the history.
+        changed those fields since (else `ConflictError`). A side-table change (a boundary,
+        area file or population layer imported or removed) gives its tables back the rows
+        it replaced, and only if no later change has written them since (else
+        `ConflictError`). The revert is itself a change in the history.
         """
         with self._transaction(REVERT, create=False) as conn:
             row = conn.execute(self._q("SELECT action, summary, import_id, reverted_by FROM changes "
@@ -712,7 +742,13 @@ class Workspace:
             action, summary, import_id, reverted_by = row
             if reverted_by is not None:
                 raise ConflictError(f"change {change_id} ({summary}) was already reverted by change {reverted_by}.")
-            if action in (IMPORT_ACTION, ADD_ACTION):
+            side = self._side_writes(conn, int(change_id)) if action in (BOUNDARY_ACTION, REVERT_ACTION) else []
+            if side:
+                new = self._revert_side(conn, int(change_id), action, summary, side)
+            elif action == BOUNDARY_ACTION:
+                raise UsageError(f"change {change_id} ({summary}) was made before the workspace kept the rows such "
+                                 "changes replace, so it cannot be reverted here; make the opposite change instead.")
+            elif action in (IMPORT_ACTION, ADD_ACTION):
                 new = self._revert_import(conn, int(change_id), action, summary, import_id)
             elif action == REVERT_ACTION and self._reverts_import(conn, int(change_id)):
                 raise UsageError(f"change {change_id} undid an import; to bring it back, import the file again.")
@@ -753,6 +789,31 @@ class Workspace:
                      (str(new), import_id))
         conn.execute(self._q("UPDATE rejected SET retired_by = NULL WHERE retired_by = ?"), (import_id,))
         conn.execute(self._q("UPDATE import_log SET reverted_by = ? WHERE import_id = ?"), (str(new), import_id))
+        return new
+
+    def _revert_side(self, conn, change_id: int, action: str, summary: str, writes: list[tuple[str, int]]) -> int:
+        """Give the side tables `change_id` wrote back the rows it replaced (kept as versions of the revert)."""
+        latest = self._q("SELECT w.change_id, w.content_of, c.summary FROM side_writes w JOIN changes c "
+                         "ON c.change_id = w.change_id WHERE w.table_name = ? ORDER BY w.change_id DESC LIMIT 1")
+        for table, content_of in writes:
+            last, now_of, last_summary = conn.execute(latest, (table,)).fetchone()
+            # Compared by whose rows the table holds, not by who wrote it last: after a later change
+            # and its revert, the table holds this change's rows again and it may be undone.
+            if int(now_of) != int(content_of):
+                raise ConflictError(f"change {change_id} ({summary}) wrote '{table}', which the later change "
+                                    f"{last} ({last_summary}) changed again; revert change {last} first. "
+                                    "Nothing was changed.")
+        before = self._q("SELECT content_of FROM side_writes WHERE table_name = ? AND change_id < ? "
+                         "ORDER BY change_id DESC LIMIT 1")
+        new = self._record(conn, REVERT_ACTION, f"reverted {action} {change_id}: {summary}", reverts=change_id)
+        for table, _ in writes:
+            row = conn.execute(before, (table, change_id)).fetchone()
+            self._retire_side(conn, table, new, content_of=int(row[0]) if row else 0)
+            conn.execute(self._q("INSERT INTO side_rows (table_name, row_index, data, geom_wkb) "
+                                 "SELECT table_name, row_index, data, geom_wkb FROM side_versions "
+                                 "WHERE change_id = ? AND table_name = ? ORDER BY row_index"), (change_id, table))
+            conn.execute(self._q("DELETE FROM side_versions WHERE change_id = ? AND table_name = ?"),
+                         (change_id, table))
         return new
 
     def _revert_edit(self, conn, change_id: int, action: str, summary: str) -> int:

@@ -150,7 +150,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     h.add_argument("--json", action="store_true", help="print a JSON list of changes on stdout")
     h.set_defaults(run=_cmd_history)
 
-    r = subparsers.add_parser("revert", help="undo one import or one change (itself a new change)")
+    r = subparsers.add_parser(
+        "revert", help="undo one import or one change (itself a new change)",
+        description="Undo one import, edit, or boundary, area file or population layer imported or removed. "
+                    "The revert is itself a change in the history and can be reverted in turn.",
+    )
     r.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP)
     which = r.add_mutually_exclusive_group(required=True)
     which.add_argument("--import", dest="import_id", metavar="ID", help="import id from the history")
