@@ -297,6 +297,18 @@ def feature_record(path: str, stamp: int, feature_id: str):
     return record(features(path, stamp), feature_id)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)  # shared like `_demand`
+def nearest(path: str, stamp: int, region_id: str, online: bool, population: str, include_planned: bool = False,
+            towns_only: bool = False):
+    """The nearest facility of every layer for each demand point (or town): what no radius changes."""
+    from analysis.coverage import nearest_facilities
+    from loaders.layers import LAYERS
+
+    frame = towns(path, stamp, region_id, online, population) if towns_only else demand(
+        path, stamp, region_id, online, population)
+    return nearest_facilities(frame, facilities(path, stamp), LAYERS, include_planned=include_planned)
+
+
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared like `_demand`
 def coverage(path: str, stamp: int, region_id: str, online: bool, population: str, radius: tuple[tuple[str, float], ...],
              include_planned: bool = False):
@@ -304,7 +316,8 @@ def coverage(path: str, stamp: int, region_id: str, online: bool, population: st
     from analysis.coverage import compute
 
     return compute(demand(path, stamp, region_id, online, population), facilities(path, stamp), radius_km=dict(radius),
-                   include_planned=include_planned)
+                   include_planned=include_planned,
+                   nearest=nearest(path, stamp, region_id, online, population, include_planned))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -344,12 +357,26 @@ def areas(path: str, stamp: int, region_id: str, online: bool, population: str,
     from analysis.by_area import by_area
     from geography.areas import region_areas
 
-    bound = boundary(path, stamp, region_id, online, population)
-    found, source = region_areas(registry(path, stamp).get(region_id), bound.geometry, Workspace(path))
+    found, source, assigned = _region_areas(path, stamp, region_id, online, population)
     if found is None:
         return None, ""
     result = coverage(path, stamp, region_id, online, population, radius, include_planned)
-    return by_area(result, found, facilities(path, stamp)).frame(), source
+    return by_area(result, found, facilities(path, stamp), assigned=assigned).frame(), source
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _region_areas(path: str, stamp: int, region_id: str, online: bool, population: str):
+    """The region's areas, where they come from, and which area each demand point is in (no radius involved)."""
+    from analysis.base import lonlat
+    from analysis.by_area import assign_areas
+    from geography.areas import region_areas
+
+    bound = boundary(path, stamp, region_id, online, population)
+    found, source = region_areas(registry(path, stamp).get(region_id), bound.geometry, Workspace(path))
+    if found is None:
+        return None, "", None
+    points = demand(path, stamp, region_id, online, population)
+    return found, source, assign_areas(lonlat(points.geometry), found.geometry.to_numpy())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -407,7 +434,8 @@ def town_coverage(path: str, stamp: int, region_id: str, online: bool, populatio
     from analysis.coverage import compute
 
     return compute(towns(path, stamp, region_id, online, population), facilities(path, stamp),
-                   radius_km=dict(radius), include_planned=include_planned)
+                   radius_km=dict(radius), include_planned=include_planned,
+                   nearest=nearest(path, stamp, region_id, online, population, include_planned, towns_only=True))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -124,6 +124,7 @@ def by_area(
     facilities: gpd.GeoDataFrame,
     *,
     name_column: str = "name",
+    assigned: tuple[np.ndarray, int] | None = None,
 ) -> AreaBreakdown:
     """Break a region's coverage down by area.
 
@@ -138,6 +139,9 @@ def by_area(
         scenario (existing, plus planned when it includes them).
     name_column
         Column holding each area's name.
+    assigned
+        `assign_areas` of the result's demand points against these areas, when known
+        already (it depends on neither radius nor facilities).
 
     Returns
     -------
@@ -148,7 +152,7 @@ def by_area(
     areas = areas.to_crs("EPSG:4326") if areas.crs is not None and not areas.crs.equals("EPSG:4326") else areas
     areas = areas.reset_index(drop=True)
     settlements = result.settlements
-    index, moved = assign_areas(lonlat(settlements.geometry), areas.geometry.to_numpy())
+    index, moved = assigned or assign_areas(lonlat(settlements.geometry), areas.geometry.to_numpy())
     population = settlements["population"].to_numpy(dtype=np.int64)
     counted = index >= 0
     names = areas[name_column].astype(str).tolist()

@@ -73,6 +73,47 @@ class CoverageResult:
         return list(self.radius_km)
 
 
+@dataclass(frozen=True)
+class Nearest:
+    """The nearest facility of each layer for every demand point, whatever the radius.
+
+    Attributes
+    ----------
+    layers
+        Per layer: great-circle km to the nearest facility (``inf`` without one), that
+        facility's ``feature_id`` (None), located facilities counted, and facilities of
+        the layer without a location.
+    include_planned
+        Whether planned facilities were searched too.
+    points
+        Demand points searched (a guard against reuse with other demand).
+    """
+
+    layers: dict[str, tuple[np.ndarray, np.ndarray, int, int]]
+    include_planned: bool
+    points: int
+
+
+def nearest_facilities(
+    demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, layers, *, include_planned: bool = False,
+) -> Nearest:
+    """Find, for every demand point, the nearest facility of each of `layers` (see `Nearest`)."""
+    demand = to_wgs84(demand)
+    points_xyz = to_xyz(lonlat(demand.geometry))
+    found: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
+    for layer in layers:
+        chosen = select_facilities(facilities, layer, include_planned=include_planned)
+        targets = lonlat(chosen.geometry)
+        located = np.isfinite(targets).all(axis=1)
+        km, index = nearest_km_xyz(points_xyz, targets)
+        ids = chosen["feature_id"].to_numpy(dtype=object)
+        nearest_id = np.full(len(demand), None, dtype=object)
+        hit = index >= 0
+        nearest_id[hit] = ids[index[hit]]
+        found[layer] = (km, nearest_id, int(located.sum()), int((~located).sum()))
+    return Nearest(found, include_planned, len(demand))
+
+
 def compute(
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
@@ -80,6 +121,7 @@ def compute(
     radius_km: dict[str, float],
     include_planned: bool = False,
     circuity: float = 1.0,
+    nearest: Nearest | None = None,
 ) -> CoverageResult:
     """Compute which settlements have a facility of each layer within its radius.
 
@@ -101,6 +143,10 @@ def compute(
         Count planned facilities as well as existing ones (a scenario).
     circuity
         Factor (>= 1) applied to great-circle distances to approximate road distance.
+    nearest
+        The nearest facilities found earlier for this demand and these facilities
+        (`nearest_facilities`): they do not depend on the radius, so a radius slider needs
+        no new search. Layers it lacks are searched.
 
     Returns
     -------
@@ -111,35 +157,32 @@ def compute(
     demand = to_wgs84(demand)
     population = demand_population(demand)
     total = int(population.sum())
-    points_xyz = to_xyz(lonlat(demand.geometry))
+    usable = nearest is not None and nearest.include_planned == include_planned and nearest.points == len(demand)
+    known = dict(nearest.layers) if usable else {}
+    missing = [layer for layer in radius_km if layer not in known]
+    if missing:
+        known.update(nearest_facilities(demand, facilities, missing, include_planned=include_planned).layers)
 
     settlements = demand.copy()
     full = np.ones(len(demand), dtype=bool)
     layers: dict[str, dict[str, Any]] = {}
     unlocated: dict[str, int] = {}
     for layer, radius in radius_km.items():
-        chosen = select_facilities(facilities, layer, include_planned=include_planned)
-        targets = lonlat(chosen.geometry)
-        located = np.isfinite(targets).all(axis=1)
-        km, index = nearest_km_xyz(points_xyz, targets)
+        km, nearest_id, located_count, unlocated_count = known[layer]
         km = km * circuity
         covered = covered_mask(km, radius)
-        ids = chosen["feature_id"].to_numpy(dtype=object)
-        nearest_id = np.full(len(demand), None, dtype=object)
-        found = index >= 0
-        nearest_id[found] = ids[index[found]]
         settlements[f"nearest_km_{layer}"] = km
         settlements[f"nearest_id_{layer}"] = pd.Series(nearest_id, index=demand.index, dtype=object)
         settlements[f"covered_{layer}"] = covered
         full &= covered
         covered_population = int(population[covered].sum())
         layers[layer] = {
-            "facilities": int(located.sum()),
+            "facilities": located_count,
             "covered_population": covered_population,
             "coverage_share": covered_population / total if total else 0.0,
             "uncovered_settlements": int((~covered).sum()),
         }
-        unlocated[layer] = int((~located).sum())
+        unlocated[layer] = unlocated_count
     settlements["full_support"] = full
     full_population = int(population[full].sum())
     return CoverageResult(
