@@ -269,7 +269,7 @@ def facility_counts(path: str, stamp: int, region_id: str, online: bool, populat
     return counts(facilities(path, stamp), boundary(path, stamp, region_id, online, population).geometry)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def facility_map(path: str, stamp: int, region_id: str, online: bool, population: str, layers: tuple[str, ...],
                  kinds: tuple[str, ...] = (), sectors: tuple[str, ...] = (), statuses: tuple[str, ...] = (),
                  radius: tuple[tuple[str, float], ...] | None = None, include_planned: bool = False,
@@ -320,7 +320,7 @@ def coverage(path: str, stamp: int, region_id: str, online: bool, population: st
                    nearest=nearest(path, stamp, region_id, online, population, include_planned))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def report(path: str, stamp: int, region_id: str, online: bool, population: str,
            radius: tuple[tuple[str, float], ...], include_planned: bool = False) -> dict:
     """The analysis report (as ``atlas analyze --json``, without the gap list): figures, facilities inside,
@@ -336,7 +336,7 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
     # The demand is already inside the boundary and countries; the pages take areas from `areas`.
     inp = inputs(workspace=workspace, region=region_id, facilities=facilities(path, stamp), boundary=bound,
                  demand=demand(path, stamp, region_id, online, population), radius_km=dict(radius), online=False,
-                 registry=registry(path, stamp), areas=False)
+                 registry=registry(path, stamp), areas=False, demand_inside=True)
     if population == GEONAMES:
         from geography.settlements import SETTLEMENT_CAVEAT
 
@@ -350,7 +350,7 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
                         include_planned=include_planned, max_gaps=0)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def areas(path: str, stamp: int, region_id: str, online: bool, population: str,
           radius: tuple[tuple[str, float], ...], include_planned: bool = False):
     """The region's figures per area (imported areas, else NUTS 3), as a frame with polygons; None without areas."""
@@ -379,7 +379,7 @@ def _region_areas(path: str, stamp: int, region_id: str, online: bool, populatio
     return found, source, assign_areas(lonlat(points.geometry), found.geometry.to_numpy())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def gap_areas(path: str, stamp: int, region_id: str, online: bool, population: str, radius: tuple[tuple[str, float], ...],
               include_planned: bool, layer: str) -> gpd.GeoDataFrame:
     """Parts of the region beyond reach of `layer` (one polygon per gap), with area and population."""
@@ -410,7 +410,7 @@ def catchments(path: str, stamp: int, region_id: str, online: bool, population: 
                               demand=demand(path, stamp, region_id, online, population))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def siting(path: str, stamp: int, region_id: str, online: bool, population: str, layer: str, radius_km: float, k: int,
            include_planned: bool):
     """Best `k` new sites of `layer` for the region's demand (greedy, with the optimum when small).

@@ -121,6 +121,20 @@ def coverage_discs(
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84)
 
 
+def _near(facilities: gpd.GeoDataFrame, boundary: Any, km: float) -> gpd.GeoDataFrame:
+    """The facilities whose disc of `km` can reach the boundary's box (a national workspace, one region)."""
+    if facilities is None or len(facilities) == 0:
+        return facilities
+    west, south, east, north = boundary.bounds
+    dlat = km / 110.0 + 0.01
+    widest = max(abs(south - dlat), abs(north + dlat))
+    dlon = dlat / max(np.cos(np.radians(min(widest, 89.0))), 0.01)
+    xy = lonlat(facilities.geometry)
+    keep = ~np.isfinite(xy).all(axis=1) | (
+        (xy[:, 0] >= west - dlon) & (xy[:, 0] <= east + dlon) & (xy[:, 1] >= south - dlat) & (xy[:, 1] <= north + dlat))
+    return facilities if keep.all() else facilities.loc[keep]
+
+
 def gap_areas(
     result: CoverageResult,
     facilities: gpd.GeoDataFrame,
@@ -178,7 +192,8 @@ def gap_areas(
     rows: list[dict[str, Any]] = []
     for layer in layers:
         discs = coverage_discs(
-            facilities, radius_km={layer: result.radius_km[layer]},
+            _near(facilities, boundary, result.radius_km[layer] / result.circuity),
+            radius_km={layer: result.radius_km[layer]},
             include_planned=result.include_planned, circuity=result.circuity,
         ).geometry.to_numpy()
         discs_m = project(discs, crs) if len(discs) else discs
@@ -199,11 +214,18 @@ def gap_areas(
             continue
         part_population = np.zeros(len(parts), dtype=np.int64)
         if in_gap.any():
-            # Uncovered settlements lie outside every disc, so inside a part; nearest absorbs
-            # the rare rounding on an edge, keeping the parts' total equal to the layer's.
+            # Uncovered settlements lie outside every disc, so inside a part; the nearest part
+            # takes the rare one a rounding puts on an edge, keeping the parts' total equal
+            # to the layer's.
             tree = shapely.STRtree(parts)
-            nearest_part = tree.query_nearest(project(shapely.points(points[in_gap]), crs), all_matches=False)[1]
-            np.add.at(part_population, nearest_part, population[in_gap])
+            gap_points = project(shapely.points(points[in_gap]), crs)
+            part = np.full(len(gap_points), -1, dtype=np.int64)
+            hit_point, hit_part = tree.query(gap_points, predicate="intersects")
+            part[hit_point] = hit_part  # parts do not overlap: one part per point
+            lost = np.flatnonzero(part < 0)
+            if len(lost):
+                part[lost] = tree.query_nearest(gap_points[lost], all_matches=False)[1]
+            np.add.at(part_population, part, population[in_gap])
         for part, people in zip(parts, part_population):
             rows.append({
                 "layer": layer, "area_km2": part.area / 1e6,

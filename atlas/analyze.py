@@ -168,7 +168,8 @@ def _stored_layer(source, workspace: Workspace | None) -> str | None:
 
 
 def _demand(source, boundary: Boundary | None, region: Region | None, notes: list[str],
-            details: dict[str, Any], workspace: Workspace | None = None) -> tuple[gpd.GeoDataFrame, str, str]:
+            details: dict[str, Any], workspace: Workspace | None = None,
+            inside: bool = False) -> tuple[gpd.GeoDataFrame, str, str]:
     countries = region.countries if region else None
     stored = _stored_layer(source, workspace)
     if stored == GEONAMES:
@@ -210,14 +211,14 @@ def _demand(source, boundary: Boundary | None, region: Region | None, notes: lis
             notes.append(f"{load.file}: {len(load.rejected)} of {load.rows_read} rows rejected "
                          f"(first: {load.rejected[0].where}: {load.rejected[0].reason})")
         frame, name = load.demand, load.file
-    if boundary is not None:
-        inside = settlements_module.clip(frame, boundary.geometry, countries=countries)
-        outside = len(frame) - len(inside)
+    if boundary is not None and not inside:
+        kept = settlements_module.clip(frame, boundary.geometry, countries=countries)
+        outside = len(frame) - len(kept)
         if outside:
             notes.append(f"{outside} demand rows lie outside the boundary (or the region's countries) and are "
                          "not counted.")
         details["demand_outside_boundary"] = outside
-        frame = inside
+        frame = kept
     return frame, name, kind
 
 
@@ -259,6 +260,7 @@ def inputs(
     url_template: str | None = None,
     registry: Registry | None = None,
     areas: str | Path | gpd.GeoDataFrame | bool | None = None,
+    demand_inside: bool = False,
 ) -> AnalysisInputs:
     """Resolve what to analyse: explicit arguments override the workspace and region.
 
@@ -279,6 +281,9 @@ def inputs(
         Areas to break the figures down by (a boundary file of municipalities/counties,
         or a frame); by default the areas imported into the workspace, else the shipped
         NUTS 3 regions inside the region's codes; False for no breakdown.
+    demand_inside
+        The demand frame given is already inside the boundary and the region's countries
+        (the dashboard's cached demand): it is not clipped again.
     radius_km
         Radius per layer (km) overriding the region's defaults.
     online, timeout_s, url_template
@@ -296,7 +301,8 @@ def inputs(
     if chosen_boundary is not None:
         notes.extend(chosen_boundary.notes)
     frame = _facilities(facilities, workspace, notes, details)
-    demand_frame, source, kind = _demand(demand, chosen_boundary, region, notes, details, workspace)
+    demand_frame, source, kind = _demand(demand, chosen_boundary, region, notes, details, workspace,
+                                         inside=demand_inside)
     found_areas, areas_source = _areas(areas, region, chosen_boundary, workspace)
     return AnalysisInputs(region, chosen_boundary, frame, demand_frame, source,
                           registry.radius_km(region, radius_km), notes, details, found_areas, areas_source, kind)
