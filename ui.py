@@ -179,7 +179,9 @@ def boundary(path: str, stamp: int, region_id: str, online: bool, population: st
 @st.cache_data(show_spinner=False, max_entries=32, ttl=ONLINE_TTL_S)
 def _boundary(path: str, geo: int, region_id: str, online: bool) -> Boundary:
     workspace = Workspace(path)
-    return boundary_for(load_regions(path).get(region_id), workspace, online=online, timeout_s=BOUNDARY_TIMEOUT_S)
+    found = boundary_for(load_regions(path).get(region_id), workspace, online=online, timeout_s=BOUNDARY_TIMEOUT_S)
+    found.area_km2()  # measured once here and cached with it: reports need it on every rerun
+    return found
 
 
 def demand(path: str, stamp: int, region_id: str, online: bool, population: str) -> gpd.GeoDataFrame:
@@ -347,7 +349,7 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
         inp = dataclasses.replace(inp, demand_source=layer.name, demand_kind=kinds.get(layer.kind, "settlements"),
                                   notes=[*inp.notes, *(n for n in layer.notes if "cell centres" in n)])
     return build_report(inp, coverage(path, stamp, region_id, online, population, radius, include_planned),
-                        include_planned=include_planned, max_gaps=0)
+                        include_planned=include_planned, max_gaps=0, count_facilities=False)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)

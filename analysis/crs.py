@@ -9,6 +9,7 @@ stretches distances by about 3.5 % on the Canaries and 2 % in northern Norway.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -57,11 +58,21 @@ def _transformer(source: str, target: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
+# PROJ keeps its state per thread: a transformer's first use in a new thread costs about
+# 25 ms, and a Streamlit rerun runs in a new thread every time. Projections therefore run in
+# one long-lived thread of their own, where that state is set up once.
+_PROJ_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-proj")
+
+
+def _in_proj_thread(source: str, target: str, geometry: Any) -> Any:
+    return _PROJ_THREAD.submit(lambda: _apply(_transformer(source, target), geometry)).result()
+
+
 def project(geometry: Any, crs: pyproj.CRS) -> Any:
     """Return lon/lat shapely geometry (or an array of them) in `crs`, metres."""
-    return _apply(_transformer(WGS84, crs.to_wkt()), geometry)
+    return _in_proj_thread(WGS84, crs.to_wkt(), geometry)
 
 
 def unproject(geometry: Any, crs: pyproj.CRS) -> Any:
     """Return geometry (or an array of them) from `crs` back in lon/lat (EPSG:4326)."""
-    return _apply(_transformer(crs.to_wkt(), WGS84), geometry)
+    return _in_proj_thread(crs.to_wkt(), WGS84, geometry)

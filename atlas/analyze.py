@@ -347,6 +347,7 @@ def report(
     sites_layer: str = HUBS,
     include_planned: bool = False,
     max_gaps: int | None = None,
+    count_facilities: bool = True,
 ) -> dict[str, Any]:
     """Build the ``atlas analyze --json`` object from resolved inputs and core results.
 
@@ -356,11 +357,15 @@ def report(
     there is none); ``facilities_serving_from_outside`` counts those outside it that are
     the nearest covering facility of a settlement inside. ``gaps`` lists the settlements
     lacking a layer, largest first: all of them, or the first ``max_gaps``;
-    ``gaps_total`` counts them all.
+    ``gaps_total`` counts them all. Without ``count_facilities`` (the dashboard counts them
+    once per region, not per radius) ``facilities`` counts every located facility and
+    ``facilities_serving_from_outside`` is None.
     """
     from analysis.gaps import uncovered
 
-    counts = _facility_counts(inp, result, include_planned)
+    counts = _facility_counts(inp, result, include_planned) if count_facilities else {
+        layer: {"inside": figures["facilities"], "serving_from_outside": None}
+        for layer, figures in result.layers.items()}
     layers = {}
     for layer, figures in result.layers.items():
         layers[layer] = {
