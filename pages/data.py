@@ -14,6 +14,19 @@ from maps.text import markdown_text as md
 
 
 
+def run_import(file_name: str, do, round_key: str) -> None:
+    """Run an import (`do` returns the message lines); on success show them after a rerun with a fresh uploader."""
+    try:
+        with st.spinner(f"Reading {md(file_name)}…"):
+            lines = do()
+    except ui.USER_ERRORS as exc:
+        st.error(md(exc), icon=":material/error:")
+    else:
+        st.session_state[ui.GEO_MESSAGE] = lines
+        st.session_state[round_key] = st.session_state.get(round_key, 0) + 1  # a new uploader key: it clears
+        st.rerun()
+
+
 def remove_control(label: str, options: list[str], key: str, button: str, button_key: str, remove) -> None:
     """A picker and a button that removes the picked item with `remove(workspace, item)` (a one-line message)."""
     cols = st.columns([4, 1], vertical_alignment="bottom")
@@ -166,15 +179,9 @@ if may_import or len(populations) or len(area_table):
                                   help="How the layer is listed and chosen. Importing again under a name "
                                        "replaces that layer.")
         if cols[1].button("Import layer", key="data.demand_import", disabled=upload is None):
-            try:
-                with st.spinner(f"Reading {md(upload.name)}…"):
-                    lines = ops.import_population(ctx.workspace, upload.name, upload.getvalue(), name=name)
-            except ui.USER_ERRORS as exc:
-                st.error(md(exc), icon=":material/error:")
-            else:
-                st.session_state[ui.GEO_MESSAGE] = lines
-                st.session_state[ui.DEMAND_ROUND] = n + 1
-                st.rerun()  # the sidebar's Population picker offers the new layer
+            # After the rerun the sidebar's Population picker offers the new layer.
+            run_import(upload.name, lambda: ops.import_population(ctx.workspace, upload.name, upload.getvalue(),
+                                                                  name=name), ui.DEMAND_ROUND)
     if len(populations):
         st.dataframe(populations, hide_index=True, width="stretch")
     else:
@@ -198,15 +205,9 @@ if may_import or len(populations) or len(area_table):
                                     help="For a file without a country column: every area is taken to lie "
                                          "in this country.")
         if cols[1].button("Import areas", key="data.areas_import", disabled=upload is None):
-            try:
-                with st.spinner(f"Reading {md(upload.name)}…"):
-                    line = ops.import_area_file(ctx.workspace, upload.name, upload.getvalue(), country=country)
-            except ui.USER_ERRORS as exc:
-                st.error(md(exc), icon=":material/error:")
-            else:
-                st.session_state[ui.GEO_MESSAGE] = [line]
-                st.session_state[ui.AREAS_ROUND] = n + 1
-                st.rerun()  # boundaries and the by-area figures pick up the new areas
+            # After the rerun boundaries and the by-area figures use the new areas.
+            run_import(upload.name, lambda: [ops.import_area_file(ctx.workspace, upload.name, upload.getvalue(),
+                                                                  country=country)], ui.AREAS_ROUND)
     if len(area_table):
         st.dataframe(area_table, hide_index=True, width="stretch")
     else:

@@ -155,4 +155,4 @@ def gisco(tmp_path):
 
 
 # PostGIS: a throwaway cluster per session and a fresh database per test (tests/pg_fixtures.py).
-from pg_fixtures import postgis_cluster, postgis_url  # noqa: E402, F401
+from pg_fixtures import location, postgis_cluster, postgis_url  # noqa: E402, F401

@@ -95,3 +95,14 @@ def postgis_url(postgis_cluster: PgCluster, request: pytest.FixtureRequest) -> I
     url = postgis_cluster.new_database(name)
     yield url
     postgis_cluster.drop_database(name)  # WITH (FORCE): connections a test left open are closed
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def location(request, tmp_path) -> str:
+    """A workspace location that does not exist yet: a folder, or an empty PostGIS database.
+
+    Tests taking it run on both backends of the workspace store.
+    """
+    if request.param == "gpkg":
+        return str(tmp_path / "ws")
+    return request.getfixturevalue("postgis_url")

@@ -35,14 +35,6 @@ SCENARIO = ("--boundary", BOUNDARY, "--demand", DEMAND, "--radius", "hubs=20", "
             "--radius", "networks=50")
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def location(request, tmp_path) -> str:
-    """A workspace location that does not exist yet: a folder, or an empty PostGIS database."""
-    if request.param == "gpkg":
-        return str(tmp_path / "ws")
-    return request.getfixturevalue("postgis_url")
-
-
 def run(*args) -> SimpleNamespace:
     """Run ``python -m atlas ...`` in this process; return the exit code and the output."""
     from atlas.cli import main

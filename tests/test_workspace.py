@@ -22,14 +22,6 @@ from workspace import GPKG_NAME, Workspace
 MIXED = DATA / "geojson" / "mixed.geojson"
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def location(request, tmp_path):
-    """A workspace location that does not exist yet: a folder, or an empty PostGIS database."""
-    if request.param == "gpkg":
-        return str(tmp_path / "ws")
-    return request.getfixturevalue("postgis_url")
-
-
 def _geojson(path, names, lon=1.0):
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon + i / 100, 50.0]},

@@ -16,8 +16,6 @@ import textwrap
 import time
 from collections import Counter
 
-import pytest
-
 from tests.conftest import ROOT
 from workspace import Workspace
 
@@ -27,14 +25,6 @@ EDITS = 25  # per editor process
 FEATURES_PER_EDITOR = 5  # each edited EDITS / FEATURES_PER_EDITOR = 5 times
 SEED = 40
 START_TIMEOUT_S = 60
-
-
-@pytest.fixture(params=["gpkg", "postgis"])
-def location(request, tmp_path):
-    """A workspace location that does not exist yet: a folder, or an empty PostGIS database."""
-    if request.param == "gpkg":
-        return str(tmp_path / "ws")
-    return request.getfixturevalue("postgis_url")
 
 
 def _geojson(path, prefix: str, count: int, lon: float):

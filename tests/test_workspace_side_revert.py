@@ -35,14 +35,6 @@ from workspace import GPKG_NAME, Workspace
 DEMO = ROOT / "geodata" / "demo_workspace"
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def location(request, tmp_path):
-    """A workspace location that does not exist yet: a folder, or an empty PostGIS database."""
-    if request.param == "gpkg":
-        return str(tmp_path / "ws")
-    return request.getfixturevalue("postgis_url")
-
-
 def _grid(*people: int) -> bytes:
     """A GEOSTAT-style 1 km grid CSV: one cell per value, side by side along one row."""
     rows = ["GRD_ID,TOT_P_2021"] + [f"CRS3035RES1000mN3200000E{5000000 + 1000 * i},{p}" for i, p in enumerate(people)]
