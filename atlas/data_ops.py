@@ -5,6 +5,7 @@ plain JSON-able data or a DataFrame, so the page can keep it in its session stat
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -154,6 +155,38 @@ def assign_layer(workspace: Workspace, feature_ids: Iterable[str], layer: str) -
     if ids:
         workspace.edit_features({fid: {"layer": layer} for fid in ids}, action="assign")
     return len(ids)
+
+
+# Where a feature came from inside its file, from its source_ref: "folder 'Hubs' › placemark 3",
+# "document 'Map' › placemark 3", "sheet 'Hubs', row 3", "table 'hubs' › row 3". Names are not
+# escaped, so the pattern takes everything up to the last quote before the row or placemark.
+_CONTAINER = re.compile(r"^(?:folder|document|sheet|table) '(?P<name>.*)'(?: › |, )(?:placemark|row) \d+$")
+
+
+def source_folder(source_ref: Any) -> str | None:
+    """The folder, sheet or table a feature was read from (nested KML folders as 'Outer/Inner'), or None."""
+    found = _CONTAINER.match(str(source_ref or ""))
+    return found["name"] if found else None
+
+
+def folders(features: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
+    """Folders/sheets per source file with their feature counts: file, folder, features."""
+    frame = features if file is None else features[features["source_file"] == file]
+    table = pd.DataFrame({"file": frame["source_file"].to_numpy(dtype=object),
+                          "folder": [source_folder(r) for r in frame["source_ref"]]}).dropna()
+    return table.groupby(["file", "folder"], sort=False).size().reset_index(name="features")
+
+
+def in_folder(features: pd.DataFrame, file: str, folder: str) -> pd.DataFrame:
+    """The features read from exactly this folder or sheet of this file.
+
+    Names match exactly: case and spaces count, and 'Kempingi' is not 'Kempingi
+    (OpenStreetMap)'. A nested Google Earth folder is named by its path ('Ireland/Hubs');
+    a path cannot be split into its folders, since folder names may hold '/' themselves
+    ('Pola namiotowe/biwakowe').
+    """
+    mine = features[features["source_file"] == file]
+    return mine[[source_folder(r) == folder for r in mine["source_ref"]]]
 
 
 def blank(value: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""The ``edit``, ``history`` and ``revert`` sub-commands of ``python -m atlas``: changes to a workspace."""
+"""The ``edit``, ``assign``, ``history`` and ``revert`` sub-commands of ``python -m atlas``: changes to a workspace."""
 from __future__ import annotations
 
 import argparse
@@ -89,6 +89,31 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_assign(args: argparse.Namespace) -> int:
+    from atlas.data_ops import assign_layer, folders, in_folder
+
+    if args.layer not in ALL_LAYERS:
+        raise UsageError(f"--layer '{args.layer}' is not one of {', '.join(ALL_LAYERS)}.")
+    with open_workspace(args.workspace, user=args.user) as workspace:
+        features = workspace.features()
+        if not (features["source_file"] == args.file).any():
+            files = sorted(set(features["source_file"].dropna()))
+            raise UsageError(f"no feature of this workspace comes from a file '{args.file}'; its files: "
+                             f"{', '.join(files) or 'none yet'}.")
+        chosen = in_folder(features, args.file, args.folder)
+        if chosen.empty:
+            known = folders(features, args.file)
+            listed = "; ".join(f"'{f}' ({n})" for f, n in zip(known["folder"], known["features"])) or "none"
+            raise UsageError(f"{args.file} has no folder or sheet named exactly '{args.folder}'. Its folders and "
+                             f"sheets: {listed}.")
+        count = assign_layer(workspace, chosen["feature_id"], args.layer)
+    if args.json:
+        print_json({"file": args.file, "folder": args.folder, "layer": args.layer, "features": count})
+    else:
+        print(f"{count} feature(s) of folder '{args.folder}' in {args.file} now in layer {args.layer}")
+    return 0
+
+
 def _cmd_history(args: argparse.Namespace) -> int:
     limit = whole(args.limit, "--limit", "how many of the newest changes to list")
     with open_workspace(args.workspace) as workspace:
@@ -128,7 +153,7 @@ def _cmd_revert(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``edit``, ``history`` and ``revert`` to the ``python -m atlas`` command line."""
+    """Add ``edit``, ``assign``, ``history`` and ``revert`` to the ``python -m atlas`` command line."""
     e = subparsers.add_parser(
         "edit", help="change fields of one feature (one change in the history)",
         description="Change fields of one feature in one change. An empty VALUE clears the field.",
@@ -142,6 +167,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="refuse the change if the feature is no longer at version N (someone changed it)")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     e.set_defaults(run=_cmd_edit)
+
+    a = subparsers.add_parser(
+        "assign", help="give a layer to every feature of one folder or sheet of one imported file",
+        description="Give a layer to exactly the features read from one folder (KML/KMZ; a nested folder "
+                    "by its path, 'Outer/Inner') or sheet (XLSX) of one imported file, in one change. Names "
+                    "match exactly.",
+    )
+    a.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP)
+    a.add_argument("--file", required=True, metavar="NAME", help="the imported file's name, as in the history")
+    a.add_argument("--folder", required=True, metavar="NAME", help="the folder or sheet name, exactly")
+    a.add_argument("--layer", required=True, metavar="LAYER", help=f"one of {', '.join(ALL_LAYERS)}")
+    a.add_argument("--user", metavar="NAME", help="who makes the change (default: your login)")
+    a.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    a.set_defaults(run=_cmd_assign)
 
     h = subparsers.add_parser("history", help="list the changes made to a workspace, newest first")
     h.add_argument("--workspace", required=True, metavar="LOC", help=LOCATION_HELP)
