@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from apptest_helpers import demo_copy
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import logging_browser, outside, requests_seen, streamlit_server
@@ -61,6 +62,8 @@ def test_no_page_requests_anything_outside_this_machine(server):
             start = time.perf_counter()
             driver.get(server + path)
             wait_until_done(driver, has_map=has_map)
+            # The toolbar is minimal (.streamlit/config.toml): no Streamlit "Deploy" button.
+            assert not driver.find_elements(By.XPATH, "//*[normalize-space(text())='Deploy']"), path
             page = requests_seen(driver)
             print(f"/{path}: finished in {time.perf_counter() - start:.1f} s, {len(page)} requests recorded")
             seen += [(url, f"/{path}: {where}") for url, where in page]
