@@ -135,15 +135,44 @@ def siting_sentence(siting: Any) -> str:
     return text
 
 
-def sites_table(sites: list[dict[str, Any]]) -> pd.DataFrame:
-    """Return suggested sites as a table: number, near (town), added population, lat, lon."""
-    return pd.DataFrame({
+def site_key(site: dict[str, Any]) -> str:
+    """A suggested site's identity, whatever its rank: its town and position ("Gort@53.06650,-8.81800")."""
+    return f"{site['name']}@{float(site['lat']):.5f},{float(site['lon']):.5f}"
+
+
+def planned_near(sites: list[dict[str, Any]], facilities: gpd.GeoDataFrame, layer: str,
+                 radius_km: float) -> list[str | None]:
+    """Per site, the name of a planned facility of `layer` within `radius_km` of it, or None.
+
+    A site next to a planned hub is worth a word: the plan may already fill that gap.
+    """
+    from analysis.distance import nearest_km
+
+    planned = facilities[(facilities["layer"] == layer) & (facilities["status"] == PLANNED)]
+    if not sites or planned.empty:
+        return [None] * len(sites)
+    points = lonlat(planned.geometry)
+    located = np.isfinite(points).all(axis=1)
+    planned, points = planned[located], points[located]
+    if planned.empty:
+        return [None] * len(sites)
+    km, index = nearest_km(np.array([[float(s["lon"]), float(s["lat"])] for s in sites]), points)
+    names = planned["name"].astype(str).to_numpy()
+    return [str(names[i]) if i >= 0 and d <= radius_km else None for d, i in zip(km, index)]
+
+
+def sites_table(sites: list[dict[str, Any]], planned: list[str | None] | None = None) -> pd.DataFrame:
+    """Return suggested sites as a table: number, near (town), added population, lat, lon, planned nearby."""
+    table = pd.DataFrame({
         "#": list(range(1, len(sites) + 1)),
         "near": [str(s["name"]) for s in sites],
         "adds people": [int(s["added_population"]) for s in sites],
-        "lat": [round(float(s["lat"]), 5) for s in sites],
-        "lon": [round(float(s["lon"]), 5) for s in sites],
+        "lat": [f"{float(s['lat']):.4f}" for s in sites],
+        "lon": [f"{float(s['lon']):.4f}" for s in sites],
     })
+    if planned is not None and any(planned):
+        table["planned nearby"] = [p or "" for p in planned]
+    return table
 
 
 def comparison_views(table: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -1,6 +1,8 @@
 """Gaps: radii per layer, coverage figures, towns beyond reach, and where k new sites would help most."""
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 import maps
@@ -9,7 +11,9 @@ from access import SAVE_SITE
 from analysis.gaps import uncovered
 from atlas.dashboard import (
     area_table,
+    planned_near,
     share_text,
+    site_key,
     sites_table,
     siting_sentence,
     suggested_site_feature,
@@ -85,19 +89,32 @@ if not ui.empty_state(ctx, "the gap analysis"):
             st.subheader(f"Towns beyond reach of {LAYER_LABELS[focus].lower()} ({len(table)})")
             st.dataframe(table, hide_index=True, width="stretch", height=320)
         with right:
-            st.subheader(f"{len(sites)} suggested new site(s)")
+            st.subheader(f"{len(sites)} suggested new site{'s' if len(sites) != 1 else ''}")
             if sites:
-                st.dataframe(sites_table(sites), hide_index=True, width="stretch")
+                near_plans = planned_near(sites, ui.facilities(ctx.path, ctx.stamp), focus, dict(radius)[focus])
+                st.dataframe(sites_table(sites, None if planned else near_plans), hide_index=True, width="stretch")
                 st.caption(md(siting_sentence(siting)))
+                if any(near_plans) and not planned:
+                    st.caption("'planned nearby': a planned facility of this layer already lies within reach of the "
+                               "site; turn on 'Count planned sites' to see the gaps the plans leave.")
                 if ctx.can(SAVE_SITE):
-                    choice = st.selectbox("Suggested site", range(len(sites)), key="gaps.pick",
-                                          format_func=lambda i: f"{i + 1}: near {sites[i]['name']}")
+                    # Chosen by identity, not rank: when the list changes (another radius, planned sites
+                    # counted), the picker is a new widget, so a stale choice can never save another site.
+                    by_key = {site_key(site): site for site in sites}
+                    ranks = {key: rank for rank, key in enumerate(by_key, start=1)}
+                    choice = st.selectbox("Suggested site", list(by_key),
+                                          key="gaps.pick." + hashlib.sha1("|".join(by_key).encode()).hexdigest()[:12],
+                                          format_func=lambda key: f"{ranks[key]}: near {by_key[key]['name']}")
                     if st.button("Add to the workspace as a planned facility", key="gaps.add", type="primary"):
-                        row = suggested_site_feature(sites[choice], layer=focus, country=ctx.region.countries[0])
-                        ctx.workspace.add_features(row, summary=f"saved suggested site near {sites[choice]['name']} "
+                        site = by_key[choice]
+                        row = suggested_site_feature(site, layer=focus, country=ctx.region.countries[0])
+                        ctx.workspace.add_features(row, summary=f"saved suggested site near {site['name']} "
                                                                 f"as a planned {focus} facility")
                         st.session_state[ui.SAVED_SITE] = f"Saved '{md(row['name'].iloc[0])}' as a planned facility."
                         st.rerun()
+            elif k:
+                st.caption(f"No new site adds anyone: everyone a candidate site could reach is already within "
+                           f"{dict(radius)[focus]:g} km of {LAYER_LABELS[focus].lower()}.")
             else:
                 st.caption("Set 'New sites to suggest' above 0 to search for sites.")
         if st.session_state.get(ui.SAVED_SITE):

@@ -80,3 +80,56 @@ def test_gaps_with_an_empty_workspace(tmp_path):
     at = run_page(GAPS, empty_workspace(tmp_path))
     assert "holds no features yet" in texts(at)
     assert not at.metric
+
+
+def _picker(at):
+    [picker] = [s for s in at.selectbox if s.label == "Suggested site"]
+    return picker
+
+
+def _saved(workspace):
+    features = Workspace(workspace).features()
+    return features[features["source_file"] == "atlas (suggested site)"]
+
+
+def _shown(picker) -> str:
+    """The picker's choice as the user sees it ("3: near Gort")."""
+    return picker.options[picker.index]
+
+
+def test_the_site_saved_is_the_site_shown_after_a_re_ranking(tmp_path):
+    workspace = demo_copy(tmp_path)
+    at = run_page(GAPS, workspace)
+    sites = at.dataframe[1].value
+    _picker(at).select_index(2).run()
+    assert _shown(_picker(at)) == f"3: near {sites['near'].iloc[2]}"
+    # Counting planned sites re-ranks the suggestions: the old choice must not save another site.
+    at.toggle(key="gaps.planned").set_value(True).run()
+    assert not at.exception
+    reranked = at.dataframe[1].value
+    shown = _shown(_picker(at))  # what the user sees selected now
+    rank = int(shown.split(":")[0])
+    assert shown == f"{rank}: near {reranked['near'].iloc[rank - 1]}"
+    at.button(key="gaps.add").click().run()
+    assert not at.exception
+    saved = _saved(workspace)
+    assert list(saved["name"]) == [f"Suggested hub near {reranked['near'].iloc[rank - 1]}"]
+    point = saved.geometry.iloc[0]
+    assert (f"{point.y:.4f}", f"{point.x:.4f}") == (reranked["lat"].iloc[rank - 1], reranked["lon"].iloc[rank - 1])
+
+
+def test_the_chosen_site_is_saved_not_the_first(tmp_path):
+    workspace = demo_copy(tmp_path)
+    at = run_page(GAPS, workspace)
+    sites = at.dataframe[1].value
+    _picker(at).select_index(1).run()
+    at.button(key="gaps.add").click().run()
+    assert list(_saved(workspace)["name"]) == [f"Suggested hub near {sites['near'].iloc[1]}"]
+
+
+def test_no_site_helps_says_why(tmp_path):
+    at = run_page(GAPS, demo_copy(tmp_path))
+    at.slider(key="gaps.radius.west-ireland.hubs").set_value(100).run()
+    assert not at.exception
+    assert "0 suggested new sites" in [s.value for s in at.subheader]
+    assert "No new site adds anyone" in texts(at) and "above 0" not in texts(at)
