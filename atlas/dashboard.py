@@ -167,8 +167,8 @@ def sites_table(sites: list[dict[str, Any]], planned: list[str | None] | None = 
         "#": list(range(1, len(sites) + 1)),
         "near": [str(s["name"]) for s in sites],
         "adds people": [int(s["added_population"]) for s in sites],
-        "lat": [f"{float(s['lat']):.4f}" for s in sites],
-        "lon": [f"{float(s['lon']):.4f}" for s in sites],
+        "lat": [round(float(s["lat"]), 5) for s in sites],
+        "lon": [round(float(s["lon"]), 5) for s in sites],
     })
     if planned is not None and any(planned):
         table["planned nearby"] = [p or "" for p in planned]

@@ -92,7 +92,8 @@ if not ui.empty_state(ctx, "the gap analysis"):
             st.subheader(f"{len(sites)} suggested new site{'s' if len(sites) != 1 else ''}")
             if sites:
                 near_plans = planned_near(sites, ui.facilities(ctx.path, ctx.stamp), focus, dict(radius)[focus])
-                st.dataframe(sites_table(sites, None if planned else near_plans), hide_index=True, width="stretch")
+                st.dataframe(sites_table(sites, None if planned else near_plans), hide_index=True, width="stretch",
+                             column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("lat", "lon")})
                 st.caption(md(siting_sentence(siting)))
                 if any(near_plans) and not planned:
                     st.caption("'planned nearby': a planned facility of this layer already lies within reach of the "
