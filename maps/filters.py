@@ -112,9 +112,18 @@ def feature_record(features: gpd.GeoDataFrame, feature_id: str) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["field", "value"])
 
 
-def map_caption(facilities, total: int, boundary_source: str, radius: Iterable[tuple[str, float]]) -> str:
-    """Return the line under the map: what is drawn, what is left out and why."""
-    parts = [f"Showing {facilities.drawn:,} of {total:,} features"]
+def map_caption(facilities, total: int, boundary_source: str, radius: Iterable[tuple[str, float]], *,
+                inside: int | None = None, region: str = "") -> str:
+    """Return the line under the map: what is drawn, what is left out and why.
+
+    With `inside` (facilities of the three layers inside the region's boundary) the line
+    starts with the region's own count, so it differs from region to region.
+    """
+    parts = []
+    if inside is not None:
+        parts.append(f"{inside:,} facilit{'y' if inside == 1 else 'ies'} inside {region or 'the region'}; ")
+    parts.append(f"showing {facilities.drawn:,} of the workspace's {total:,} features" if inside is not None
+                 else f"Showing {facilities.drawn:,} of {total:,} features")
     if facilities.unlocated:
         parts.append(f" ({facilities.unlocated} without a location are not drawn)")
     if facilities.aggregated:

@@ -62,7 +62,9 @@ if not ui.empty_state(ctx, "the map"):
             event = st.pydeck_chart(maps.atlas_deck(content, basemap=ctx.online, height_px=620), height=620,
                                     on_select="rerun", selection_mode="single-object", key="map.deck")
         legend_col.html(maps.legend_html(maps.atlas_legend(content)))
-        st.caption(md(map_caption(facilities, workspace["count"], bound.source, radius)))
+        inside = sum(n for counts in ui.facility_counts(*key).values() for n in counts.values())
+        st.caption(md(map_caption(facilities, workspace["count"], bound.source, radius, inside=inside,
+                                  region=ctx.region.name)))
     except ui.USER_ERRORS as exc:
         st.error(md(exc))
         event = None

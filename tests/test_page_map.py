@@ -12,6 +12,8 @@ from apptest_helpers import (
     texts,
 )
 
+import ui
+
 MAP = "pages/map.py"
 
 
@@ -30,7 +32,7 @@ def test_map_draws_every_layer_with_boundary_labels_lines_and_polygons(tmp_path)
     planned = {r["name"] for r in layer(at, "hubs-planned")["data"]}
     assert "Boyle makerspace (former courthouse)" in planned
     assert layer(at, "hubs-planned")["getFillColor"] != layer(at, "hubs-existing")["getFillColor"]
-    assert "Showing" in texts(at)
+    assert "facilities inside West of Ireland; showing" in texts(at)
 
 
 def test_map_layer_toggles_and_filters(tmp_path):
@@ -105,3 +107,14 @@ def test_the_view_stays_put_when_widgets_change(tmp_path):
     assert deck(at)["initialViewState"] == first
     assert at.get("deck_gl_json_chart")[0].proto.id == chart_id
     assert not [i for i in layer_ids(at) if i.startswith("training-")]  # the widgets did change the deck
+
+
+def test_the_caption_counts_the_region_shown(tmp_path):
+    workspace = demo_copy(tmp_path)
+    at = run_page("pages/map.py", workspace)
+    west = [c.value for c in at.caption if "inside West of Ireland" in c.value]
+    at.selectbox(key=ui.REGION).set_value("szczecin").run()
+    szczecin = [c.value for c in at.caption if "inside Szczecin" in c.value]
+    assert west and szczecin
+    count = int(west[0].split(" ")[0])
+    assert count > 5 and not szczecin[0].startswith(f"{count} ")  # each region its own count
