@@ -21,7 +21,11 @@ if not ui.empty_state(ctx, "the comparison"):
         with st.spinner("Comparing regions…"):
             table, details = ui.comparison(ctx.path, ctx.stamp, ctx.online, planned)
         views = comparison_views(table)
-        st.dataframe(views["table"], hide_index=True, width="stretch")
+        st.dataframe(views["table"], hide_index=True, width="stretch", column_config={
+            "population": st.column_config.NumberColumn(format="localized"),
+            "its population": st.column_config.NumberColumn(format="localized"),
+            "median km to hub": st.column_config.NumberColumn(
+                help="Half the population lives at most this far from the nearest hub (straight line, km).")})
         st.caption("Each region uses its own boundary and radii and every facility in the workspace "
                    "(one just outside a region still serves the towns near it). Settlement points miss "
                    "dispersed rural population, so shares are approximate.")

@@ -1,6 +1,8 @@
 """Compare page: one row per region with figures, and the charts."""
 from __future__ import annotations
 
+import json
+
 from apptest_helpers import demo_copy, empty_workspace, run_page, texts
 
 from geography.regions import load_regions
@@ -36,3 +38,10 @@ def test_compare_with_an_empty_workspace(tmp_path):
     at = run_page(COMPARE, empty_workspace(tmp_path))
     assert "holds no features yet" in texts(at)
     assert not at.dataframe
+
+
+def test_populations_are_shown_with_thousands_separators(tmp_path):
+    at = run_page("pages/compare.py", demo_copy(tmp_path))
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["population"]["type_config"]["format"] == "localized"
+    assert "Half the population" in config["median km to hub"]["help"]
