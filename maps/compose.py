@@ -234,4 +234,5 @@ def atlas_legend(content: MapContent) -> list[dict]:
         h3_layer=c.h3_layer if c.h3_grid is not None else None, sites=bool(c.sites),
         area_layer=c.areas_layer, area_shares=c.areas is not None and len(c.areas) > 0,
         attribution=c.attribution,
+        catchments=[layer for layer, polygons in (c.catchments or {}).items() if polygons is not None and len(polygons)],
     )

@@ -32,6 +32,7 @@ def legend_items(
     area_layer: str | None = None,
     area_shares: bool = False,
     attribution: str = "",
+    catchments: tuple[str, ...] | list[str] = (),
 ) -> list[dict]:
     """Return the legend entries for what the map shows: ``{"label", "colour", "symbol"}``."""
     items = []
@@ -48,6 +49,9 @@ def legend_items(
         items.append({"label": "Gap area (out of reach)", "colour": hex_colour(GAP_RGB), "symbol": "area"})
     if uncovered:
         items.append({"label": "Town out of reach", "colour": hex_colour(GAP_RGB), "symbol": "ring"})
+    for layer in catchments:
+        items.append({"label": f"Catchment: the area nearest each of the {LAYER_LABELS[layer].lower()}",
+                      "colour": hex_colour(LAYER_RGB[layer]), "symbol": "area"})
     if sites:
         items.append({"label": "Suggested new site", "colour": hex_colour(SITE_RGB), "symbol": "dot"})
     if h3_layer:

@@ -54,3 +54,11 @@ def test_map_content_draws_areas_and_the_legend_explains_them_with_the_attributi
 def test_no_areas_no_ramp():
     assert not any(item["symbol"] == "ramp" for item in legend_items(["hubs"]))
     assert area_share_layer(None, layer="hubs") == []
+
+
+def test_catchments_have_a_legend_entry():
+    catchments = gpd.GeoDataFrame({"name": ["Hub A"], "population": [1200]},
+                                  geometry=[box(15.0, 56.1, 15.4, 56.3)], crs="EPSG:4326")
+    labels = [item["label"] for item in maps.atlas_legend(maps.MapContent(catchments={"hubs": catchments}))]
+    assert "Catchment: the area nearest each of the hubs & infrastructure" in labels
+    assert not any("Catchment" in label for label in [item["label"] for item in maps.atlas_legend(maps.MapContent())])
