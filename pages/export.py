@@ -1,12 +1,16 @@
 """Export: the command line's choices (format, region, layers, status, analysis) with download buttons."""
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 import ui
+from atlas.dashboard import inside
 from atlas.export import cli_command, export_to_memory
 from exporters import FORMAT_HELP, FORMATS, MIME, SUFFIXES
 from loaders.layers import ALL_LAYERS
+from maps.style import LAYER_LABELS
 from maps.text import code_span
 from maps.text import markdown_text as md
 
@@ -35,7 +39,9 @@ if not ui.empty_state(ctx, "the export"):
     fmt = left.radio("Format", FORMATS, key=FORMAT, format_func=lambda f: f"{f.upper()} — {FORMAT_HELP[f]}")
     scope = right.radio("Features", ("region", "all"), key=SCOPE, format_func=lambda s: (
         f"Only in {md(ctx.region.name)}" if s == "region" else "Every feature in the workspace"))
-    layers = right.multiselect("Layers", present, default=present, key=LAYERS)
+    # Keyed on the workspace and its layers: another workspace starts again from all of its layers.
+    layers = right.multiselect("Layers", present, default=present,
+                               key=f"{LAYERS}.{hashlib.sha1(repr((ctx.path, present)).encode()).hexdigest()[:12]}")
     status = right.selectbox("Status", ("existing and planned", "existing", "planned"), key=STATUS)
     analysis = left.toggle("Include the analysis results", key=ANALYSIS, disabled=scope == "all",
                            help="Coverage summary, coverage discs, gap areas, uncovered towns, suggested sites, "
@@ -50,6 +56,14 @@ if not ui.empty_state(ctx, "the export"):
         ctx.path, fmt, name + SUFFIXES[fmt], region=region, layers=layers if layers != present else None,
         status=choices[3], include_analysis=choices[4], sites=sites)))
 
+    features = ui.features(ctx.path, ctx.stamp)
+    if scope == "region":
+        features = features[inside(features, ui.boundary(*ctx.key()).geometry)]
+    left_out = features[~features["layer"].isin(layers)]["layer"].value_counts()
+    if len(left_out):
+        st.info("Left out of this export: " + ", ".join(
+            f"{count:,} {LAYER_LABELS.get(layer, layer).lower()}" for layer, count in left_out.items())
+            + f" feature(s) of {len(features):,} (layers not chosen above).", icon=":material/filter_alt:")
     if not layers:
         st.warning("Pick at least one layer to export.")
     else:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from apptest_helpers import demo_copy, empty_workspace, run_page, texts
@@ -32,12 +33,17 @@ def test_geojson_of_the_region_is_ready_to_download(tmp_path):
     assert "python -m atlas export --workspace" in texts(at) and "--region west-ireland" in texts(at)
 
 
+def layers_picker(at):
+    [picker] = [m for m in at.multiselect if m.label == "Layers"]
+    return picker
+
+
 def test_choices_change_the_files(tmp_path):
     workspace = demo_copy(tmp_path)
     at = run_page(PAGE, workspace)
     at.radio(key="export.scope").set_value("all")
     at.radio(key="export.format").set_value("kmz")
-    at.multiselect(key="export.layers").set_value(["hubs"])
+    layers_picker(at).set_value(["hubs"])
     at.selectbox(key="export.status").set_value("planned")
     at.run()
     assert not at.exception
@@ -82,7 +88,7 @@ def test_an_export_error_is_shown_with_its_fix_not_a_traceback(tmp_path, monkeyp
 
 def test_no_layer_chosen_warns_instead_of_exporting(tmp_path):
     at = run_page(PAGE, demo_copy(tmp_path))
-    at.multiselect(key="export.layers").set_value([]).run()
+    layers_picker(at).set_value([]).run()
     assert [w.value for w in at.warning] == ["Pick at least one layer to export."]
     assert not downloads(at)
 
@@ -104,3 +110,19 @@ def test_missing_workspace_points_to_the_data_page(tmp_path):
     at = run_page(PAGE, tmp_path / "nowhere")
     assert "No workspace at" in texts(at)
     assert not downloads(at)
+
+
+def test_layer_choice_starts_again_in_another_workspace_and_what_is_left_out_is_said(tmp_path):
+    import ui
+
+    first = demo_copy(tmp_path / "a")
+    at = run_page(PAGE, first)
+    at.radio(key="export.scope").set_value("all").run()
+    layers_picker(at).set_value(["hubs"]).run()
+    assert "Left out of this export" in " ".join(i.value for i in at.info)
+    second = tmp_path / "b" / "ws"
+    Workspace(second).import_files([Path(__file__).parent / "data" / "kml" / "earth_nested.kml"])
+    at.text_input(key=ui.WORKSPACE).set_value(str(second)).run()
+    assert not at.exception
+    present = sorted(set(Workspace(second).features()["layer"]))
+    assert sorted(layers_picker(at).value) == present  # every layer of this workspace, not the old choice
