@@ -48,6 +48,8 @@ REPORT = "data.report"               # list of report dicts of the last import (
 MESSAGE = "data.message"             # one-off success message shown after a rerun
 ASSIGN_IDS = "data.assign_ids"       # features picked for a layer
 ASSIGN_LAYER = "data.assign_layer"   # the layer to give them
+ASSIGN_FOLDER = "data.assign_folder_pick"        # the folder/sheet whose unclassified features get a layer
+ASSIGN_FOLDER_LAYER = "data.assign_folder_layer"  # the layer to give them
 EDIT_ID = "data.edit_id"             # feature open in the edit form
 REVERT_ID = "data.revert_id"         # change picked to undo
 # Data page, Geography: each uploader's key ends in its round ("data.demand_file.0"), bumped after an

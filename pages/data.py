@@ -111,6 +111,24 @@ if len(todo) and may_edit:
     st.subheader(f"Unclassified features ({len(todo)})")
     st.caption("Their folder, sheet or column matched no layer (or two). Give them one; nothing is guessed.")
     st.dataframe(todo.drop(columns="feature_id"), hide_index=True, width="stretch")
+    groups = ops.folders(todo)
+    if len(groups):
+        st.markdown("**By folder or sheet** (exactly the features read from it)")
+        options = {f"{file}\x1f{folder}": f"{folder} — {file} ({count:,})"
+                   for file, folder, count in groups.itertuples(index=False)}
+        cols = st.columns([3, 1, 1], vertical_alignment="bottom")
+        picked = cols[0].selectbox("Folder or sheet", list(options), format_func=options.get,
+                                   key=ui.ASSIGN_FOLDER)
+        folder_layer = cols[1].selectbox("Layer", LAYERS, key=ui.ASSIGN_FOLDER_LAYER)
+        file, folder = picked.split("\x1f", 1)
+        members = ops.in_folder(todo, file, folder)
+        st.caption("For example: " + ", ".join(md(n) for n in members["name"].fillna("(no name)").head(5))
+                   + (f" and {len(members) - 5:,} more" if len(members) > 5 else ""))
+        if cols[2].button(f"Assign {len(members):,}", key="data.assign_folder"):
+            count = ops.assign_layer(ctx.workspace, members["feature_id"], folder_layer)
+            st.session_state[ui.MESSAGE] = f"{count} feature(s) of '{md(folder)}' moved to {md(folder_layer)}."
+            st.rerun()
+        st.markdown("**By selection**")
     names = ops.labels(todo, "source_ref")
     cols = st.columns([3, 1, 1], vertical_alignment="bottom")
     chosen = cols[0].multiselect("Features", list(names), format_func=names.get, key=ui.ASSIGN_IDS)

@@ -233,3 +233,29 @@ def test_the_country_chosen_on_the_page_decides_which_town_is_used(kmz_workspace
     row = features.loc["Field Studio"]
     assert row["location_source"] == "gazetteer"
     assert (round(row["geometry"].y, 2), round(row["geometry"].x, 2)) == (lat, lon), f"not {town} ({country})"
+
+
+def test_assign_a_layer_to_exactly_one_folder(tmp_path):
+    import ui as ui_module
+    from workspace import Workspace as _Workspace
+
+    kml = tmp_path / "camps.kml"
+    kml.write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+                   "<Folder><name>Atrakcje</name>" + "".join(
+                       f"<Placemark><name>a{i}</name><Point><coordinates>19.{i},52.1,0</coordinates></Point>"
+                       "</Placemark>" for i in range(1, 5)) + "</Folder>"
+                   "<Folder><name>Atrakcje (OpenStreetMap)</name>" + "".join(
+                       f"<Placemark><name>o{i}</name><Point><coordinates>20.{i},52.1,0</coordinates></Point>"
+                       "</Placemark>" for i in range(1, 7)) + "</Folder></Document></kml>", encoding="utf-8")
+    workspace = tmp_path / "ws"
+    _Workspace(workspace).import_files([kml])
+    at = run_page("pages/data.py", workspace)
+    picker = at.selectbox(key=ui_module.ASSIGN_FOLDER)
+    assert sorted(picker.options) == ["Atrakcje (OpenStreetMap) — camps.kml (6)", "Atrakcje — camps.kml (4)"]
+    picker.set_value("camps.kml\x1fAtrakcje").run()  # the option's value: file and folder
+    at.selectbox(key=ui_module.ASSIGN_FOLDER_LAYER).set_value("networks").run()
+    at.button(key="data.assign_folder").click().run()
+    assert not at.exception
+    features = _Workspace(workspace).features()
+    assert sorted(features.loc[features["layer"] == "networks", "name"]) == ["a1", "a2", "a3", "a4"]
+    assert "4 feature(s) of 'Atrakcje' moved to networks." in [s.value for s in at.success]
