@@ -43,7 +43,8 @@ ONLINE = "atlas.online"              # bool: basemap tiles + official boundary d
 PRESENT_STEP = "present.step"        # int: current step of the meeting story
 SAVED_SITE = "gaps.saved_site"       # message after saving a suggested site
 # Data page
-UPLOADS = "data.uploads"             # the file_uploader
+UPLOADS = "data.uploads"             # the file_uploader (its key ends in the round below)
+UPLOADS_ROUND = "data.uploads_round"  # int: raised after each import, so the uploader comes back empty
 REPORT = "data.report"               # list of report dicts of the last import (see `import_uploads`)
 MESSAGE = "data.message"             # one-off success message shown after a rerun
 ASSIGN_IDS = "data.assign_ids"       # features picked for a layer

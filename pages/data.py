@@ -56,7 +56,8 @@ if ctx.stamp == 0:
             "My Maps export (⋮ → Export to KML/KMZ) or its audit spreadsheet.", icon=":material/folder_open:")
 if may_import:
     uploads = st.file_uploader("Import files (KMZ/KML from My Maps, XLSX/CSV audit sheets, GeoJSON, GeoPackage)",
-                               type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True, key=ui.UPLOADS)
+                               type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True,
+                               key=f"{ui.UPLOADS}.{st.session_state.get(ui.UPLOADS_ROUND, 0)}")
     countries = list(ctx.region.countries) if ctx.region else []
     country = st.selectbox("Country for town names without coordinates", countries + ["(any)"],
                            help="Towns are matched offline against GeoNames; this country is preferred.")
@@ -77,6 +78,8 @@ if may_import:
             else:
                 status.update(**ops.import_status(reports), expanded=False)
                 st.session_state[ui.REPORT] = reports
+                # A new uploader key empties it, so the next import does not bring these files in again.
+                st.session_state[ui.UPLOADS_ROUND] = st.session_state.get(ui.UPLOADS_ROUND, 0) + 1
                 st.rerun()  # the sidebar and every cached view pick up the new workspace stamp
 
 # -- the last import's report ---------------------------------------------------------------------

@@ -13,6 +13,12 @@ from workspace import Workspace
 PAGE = "pages/data.py"
 
 
+def uploader(at):
+    """The facility uploader (its key carries a round number: it is a new, empty widget after each import)."""
+    [found] = [u for u in at.get("file_uploader") if u.key and u.key.startswith(ui.UPLOADS + ".")]
+    return found
+
+
 @pytest.fixture
 def kmz_workspace(tmp_path):
     """A workspace holding the My Maps-style fixture (one unclassified feature)."""
@@ -78,7 +84,7 @@ def test_demo_workspace_shows_history_and_stored_rejected_rows(tmp_path):
 def test_uploading_a_file_imports_it_and_shows_the_report(kmz_workspace):
     at = run_page(PAGE, kmz_workspace)
     rows = b"Name,Type,Latitude,Longitude\nHub A,co-working,53.9,-8.5\nHub B,studio,95.3,-8.5\n"
-    at.file_uploader(key=ui.UPLOADS).set_value([("hubs.csv", rows, "text/csv")])
+    uploader(at).set_value([("hubs.csv", rows, "text/csv")])
     at.run()
     next(b for b in at.button if b.label == "Import 1 file(s)").click().run()
     assert not at.exception
@@ -87,6 +93,9 @@ def test_uploading_a_file_imports_it_and_shows_the_report(kmz_workspace):
     rejected = frames(at)[1]
     assert rejected.iloc[0]["file"] == "hubs.csv" and "latitude" in rejected.iloc[0]["reason"].lower()
     assert any(b.label == "Download rejected rows (CSV)" for b in at.get("download_button"))
+    # The uploader is empty again: a second click cannot import the same file twice.
+    assert not uploader(at).value
+    assert next(b for b in at.button if b.label.startswith("Import ") and b.label.endswith("file(s)")).disabled
     assert "Hub A" in set(Workspace(kmz_workspace).features()["name"])
     assert Workspace(kmz_workspace).imports()["file"].tolist()[-1] == "hubs.csv"
 
@@ -140,7 +149,7 @@ def test_fixing_a_field_is_saved_as_an_edit(kmz_workspace):
 def test_empty_workspace_invites_an_import(tmp_path):
     at = run_page(PAGE, empty_workspace(tmp_path))
     assert "holds no features yet" in texts(at)
-    assert at.file_uploader(key=ui.UPLOADS)
+    assert uploader(at)
     assert frames(at)[-1].empty  # import history
     assert not at.exception
 
@@ -148,7 +157,7 @@ def test_empty_workspace_invites_an_import(tmp_path):
 def test_missing_workspace_says_an_import_creates_it(tmp_path):
     at = run_page(PAGE, tmp_path / "nowhere")
     assert "importing files creates it here" in texts(at)
-    assert at.file_uploader(key=ui.UPLOADS)
+    assert uploader(at)
     assert not at.dataframe
 
 
@@ -157,7 +166,7 @@ def test_a_broken_regions_file_is_named_and_imports_still_work(kmz_workspace):
     at = run_page(PAGE, kmz_workspace)
     assert not at.exception
     assert any("regions.json" in e.value for e in at.error)
-    assert at.file_uploader(key=ui.UPLOADS)
+    assert uploader(at)
     assert len(frames(at)[-1]) == 1  # the import history is still shown
 
 
@@ -218,7 +227,7 @@ def test_the_country_chosen_on_the_page_decides_which_town_is_used(kmz_workspace
     selector = next(s for s in at.selectbox if s.label == "Country for town names without coordinates")
     assert selector.options == ["PL", "DE", "LT", "SE", "(any)"]
     selector.set_value(choice)
-    at.file_uploader(key=ui.UPLOADS).set_value([("towns.csv", b"Name,Town\nField Studio,Grunwald\n", "text/csv")])
+    uploader(at).set_value([("towns.csv", b"Name,Town\nField Studio,Grunwald\n", "text/csv")])
     at.run()
     next(b for b in at.button if b.label == "Import 1 file(s)").click().run()
     assert not at.exception
