@@ -60,7 +60,10 @@ def xlsx_fixture() -> bytes:
     networks.append(["Sieć", "53.1, 18.0", "sieci"])
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue()
+    # openpyxl stamps the workbook and every zip member with the current time: fix them, so the
+    # fixture (and every mutant made from it) is the same bytes in every run, whatever the clock.
+    return _repatch(buffer.getvalue(), "docProps/core.xml",
+                    lambda xml: re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", xml))
 
 
 # -- mutations --------------------------------------------------------------------------------
@@ -80,6 +83,13 @@ def _insert(rng: random.Random, data: bytes) -> bytes:
     return data[:at] + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))) + data[at:]
 
 
+def _member(name: str) -> zipfile.ZipInfo:
+    """A zip member with a fixed date (not the clock's), compressed as Excel does."""
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
 def _repatch(data: bytes, member: str, change) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -89,7 +99,7 @@ def _repatch(data: bytes, member: str, change) -> bytes:
             if info.filename == member:
                 content = change(content)
             if content is not None:
-                archive.writestr(info.filename, content)
+                archive.writestr(_member(info.filename), content)
     return out.getvalue()
 
 
@@ -169,7 +179,7 @@ def _xlsx_mutant(rng: random.Random, base: bytes) -> tuple[str, bytes]:
         count = rng.choice([1, 2, 10**9, 2**32 + 5, -1])
         out = io.BytesIO(base)
         with zipfile.ZipFile(out, "a") as archive:
-            archive.writestr("xl/sharedStrings.xml", f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+            archive.writestr(_member("xl/sharedStrings.xml"), f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
                                                      f'2006/main" uniqueCount="{count}"><si><t>a</t></si></sst>')
         data = _repatch(out.getvalue(), SHEET, lambda xml: xml.replace(b'<c r="B4" t="inlineStr"><is><t>Old mill</t>'
                                                                          b'</is></c>', b'<c r="B4" t="s"><v>0</v></c>'))
