@@ -334,7 +334,7 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
 
     from atlas.analyze import inputs
     from atlas.analyze import report as build_report
-    from geography.demand_layers import GEONAMES, get_layer
+    from geography.demand_layers import GEONAMES, KIND_POINTS, get_layer
 
     bound = boundary(path, stamp, region_id, online, population)
     workspace = Workspace(path)
@@ -348,8 +348,7 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
         inp = dataclasses.replace(inp, demand_source=GEONAMES, notes=[*inp.notes, SETTLEMENT_CAVEAT])
     else:
         layer = get_layer(workspace, population)
-        kinds = {"grid": "grid cells", "raster": "raster cells", "polygons": "areas"}
-        inp = dataclasses.replace(inp, demand_source=layer.name, demand_kind=kinds.get(layer.kind, "settlements"),
+        inp = dataclasses.replace(inp, demand_source=layer.name, demand_kind=KIND_POINTS.get(layer.kind, "points"),
                                   notes=[*inp.notes, *(n for n in layer.notes if "cell centres" in n)])
     return build_report(inp, coverage(path, stamp, region_id, online, population, radius, include_planned),
                         include_planned=include_planned, max_gaps=0, count_facilities=False)
@@ -360,7 +359,6 @@ def areas(path: str, stamp: int, region_id: str, online: bool, population: str,
           radius: tuple[tuple[str, float], ...], include_planned: bool = False):
     """The region's figures per area (imported areas, else NUTS 3), as a frame with polygons; None without areas."""
     from analysis.by_area import by_area
-    from geography.areas import region_areas
 
     found, source, assigned = _region_areas(path, stamp, region_id, online, population)
     if found is None:

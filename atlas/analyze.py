@@ -152,9 +152,6 @@ def _boundary(
     return None
 
 
-_KINDS = {"grid": "grid cells", "raster": "raster cells", "polygons": "areas", "settlements": "settlements"}
-
-
 def _stored_layer(source, workspace: Workspace | None) -> str | None:
     """The name of a stored population layer `source` refers to (not an existing file), or None."""
     if workspace is None or not isinstance(source, (str, Path)) or Path(source).exists():
@@ -184,18 +181,18 @@ def _demand(source, boundary: Boundary | None, region: Region | None, notes: lis
         notes.append(settlements_module.SETTLEMENT_CAVEAT)
         return frame, GEONAMES, "settlements"
     if stored is not None:
-        from geography.demand_layers import demand_for
+        from geography.demand_layers import KIND_POINTS, demand_for
 
         frame, layer, outside = demand_for(workspace, stored, boundary.geometry if boundary else None, countries)
         details["demand_layer"] = {"name": layer.name, "file": layer.file, "kind": layer.kind,
                                    "notes": layer.notes}
         notes.extend(note for note in layer.notes if "cell centres" in note)
-        return frame, layer.name, _KINDS.get(layer.kind, "points")
+        return frame, layer.name, KIND_POINTS.get(layer.kind, "points")
     kind = "settlements"
     if isinstance(source, gpd.GeoDataFrame):
         frame, name = source, "demand given by the caller"
     else:
-        from geography.demand_layers import read_demand_file
+        from geography.demand_layers import KIND_POINTS, read_demand_file
 
         path = Path(source)
         try:
@@ -204,7 +201,7 @@ def _demand(source, boundary: Boundary | None, region: Region | None, notes: lis
             raise UsageError(f"{path.name}: cannot be opened ({exc.strerror}). Check the path, or name a "
                              "population layer stored in the workspace.") from None
         load, kind = read_demand_file(data, path.name, boundary=boundary.geometry if boundary else None)
-        kind = _KINDS.get(kind, "points")
+        kind = KIND_POINTS.get(kind, "points")
         details["demand_file"] = load.summary()
         notes.extend(note for note in load.notes if "cell centres" in note)
         if load.rejected:

@@ -27,7 +27,7 @@ from geography._cache import CRS, now_utc
 from geography.settlements import clip
 from loaders.errors import ImportFileError
 from loaders.grids import demand_from_grid_csv, demand_from_polygons, demand_from_raster, looks_like_grid_csv
-from loaders.population import DemandLoad, demand_from_bytes
+from loaders.population import DemandLoad, demand_from_bytes, polygon_frame
 
 GEONAMES = "geonames"
 """The built-in demand: GeoNames settlements of 500+ (no import needed)."""
@@ -70,8 +70,7 @@ class DemandLayer:
 
     def label(self) -> str:
         """One line for pickers and reports: "<name> (1 km grid cells, 38,012,345 people)"."""
-        what = {"grid": "grid cells", "raster": "raster cells", "polygons": "areas, weighted by area",
-                "settlements": "settlements"}.get(self.kind, self.kind)
+        what = "areas, weighted by area" if self.kind == POLYGONS else KIND_POINTS.get(self.kind, self.kind)
         return f"{self.name} ({self.points:,} {what}, {self.population:,} people)"
 
 
@@ -79,6 +78,10 @@ def layer_name(file: str) -> str:
     """The default layer name of a file: its stem with spaces and punctuation as dashes."""
     stem = Path(file).stem.strip() or "population"
     return _NAME.sub("-", stem).strip("-")[:80] or "population"
+
+
+KIND_POINTS = {"grid": "grid cells", "raster": "raster cells", "polygons": "areas", "settlements": "settlements"}
+"""What a layer's demand points are, by its kind, for reports ("21,365 grid cells")."""
 
 
 def read_demand_file(data: bytes, name: str, *, boundary: BaseGeometry | None = None) -> tuple[DemandLoad, str]:
@@ -89,32 +92,24 @@ def read_demand_file(data: bytes, name: str, *, boundary: BaseGeometry | None = 
     with a population are turned into points by areal weighting inside `boundary`
     (the whole polygon without one).
     """
+    load, kind, _ = _read(data, name, boundary)
+    return load, kind
+
+
+def _read(data: bytes, name: str, boundary: BaseGeometry | None) -> tuple[DemandLoad, str, gpd.GeoDataFrame | None]:
+    """`read_demand_file`, plus the polygons themselves (name, population, geometry) for a polygon layer."""
     suffix = Path(name).suffix.lower()
     if suffix in _RASTER:
-        return demand_from_raster(data, name, boundary=boundary), "raster"
+        return demand_from_raster(data, name, boundary=boundary), "raster", None
     if suffix in (".csv", ".txt", ".tsv") and looks_like_grid_csv(data):
-        return demand_from_grid_csv(data, name, boundary=boundary), "grid"
-    polygons = _polygon_layer(data, name)
-    if polygons is not None:
-        frame, column = polygons
-        return demand_from_polygons(frame, name, column, boundary=boundary), POLYGONS
-    return demand_from_bytes(data, name), "settlements"
-
-
-def _polygon_layer(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, str] | None:
-    """The frame and population column of a GeoJSON/GeoPackage of polygons, or None for points."""
-    if Path(name).suffix.lower() not in (".geojson", ".json", ".gpkg"):
-        return None
-    from loaders.population import polygon_frame
-
-    return polygon_frame(data, name)
-
-
-def _stored_frame(load: DemandLoad, kind: str, polygons: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    if kind == POLYGONS and polygons is not None:
-        return polygons
-    frame = load.demand[["name", "population", "country", "geometry"]].copy()
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=CRS)
+        return demand_from_grid_csv(data, name, boundary=boundary), "grid", None
+    if suffix in (".geojson", ".json", ".gpkg"):
+        polygons = polygon_frame(data, name)
+        if polygons is not None:
+            frame, column = polygons
+            load = demand_from_polygons(frame, name, column, boundary=boundary)
+            return load, POLYGONS, _polygons_for_storage(frame.rename(columns={column: "population"}))
+    return demand_from_bytes(data, name), "settlements", None
 
 
 def demand_layers(workspace) -> list[DemandLayer]:
@@ -142,14 +137,13 @@ def import_demand(workspace, data: bytes, file: str, *, name: str | None = None)
     name = layer_name(name or file)
     if name == GEONAMES:
         raise UsageError(f"'{GEONAMES}' is the built-in settlements layer; give the population layer another name.")
-    polygons = _polygon_layer(data, file)
-    load, kind = read_demand_file(data, file)
+    load, kind, polygons = _read(data, file, None)
     if not load.accepted:
         raise ImportFileError(f"{file}: no row holds a usable population ({len(load.rejected)} rejected). "
                               "Fix the rows listed, or check the file is a population layer.")
-    stored = _stored_frame(load, kind, polygons[0].rename(columns={polygons[1]: "population"}) if polygons else None)
-    if kind == POLYGONS:
-        stored = _polygons_for_storage(stored)
+    # Polygons are kept as polygons (weighted by area for each region's boundary), points as points.
+    stored = polygons if polygons is not None else gpd.GeoDataFrame(
+        load.demand[["name", "population", "country", "geometry"]].copy(), geometry="geometry", crs=CRS)
     layer = DemandLayer(name, Path(file).name, kind, len(stored), int(load.demand["population"].sum()),
                         list(load.notes), now_utc())
     others = [la for la in demand_layers(workspace) if la.name != name]
