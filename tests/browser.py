@@ -88,13 +88,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def browser(width: int = 1600, height: int = 1400) -> webdriver.Chrome:
-    """Start headless Chromium (found by `chromium_paths`) through its chromedriver."""
+def browser(width: int = 1600, height: int = 1400, *, log_network: bool = False) -> webdriver.Chrome:
+    """Start headless Chromium (found by `chromium_paths`) through its chromedriver.
+
+    With `log_network`, the DevTools performance log (network events) is on.
+    """
     chromium, chromedriver = chromium_paths()
     options = webdriver.ChromeOptions()
     for arg in CHROMIUM_ARGS + (f"--window-size={width},{height}",):
         options.add_argument(arg)
     options.binary_location = chromium
+    if log_network:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(options=options, service=Service(chromedriver))
 
 
@@ -151,13 +156,7 @@ def streamlit_server(*options: str, env: dict[str, str] | None = None, host: str
 
 def logging_browser(width: int = 1600, height: int = 1400) -> webdriver.Chrome:
     """Start headless Chromium as `browser` does, with the DevTools performance log (network events) on."""
-    chromium, chromedriver = chromium_paths()
-    options = webdriver.ChromeOptions()
-    for arg in CHROMIUM_ARGS + (f"--window-size={width},{height}",):
-        options.add_argument(arg)
-    options.binary_location = chromium
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(chromedriver))
+    return browser(width, height, log_network=True)
 
 
 def requests_seen(driver: webdriver.Chrome) -> list[tuple[str, str]]:
