@@ -33,11 +33,13 @@ if not ui.empty_state(ctx, "the comparison"):
         with left:
             st.subheader("Population within reach (%)")
             st.bar_chart(views["coverage"], stack=False, horizontal=True, height=380, color=COLOURS + ["#555555"],
-                         y_label="", x_label="% of the population in settlements")
+                         # Streamlit swaps the axes of a horizontal chart, labels included: y_label titles
+                         # the horizontal (value) axis here.
+                         x_label="", y_label="% of the population in settlements")
         with right:
             st.subheader("Facilities per 100,000 people")
             st.bar_chart(views["per_100k"], stack=False, horizontal=True, height=380, color=COLOURS,
-                         y_label="", x_label="facilities per 100,000 inhabitants")
+                         x_label="", y_label="facilities per 100,000 inhabitants")
         with st.expander("Boundaries used"):
             for region_id, info in details.items():
                 st.markdown(f"- **{md(region_id)}**: {md(info['boundary'])} — {md(info['boundary_label'])}")

@@ -45,3 +45,16 @@ def test_populations_are_shown_with_thousands_separators(tmp_path):
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["population"]["type_config"]["format"] == "localized"
     assert "Half the population" in config["median km to hub"]["help"]
+
+
+def test_chart_axis_titles_sit_on_the_value_axis(tmp_path):
+    """The bars run horizontally, so the unit names the horizontal (x) axis; the regions need no title."""
+    at = run_page(COMPARE, demo_copy(tmp_path))
+    titles = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        encoding = spec.get("encoding") or spec["layer"][0]["encoding"]
+        assert encoding["y"]["type"] in ("nominal", "ordinal"), "regions on the vertical axis"
+        titles.append(encoding["x"].get("title"))
+        assert not encoding["y"].get("title")
+    assert titles == ["% of the population in settlements", "facilities per 100,000 inhabitants"]
