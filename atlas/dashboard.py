@@ -184,13 +184,14 @@ def comparison_views(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """
     names = table["region_name"].astype(str)
     display = pd.DataFrame({"region": names, "population": table["population"].astype("Int64")})
-    for layer in LAYERS:
-        display[f"{layer}"] = table[f"facilities_{layer}"].astype("Int64")
-        display[f"{layer} per 100k"] = pd.to_numeric(table[f"per_100k_{layer}"], errors="coerce").round(1)
+    # Reach first: on a 1400 px screen the coverage columns must not start off screen.
     for layer in LAYERS:
         display[f"{layer} coverage %"] = (pd.to_numeric(table[f"coverage_share_{layer}"], errors="coerce") * 100).round(0)
     display["full support %"] = (pd.to_numeric(table["full_support_share"], errors="coerce") * 100).round(0)
     display["median km to hub"] = pd.to_numeric(table["median_km_hubs"], errors="coerce").round(1)
+    for layer in LAYERS:
+        display[f"{layer}"] = table[f"facilities_{layer}"].astype("Int64")
+        display[f"{layer} per 100k"] = pd.to_numeric(table[f"per_100k_{layer}"], errors="coerce").round(1)
     display["largest town lacking a layer"] = table["largest_uncovered_name"]
     display["its population"] = table["largest_uncovered_population"]
     coverage = pd.DataFrame(

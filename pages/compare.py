@@ -22,6 +22,7 @@ if not ui.empty_state(ctx, "the comparison"):
             table, details = ui.comparison(ctx.path, ctx.stamp, ctx.online, planned)
         views = comparison_views(table)
         st.dataframe(views["table"], hide_index=True, width="stretch", column_config={
+            "region": st.column_config.TextColumn(pinned=True),  # stays in view when the table scrolls sideways
             "population": st.column_config.NumberColumn(format="localized"),
             "its population": st.column_config.NumberColumn(format="localized"),
             "median km to hub": st.column_config.NumberColumn(

@@ -91,6 +91,9 @@ def test_comparison_views():
     assert views["table"].loc[0, "hubs coverage %"] == 50 and views["table"].loc[0, "median km to hub"] == 3.2
     assert list(views["coverage"].columns) == ["hubs", "training", "networks", "full support"]
     assert views["per_100k"].loc["Alpha", "networks"] == 300.0
+    # Reach comes right after the population, so it is on screen without scrolling sideways.
+    assert list(views["table"].columns[:7]) == ["region", "population", "hubs coverage %", "training coverage %",
+                                                "networks coverage %", "full support %", "median km to hub"]
 
 
 def test_siting_sentence():
