@@ -27,6 +27,16 @@ from analysis.base import (
     to_wgs84,
 )
 from analysis.distance import nearest_km_xyz, to_xyz
+from loaders.vocabulary import (
+    ALL_SECTORS,
+    SECTORS,
+    sector_choice,
+    sector_names,
+    serves_sector,
+)
+
+SECTOR_CHOICES: tuple[str, ...] = tuple(s for s in SECTORS if s != ALL_SECTORS)
+"""The creative sectors an analysis can be restricted to (canonical names, vocabulary order)."""
 
 
 @dataclass
@@ -195,3 +205,37 @@ def compute(
         full_support_share=full_population / total if total else 0.0,
         unlocated=unlocated,
     )
+
+
+def facilities_in_sector(facilities: gpd.GeoDataFrame, sector: str | None) -> gpd.GeoDataFrame:
+    """Return the facilities that serve `sector`: their ``sectors`` list it, or ``all``.
+
+    `sector` is a canonical sector or an alias of one (``"gry"`` → games, see
+    `loaders.vocabulary`); None or ``""`` returns `facilities` unchanged. Facilities that
+    list no sector are left out of a sector's analysis: nothing says they serve it.
+    Cells stored before the vocabulary ("gry, design") are read through it as well.
+
+    Raises
+    ------
+    ValueError
+        When `sector` names no known sector, listing the choices.
+    """
+    if not sector:
+        return facilities
+    canonical = sector_choice(sector)
+    if canonical is None:
+        raise ValueError(f"'{sector}' is not a creative sector; use one of {', '.join(SECTOR_CHOICES)}.")
+    if "sectors" not in facilities:
+        return facilities.iloc[:0]
+    cells = facilities["sectors"]
+    serves = {cell: serves_sector(cell, canonical) for cell in cells.dropna().unique()}
+    keep = np.fromiter((serves.get(cell, False) for cell in cells.tolist()), dtype=bool, count=len(cells))
+    return facilities.loc[keep]
+
+
+def sectors_in(facilities: gpd.GeoDataFrame) -> list[str]:
+    """Return the canonical sectors some facility lists, in vocabulary order (``all`` left out)."""
+    if "sectors" not in facilities:
+        return []
+    listed = {name for cell in facilities["sectors"].dropna().unique() for name in sector_names(cell)}
+    return [sector for sector in SECTOR_CHOICES if sector in listed]

@@ -18,6 +18,7 @@ from loaders.layers import (
     layer_from_name,
     status_from_text,
 )
+from loaders.vocabulary import kind_of, sectors_of, unify_unknown
 
 CRS = "EPSG:4326"
 TEXT_FIELDS: tuple[str, ...] = (
@@ -255,6 +256,8 @@ def build_features_from_columns(
                         "the entry was not imported. Shorten it (keep long texts in a linked document) "
                         "and import the file again."
                     )
+    for name, normalise, sectors in (("kind", kind_of, False), ("sectors", sectors_of, True)):
+        text[name] = _in_vocabulary(text[name], normalise, sectors=sectors)
     layers = [_key_text(value) for value in column("layer")]
     layer_of = {}
     for value in set(layers):
@@ -297,6 +300,24 @@ def build_features_from_columns(
             geometries = [geometries[i] for i in keep]
     frame = pd.DataFrame({c: pd.Series(text[c], dtype="object") for c in COLUMNS})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=CRS), crs=CRS), rejected
+
+
+def _in_vocabulary(values: list[str | None], normalise: Any, *, sectors: bool) -> list[str | None]:
+    """A ``kind`` or ``sectors`` column in the shared vocabulary (`loaders.vocabulary`).
+
+    Each distinct cell is normalised once (a file repeats a handful), and unknown values
+    that fold alike are written the first way seen. Loaders keep the text as written in
+    ``attributes`` themselves, under the field's own name.
+    """
+    distinct = dict.fromkeys(values)
+    distinct.pop(None, None)
+    if not distinct:
+        return values
+    canonical = {value: normalise(value) for value in distinct}
+    unified = unify_unknown(canonical.values(), sectors=sectors)
+    if unified:
+        canonical = {value: unified.get(found, found) for value, found in canonical.items()}
+    return [None if value is None else canonical[value] for value in values]
 
 
 def _feature_ids(

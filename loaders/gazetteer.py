@@ -214,7 +214,11 @@ def _place(row: int) -> Place:
                  int(t["population"].iat[row]), float(t["lat"].iat[row]), float(t["lon"].iat[row]))
 
 
-def _candidates(name: str, country: str | None) -> list[Place]:
+def candidates(name: str, country: str | None) -> list[Place]:
+    """Every GeoNames place an import would weigh for the town `name`: those in `country` when any, else all.
+
+    `name` is matched after folding case and diacritics, alternate names included.
+    """
     countries = place_table()["country"]
     for found in _lookup(fold(name)):
         if country:
@@ -251,7 +255,7 @@ def geocode(town: str | None, address: str | None = None, *, country: str | None
         return Match(None, "no coordinates and no town or address to look up. Add latitude/longitude or a town.")
     ambiguous: list[Place] = []
     for name in tries:
-        found = _candidates(name, country)
+        found = candidates(name, country)
         if len(found) == 1:
             return Match(found[0])
         if len(found) > 1 and not ambiguous:

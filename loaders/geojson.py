@@ -26,9 +26,18 @@ from typing import Any
 import numpy as np
 import shapely
 
+from loaders._kml_fields import put_field
 from loaders.coords import check_point, placeholder_point
 from loaders.errors import ImportFileError
-from loaders.features import COLUMNS, TEXT_FIELDS, LoadResult, Rejected, make_result
+from loaders.features import (
+    COLUMNS,
+    TEXT_FIELDS,
+    LoadResult,
+    Rejected,
+    clean_text,
+    make_result,
+)
+from loaders.vocabulary import kind_of, sectors_of
 
 __all__ = ["MAX_GEOJSON_BYTES", "MAX_NESTING", "attributes_from", "features_from_geojson", "nesting_depth"]
 
@@ -41,6 +50,7 @@ _MAX_GEOMETRY_DEPTH = 16  # GeometryCollections inside GeometryCollections
 _CANONICAL = set(COLUMNS) - {"feature_id", "source_file", "source_ref", "attributes", "location_source"}
 _COLUMN_NAMES = frozenset(COLUMNS)
 _TEXT_ONLY = ("layer", "status", "location_source")
+_VOCABULARY = (("kind", kind_of), ("sectors", sectors_of))
 _GEOMETRY_TYPES = (
     "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection",
 )
@@ -380,6 +390,14 @@ def features_from_geojson(data: bytes, source_file: str) -> LoadResult:
             source_ref=where,
             attributes=extra if given is None else {**attributes_from(given), **extra},
         )
+        # Kind and sectors are stored in the shared vocabulary (by `make_result`); the
+        # property as written is kept in attributes when it differs.
+        for name, normalise in _VOCABULARY:
+            value = record.get(name)
+            if value is not None:
+                text = clean_text(value)
+                if text is not None and normalise(text) != text and record["attributes"].get(name) != text:
+                    put_field(record["attributes"], name, text)
         if geometry.__class__ is _XY:
             pending.append(record)
         records.append(record)

@@ -30,6 +30,7 @@ from loaders.features import LoadResult, Rejected, make_result
 from loaders.gazetteer import country_code, geocode
 from loaders.layers import UNCLASSIFIED, fold, layer_from_name, status_from_text
 from loaders.safe_zip import open_zip
+from loaders.vocabulary import kind_of, sectors_of
 
 HEADER_SCAN_ROWS = 20
 _TEXT_FIELDS = (C.NAME, C.KIND, C.SECTORS, C.HELIX, C.ADDRESS, C.TOWN, C.WEBSITE, C.CONTACT, C.DESCRIPTION)
@@ -236,6 +237,10 @@ class _Reader:
         fields = plan.fields
         width = len(plan.headers)
         text_columns = [(name, fields[name]) for name in _TEXT_FIELDS if name in fields]
+        # Kind and sectors are stored in the shared vocabulary (by `build_features`); the
+        # text as written is kept in attributes under its header when it differs.
+        vocabulary = [(name, plan.headers[fields[name]], normalise)
+                      for name, normalise in ((C.KIND, kind_of), (C.SECTORS, sectors_of)) if name in fields]
         attribute_columns = plan.attribute_columns
         i_lat, i_lon, i_pair = fields.get(C.LAT), fields.get(C.LON), fields.get(C.PAIR)
         i_layer, i_status, i_country, i_id = (
@@ -285,6 +290,10 @@ class _Reader:
                 for index in range(width, len(cells)):
                     if not _blank(cells[index]):
                         attributes[f"column {index + 1}"] = _value(cells[index])
+            for name, header, normalise in vocabulary:
+                text = record[name]
+                if text is not None and normalise(text) != text:
+                    attributes[header] = text
             record["attributes"] = attributes
 
             layer = sheet_layer

@@ -115,6 +115,13 @@ def test_edit_json_and_clearing_a_field(imported):
     assert features.loc[H1, "town"] is None
 
 
+def test_edit_writes_kinds_and_sectors_in_the_shared_vocabulary(imported):
+    done = ok_json("edit", "--workspace", imported, "--feature", H1, "--set", "kind=Klaster",
+                   "--set", "sectors=rzemiosło; gry")
+    assert done["changes"]["kind"]["new"] == "cluster"
+    assert done["changes"]["sectors"]["new"] == "crafts; games"
+
+
 def test_an_edit_that_changes_nothing(imported):
     done = run("edit", "--workspace", imported, "--feature", H1, "--set", "status=existing")
     assert done.returncode == 0, done.stderr

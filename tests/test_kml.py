@@ -75,7 +75,7 @@ def test_extended_data_fills_canonical_fields_and_keeps_the_originals():
     assert row["kind"] == "incubator"
     assert row["website"] == "https://artinkubator.com"
     assert row["contact"] == "biuro@artinkubator.com; +48 42 000 00 00"
-    assert row["sectors"] == "design, games"
+    assert row["sectors"] == "design; games"  # in the shared vocabulary's list form
     assert row["helix"] == "public"
     attributes = json.loads(row["attributes"])
     assert attributes["Strona www:"] == "https://artinkubator.com"

@@ -162,7 +162,7 @@ def test_metrolink_lines_with_osm_tag_names(real):
 def test_railway_stations_type_field_becomes_kind(real):
     result = _load(real / "mymaps" / "manchester_RailwayStationNode.kml")
     assert result.accepted == 99
-    assert set(result.features["kind"]) == {"railwayStop"}  # ExtendedData "type"
+    assert set(result.features["kind"]) == {"railwaystop"}  # ExtendedData "type", unknown: kept cleaned
     assert "stationCode" in _attributes(result)[0]
 
 

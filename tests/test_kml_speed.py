@@ -110,7 +110,7 @@ def test_a_large_file_is_read_whole():
     result = read_bytes(_placemarks(3000), "big.kml")
     assert result.accepted == 3000 and result.rejected == []
     assert result.features["source_ref"].iloc[2999] == "folder 'Hubs' › placemark 3000"
-    assert result.features["kind"].unique().tolist() == ["Hub"]
+    assert result.features["kind"].unique().tolist() == ["creative hub"]  # "Hub" in the shared vocabulary
 
 
 def test_columns_empty_in_every_row_are_stored_as_null(tmp_path):

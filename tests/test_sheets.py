@@ -106,9 +106,10 @@ def test_csv_title_rows_blank_rows_and_a_multiline_field():
     hub = rows["The Digital Hub Roscommon"]
     assert hub["source_ref"] == "row 5"  # the quoted line break keeps it one spreadsheet row
     assert hub["description"] == "Two floors,\nhot desks and a makerspace"
-    assert (hub["layer"], hub["status"], hub["country"], hub["kind"]) == ("hubs", "existing", "IE", "co-working")
+    assert (hub["layer"], hub["status"], hub["country"], hub["kind"]) == ("hubs", "existing", "IE", "co-working space")
     assert hub["contact"] == "info@example.ie"
-    assert json.loads(hub["attributes"]) == {"Email": "info@example.ie", "Phone": "090 123", "Opening hours": "Mon-Fri"}
+    assert json.loads(hub["attributes"]) == {"Email": "info@example.ie", "Phone": "090 123", "Opening hours": "Mon-Fri",
+                                             "Type": "co-working"}
     assert hub["location_source"] == "coordinates"
     assert (hub["geometry"].y, hub["geometry"].x) == (53.6333, -8.1833)
 
@@ -131,7 +132,7 @@ def test_csv_semicolons_with_decimal_commas_bom_and_swedish_headers():
     house = rows["Karlshamns kulturhus"]
     assert (house["geometry"].y, house["geometry"].x) == (56.1706, 14.8619)
     assert house["description"] == "Öppet; året runt"
-    assert (house["kind"], house["country"], house["website"]) == ("ateljé", "SE", "https://example.se")
+    assert (house["kind"], house["country"], house["website"]) == ("studio", "SE", "https://example.se")
     maker = rows["Karlshamn makerspace"]
     assert (maker["status"], maker["location_source"], maker["town"]) == ("planned", "gazetteer", "Karlshamn")
     assert maker["geometry"].y == pytest.approx(56.17, abs=0.01)
@@ -148,7 +149,7 @@ def test_csv_windows_1252():
     balanced(result)
     rows = by_name(result)
     assert rows["Borås Kreativa Kluster"]["town"] == "Borås"
-    assert rows["Borås Kreativa Kluster"]["sectors"] == "textil & mode"
+    assert rows["Borås Kreativa Kluster"]["sectors"] == "fashion"  # "textil & mode", kept in attributes
     museum = rows["Textilmuseet"]
     assert (museum["location_source"], museum["country"]) == ("gazetteer", "SE")
     assert any("Windows-1252" in note for note in result.notes)
@@ -270,7 +271,8 @@ def test_xlsx_a_sheet_per_layer_with_title_rows_and_swedish_headers():
     assert (house["layer"], house["status"], house["country"]) == ("hubs", "existing", "SE")
     assert (house["geometry"].y, house["geometry"].x) == (56.1706, 14.8619)
     assert house["contact"] == "a@k.se"
-    assert json.loads(house["attributes"]) == {"E-post": "a@k.se", "Telefon": "0454-123", "Öppettider": "9-17"}
+    assert json.loads(house["attributes"]) == {"E-post": "a@k.se", "Telefon": "0454-123", "Öppettider": "9-17",
+                                               "Typ": "ateljé"}  # the kind as written (stored: studio)
     maker = rows["Makerspace Karlshamn"]
     assert maker["source_ref"] == "sheet 'Kreativa nav', row 7"  # the blank row 6 is skipped, not renumbered
     assert (maker["status"], maker["location_source"]) == ("planned", "gazetteer")
@@ -295,8 +297,8 @@ def test_xlsx_polish_sheet_with_pair_column_and_numbers_as_floats():
     first = rows["Łódzkie Sieci Muzyczne"]
     assert (first["layer"], first["country"]) == ("networks", "PL")
     assert (first["geometry"].y, first["geometry"].x) == (51.7592, 19.456)
-    assert json.loads(first["attributes"]) == {"Data założenia": "2019-05-01", "Członkowie": 120}
-    assert json.loads(rows["Klaster Kreatywny"]["attributes"]) == {"Członkowie": 12.5}
+    assert json.loads(first["attributes"]) == {"Data założenia": "2019-05-01", "Członkowie": 120, "Rodzaj": "sieć"}
+    assert json.loads(rows["Klaster Kreatywny"]["attributes"]) == {"Członkowie": 12.5, "Rodzaj": "klaster"}
     assert rows["Klaster Kreatywny"]["location_source"] == "gazetteer"
     assert rows["Sieć Szczecin"]["geometry"].x == 14.5528
 

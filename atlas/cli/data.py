@@ -8,6 +8,7 @@ from typing import Any
 from atlas.cli._common import LOCATION_HELP, open_workspace, print_json, whole
 from errors import UsageError
 from loaders.layers import ALL_LAYERS, STATUSES
+from loaders.vocabulary import normalise_fields
 
 # Fields whose values come from a fixed list; any other editable field takes free text.
 _CHOICES = {"layer": ALL_LAYERS, "status": STATUSES}
@@ -70,7 +71,7 @@ def _print_rows(rows: list[dict[str, Any]], *, limit: int | None = None, feature
 
 
 def _cmd_edit(args: argparse.Namespace) -> int:
-    values = _values(args.set)
+    values = normalise_fields(_values(args.set))  # kind/sectors: the shared vocabulary, as on import
     version = whole(args.if_version, "--if-version", "the feature's version the change is based on")
     with open_workspace(args.workspace, user=args.user) as workspace:
         change_id = workspace.edit_features({args.feature: values},
