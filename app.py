@@ -10,17 +10,19 @@ import streamlit as st
 import maps
 import ui
 from atlas.dashboard import coverage_sentence, is_demo, share_text
+from i18n import N_, formats
+from i18n import gettext as _
 from loaders.layers import LAYERS
-from maps.style import LAYER_LABELS
+from maps.style import layer_label
 from maps.text import markdown_text as md
 
 ctx = ui.start("Home")
 st.title("Creative Atlas")
 
-if not ui.empty_state(ctx, "Home"):
+if not ui.empty_state(ctx, N_("Home")):
     st.subheader(md(ctx.region.name))  # region names come from regions.json: data, not markup
     if is_demo(ctx.workspace.path):
-        st.caption("Illustrative demo data: invented facilities in real towns, not a real audit.")
+        st.caption(_("Illustrative demo data: invented facilities in real towns, not a real audit."))
     try:
         key = ctx.key()
         bound = ui.boundary(*key)
@@ -37,34 +39,38 @@ if not ui.empty_state(ctx, "Home"):
         counts = ui.facility_counts(*key)
         cols = st.columns(4)
         demand = rep["demand"]
-        cols[0].metric("Population (settlements 500+)" if demand["source"] == "geonames" else "Population",
-                       f"{demand['population']:,}",
-                       help=f"{demand['settlements']:,} {demand['kind']} of {demand['source']} inside the boundary.")
+        # demand "kind" and "source" name the data ("settlements", "geonames"): shown as they are.
+        cols[0].metric(_("Population (settlements 500+)") if demand["source"] == "geonames" else _("Population"),
+                       formats.number(demand["population"]),
+                       help=_("{count} {kind} of {source} inside the boundary.").format(
+                           count=formats.number(demand["settlements"]), kind=demand["kind"], source=demand["source"]))
         for col, layer in zip(cols[1:], LAYERS):
             planned = counts[layer]["planned"]
-            col.metric(LAYER_LABELS[layer], counts[layer]["existing"],
-                       help=f"Existing facilities inside the boundary; {planned} more planned.")
+            col.metric(layer_label(layer), counts[layer]["existing"],
+                       help=_("Existing facilities inside the boundary; {planned} more planned.").format(planned=planned))
         cols = st.columns(4)
         for col, layer in zip(cols, LAYERS):
             figures = rep["layers"][layer]
-            col.metric(f"{LAYER_LABELS[layer]} coverage", share_text(figures["coverage_share"]),
-                       help=f"{figures['covered_population']:,} people within {dict(radius)[layer]:g} km; "
-                            f"{figures['uncovered_settlements']} settlements beyond it.")
-        cols[3].metric("Full support", share_text(rep["full_support_share"]))
+            col.metric(_("{layer} coverage").format(layer=layer_label(layer)), share_text(figures["coverage_share"]),
+                       help=_("{people} people within {radius}; {count} settlements beyond it.").format(
+                           people=formats.number(figures["covered_population"]), radius=formats.km(dict(radius)[layer]),
+                           count=figures["uncovered_settlements"]))
+        cols[3].metric(_("Full support"), share_text(rep["full_support_share"]))
         if warning := rep["demand"].get("warning"):
             st.warning(md(warning), icon=":material/groups:")
         st.markdown(coverage_sentence(dict(radius)))
         st.caption(" ".join([f"**{md(bound.label[:1].upper() + bound.label[1:])}.**", *(md(n) for n in bound.notes),
                              md(bound.attribution)]))
         if demand["source"] == "geonames":
-            st.caption("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
-                       "are not counted), so population and coverage figures are approximate.")
+            st.caption(_("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
+                         "are not counted), so population and coverage figures are approximate."))
         else:
             st.caption(" ".join(md(n) for n in rep["notes"] if "cell centres" in n))
     except ui.USER_ERRORS as exc:
         st.error(md(exc))
 
-    st.page_link("pages/map.py", query_params=ui.query(ctx), label="Explore the map", icon=":material/map:")
-    st.page_link("pages/gaps.py", query_params=ui.query(ctx), label="Find the gaps and where a new hub would help most",
+    st.page_link("pages/map.py", query_params=ui.query(ctx), label=_("Explore the map"), icon=":material/map:")
+    st.page_link("pages/gaps.py", query_params=ui.query(ctx), label=_("Find the gaps and where a new hub would help most"),
                  icon=":material/travel_explore:")
-    st.page_link("pages/present.py", query_params=ui.query(ctx), label="Present in a meeting", icon=":material/slideshow:")
+    st.page_link("pages/present.py", query_params=ui.query(ctx), label=_("Present in a meeting"),
+                 icon=":material/slideshow:")

@@ -12,12 +12,21 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from analysis.base import lonlat
+from i18n import N_, formats
+from i18n import gettext as _
 from loaders.features import COLUMNS, CRS, make_feature_id
 from loaders.layers import LAYERS, PLANNED
-from maps.style import LAYER_LABELS
+from maps.style import layer_label
 
 SUGGESTED_SOURCE = "atlas (suggested site)"
 SITE_PREFIX = {"hubs": "Suggested hub", "training": "Suggested training", "networks": "Suggested network"}
+# The layers' short names in running text and table columns ("hubs 20 km", "hubs per 100k").
+LAYER_SHORT: dict[str, str] = {"hubs": N_("hubs"), "training": N_("training"), "networks": N_("networks")}
+
+
+def layer_short(layer: str) -> str:
+    """A layer's short name in the current language ("hubs", "nav", "huby"); other ids as they are."""
+    return _(LAYER_SHORT[layer]) if layer in LAYER_SHORT else str(layer)
 
 
 def is_demo(path: str | Path | None) -> bool:
@@ -48,29 +57,30 @@ def facility_counts(features: gpd.GeoDataFrame, boundary: BaseGeometry | None) -
 
 
 def share_text(share: float | None) -> str:
-    """A share as shown on the pages: "86%", or "—" when the analysis cannot tell (too few demand points)."""
-    return "—" if share is None else f"{share:.0%}"
+    """A share as shown on the pages: "86%" ("86 %" in Swedish), or "—" when the analysis cannot tell."""
+    return formats.percent(share)
 
 
 def area_table(areas: pd.DataFrame, layers: list[str]) -> pd.DataFrame:
     """The by-area table as shown: area, people, share within reach per layer (%), full support, facilities per 100,000."""
-    table = pd.DataFrame({"Area": areas["name"], "People": areas["population"]})
+    table = pd.DataFrame({_("Area"): areas["name"], _("People"): areas["population"]})
     for layer in layers:
         if f"coverage_share_{layer}" in areas:
-            table[f"{LAYER_LABELS[layer]} within reach (%)"] = (areas[f"coverage_share_{layer}"] * 100).round(0)
-    table["Full support (%)"] = (areas["full_support_share"] * 100).round(0)
+            table[_("{layer} within reach (%)").format(layer=layer_label(layer))] = (
+                areas[f"coverage_share_{layer}"] * 100).round(0)
+    table[_("Full support (%)")] = (areas["full_support_share"] * 100).round(0)
     for layer in layers:
         if f"per_100k_{layer}" in areas:
-            table[f"{LAYER_LABELS[layer]} per 100,000"] = areas[f"per_100k_{layer}"].round(1)
+            table[_("{layer} per 100,000").format(layer=layer_label(layer))] = areas[f"per_100k_{layer}"].round(1)
     return table
 
 
 def coverage_sentence(radius_km: dict[str, float]) -> str:
     """Return the one line saying what the coverage figures mean."""
-    parts = ", ".join(f"{layer} {km:g} km" for layer, km in radius_km.items())
-    return (f"**Coverage** is the share of the region's population living in a settlement that has an existing "
-            f"facility of that layer within reach in a straight line ({parts}); **full support** means within "
-            "reach of all three at once.")
+    parts = ", ".join(f"{layer_short(layer)} {formats.km(km)}" for layer, km in radius_km.items())
+    return _("**Coverage** is the share of the region's population living in a settlement that has an existing "
+             "facility of that layer within reach in a straight line ({radii}); **full support** means within "
+             "reach of all three at once.").format(radii=parts)
 
 
 def uncovered_table(uncovered: pd.DataFrame, *, layer: str | None = None) -> pd.DataFrame:
@@ -123,15 +133,16 @@ def suggested_site_feature(site: dict[str, Any], *, layer: str, country: str | N
 
 def siting_sentence(siting: Any) -> str:
     """Return one line on how good the suggested sites are (greedy vs the proven optimum)."""
+    n = formats.number
     added = siting.covered_after - siting.covered_before
-    text = (f"Together they bring {added:,} more people within reach "
-            f"({siting.covered_before:,} → {siting.covered_after:,}).")
+    text = _("Together they bring {added} more people within reach ({before} → {after}).").format(
+        added=n(added), before=n(siting.covered_before), after=n(siting.covered_after))
     if siting.optimum is not None:
         if siting.gap_to_optimum:
-            text += (f" The best possible with {siting.k} sites adds {siting.optimum:,}: these picks are "
-                     f"{siting.gap_to_optimum:.1%} short of it.")
+            text += " " + _("The best possible with {k} sites adds {optimum}: these picks are {gap} short of it.").format(
+                k=siting.k, optimum=n(siting.optimum), gap=formats.percent(siting.gap_to_optimum, 1))
         else:
-            text += f" No choice of {siting.k} sites does better (checked exactly)."
+            text += " " + _("No choice of {k} sites does better (checked exactly).").format(k=siting.k)
     return text
 
 
@@ -178,26 +189,32 @@ def sites_table(sites: list[dict[str, Any]], planned: list[str | None] | None = 
 def comparison_views(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Split the comparison table into what the Compare page shows.
 
-    Returns ``table`` (readable column names, shares in %), ``coverage`` (coverage share
+    Column names are in the current language (English: ``"hubs coverage %"``). Returns
+    ``table`` (readable column names, shares in %), ``coverage`` (coverage share
     % per layer and full support, indexed by region name) and ``per_100k`` (facilities
     per 100,000 inhabitants per layer, indexed by region name).
     """
     names = table["region_name"].astype(str)
-    display = pd.DataFrame({"region": names, "population": table["population"].astype("Int64")})
+    region, short = _("region"), {layer: layer_short(layer) for layer in LAYERS}
+    coverage_name = {layer: _("{layer} coverage %").format(layer=short[layer]) for layer in LAYERS}
+    per_100k_name = {layer: _("{layer} per 100k").format(layer=short[layer]) for layer in LAYERS}
+    full = _("full support %")
+    display = pd.DataFrame({region: names, _("population"): table["population"].astype("Int64")})
     # Reach first: on a 1400 px screen the coverage columns must not start off screen.
     for layer in LAYERS:
-        display[f"{layer} coverage %"] = (pd.to_numeric(table[f"coverage_share_{layer}"], errors="coerce") * 100).round(0)
-    display["full support %"] = (pd.to_numeric(table["full_support_share"], errors="coerce") * 100).round(0)
-    display["median km to hub"] = pd.to_numeric(table["median_km_hubs"], errors="coerce").round(1)
+        display[coverage_name[layer]] = (pd.to_numeric(table[f"coverage_share_{layer}"], errors="coerce") * 100).round(0)
+    display[full] = (pd.to_numeric(table["full_support_share"], errors="coerce") * 100).round(0)
+    display[_("median km to hub")] = pd.to_numeric(table["median_km_hubs"], errors="coerce").round(1)
     for layer in LAYERS:
-        display[f"{layer}"] = table[f"facilities_{layer}"].astype("Int64")
-        display[f"{layer} per 100k"] = pd.to_numeric(table[f"per_100k_{layer}"], errors="coerce").round(1)
-    display["largest town lacking a layer"] = table["largest_uncovered_name"]
-    display["its population"] = table["largest_uncovered_population"]
+        display[short[layer]] = table[f"facilities_{layer}"].astype("Int64")
+        display[per_100k_name[layer]] = pd.to_numeric(table[f"per_100k_{layer}"], errors="coerce").round(1)
+    display[_("largest town lacking a layer")] = table["largest_uncovered_name"]
+    display[_("its population")] = table["largest_uncovered_population"]
     coverage = pd.DataFrame(
-        {layer: display[f"{layer} coverage %"].to_numpy() for layer in LAYERS} | {"full support": display["full support %"].to_numpy()},
-        index=pd.Index(names, name="region"),
+        {short[layer]: display[coverage_name[layer]].to_numpy() for layer in LAYERS}
+        | {_("full support"): display[full].to_numpy()},
+        index=pd.Index(names, name=region),
     )
-    per_100k = pd.DataFrame({layer: display[f"{layer} per 100k"].to_numpy() for layer in LAYERS},
-                            index=pd.Index(names, name="region"))
+    per_100k = pd.DataFrame({short[layer]: display[per_100k_name[layer]].to_numpy() for layer in LAYERS},
+                            index=pd.Index(names, name=region))
     return {"table": display, "coverage": coverage, "per_100k": per_100k}

@@ -24,6 +24,8 @@ from exporters import (
 )
 from geography.boundaries import boundary_for, boundary_frame
 from geography.regions import load_regions
+from i18n import check_language, use
+from i18n import gettext as _
 from workspace import Workspace
 
 __all__ = ["cli_command", "export_to_memory", "export_workspace"]
@@ -43,6 +45,7 @@ def export_workspace(
     sites: int = 3,
     radius_km: dict[str, float] | None = None,
     include_planned: bool = False,
+    lang: str | None = None,
 ) -> ExportResult:
     """Export a workspace's features with the command line's choices.
 
@@ -71,7 +74,16 @@ def export_workspace(
         Allow downloading the official boundary (else cached or approximate, no waiting).
     sites, radius_km, include_planned
         Analysis options: suggested sites, radius per layer (km), planned-sites scenario.
+    lang
+        Language of what readers see (XLSX sheet names and headers, KML folder names, the
+        message): a key of `i18n.LANGUAGES`; None keeps the current one. Layer ids, field
+        names of GeoJSON/GPKG/CSV and the user's data are never translated.
     """
+    if lang is not None:
+        with use(check_language(lang)):
+            return export_workspace(workspace, fmt, out, region=region, layers=layers, status=status,
+                                    include_analysis=include_analysis, include_boundary=include_boundary,
+                                    online=online, sites=sites, radius_km=radius_km, include_planned=include_planned)
     fmt = check_format(fmt)
     workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     if not workspace.exists():
@@ -89,25 +101,27 @@ def export_workspace(
         raise ExportError("--include boundary needs --region ID: give the region whose boundary to export.")
     boundary = None
     notes: list[str] = []
-    about: list[tuple[str, Any]] = [("Exported at (UTC)", datetime.now(timezone.utc).isoformat(timespec="seconds")),
-                                    ("Workspace", workspace.name)]
-    title = "Creative Atlas export"
+    about: list[tuple[str, Any]] = [(_("Exported at (UTC)"), datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                                    (_("Workspace"), workspace.name)]
+    title = _("Creative Atlas export")
     if region:
         region_obj = load_regions(workspace).get(region)  # a URL workspace has no regions.json: shipped ones
         boundary = boundary_for(region_obj, workspace, online=online)
         notes.extend(boundary.notes)
-        notes.append(f"Region {region_obj.name}: features intersecting the {boundary.label}.")
-        about += [("Region", f"{region_obj.name} ({region_obj.id})"), ("Boundary", boundary.label)]
+        notes.append(_("Region {region}: features intersecting the {boundary}.").format(
+            region=region_obj.name, boundary=boundary.label))
+        about += [(_("Region"), f"{region_obj.name} ({region_obj.id})"), (_("Boundary"), boundary.label)]
         if boundary.attribution:
-            about.append(("Boundary attribution", boundary.attribution))
-        title = f"Creative Atlas — {region_obj.name}"
+            about.append((_("Boundary attribution"), boundary.attribution))
+        title = _("Creative Atlas — {region}").format(region=region_obj.name)
     else:
-        about.append(("Region", "none: every feature in the workspace"))
+        about.append((_("Region"), _("none: every feature in the workspace")))
     features, selection_notes = select_features(
         workspace.features(), layers=layer_ids, status=status, boundary=boundary.geometry if boundary else None
     )
     notes.extend(selection_notes)
-    about += [("Layers", ", ".join(layer_ids) if layer_ids else "all"), ("Status", status or "existing and planned")]
+    about += [(_("Layers"), ", ".join(layer_ids) if layer_ids else _("all")),
+              (_("Status"), status or _("existing and planned"))]
     analysis = None
     captions: dict[str, list[str]] = {}
     if include_analysis:
@@ -118,24 +132,27 @@ def export_workspace(
         if "area_coverage" in analysis:
             areas = analysis["area_coverage"]
             shaped = int(areas.geometry.notna().sum())  # the rest-of-region row has no shape
-            about.append(("Areas (coverage by area)", f"{shaped} areas: {frames.areas_source}"))
+            about.append((_("Areas (coverage by area)"), _("{count} areas: {source}").format(
+                count=shaped, source=frames.areas_source)))
             if fmt == "xlsx":
                 # Readers of the report get the table as the Gaps page shows it; GIS formats keep the
                 # polygons with shares as 0..1 numbers.
                 analysis = {**analysis, "area_coverage": area_report_table(areas)}
                 captions["area_coverage"] = [
-                    f"Coverage by area in {region_obj.name}. Areas: {frames.areas_source}.",
-                    "Each settlement (or grid cell) counts in the area that holds it; shares are of the people "
-                    "counted there.",
+                    _("Coverage by area in {region}. Areas: {source}.").format(
+                        region=region_obj.name, source=frames.areas_source),
+                    _("Each settlement (or grid cell) counts in the area that holds it; shares are of the people "
+                      "counted there."),
                 ]
     else:
-        about.append(("Analysis", "not included (export with --include analysis for coverage, gaps and sites)"))
+        about.append((_("Analysis"), _("not included (export with --include analysis for coverage, gaps and "
+                                       "sites)")))
     if include_boundary and boundary is not None and not (analysis and "region_boundary" in analysis):
         analysis = {"region_boundary": boundary_frame(boundary, region_obj.id, region_obj.name), **(analysis or {})}
     if analysis and "region_boundary" in analysis and boundary is not None and boundary.attribution:
         # GISCO's terms: the notice goes wherever the boundary is drawn or exported (first: the
         # GeoPackage keeps only the first 2,000 characters of the notes).
-        notes.insert(0, f"Boundary: {boundary.attribution}.")
+        notes.insert(0, _("Boundary: {attribution}.").format(attribution=boundary.attribution))
     return export(features, fmt, out, analysis=analysis, title=title, about=about, notes=notes, region=region,
                   captions=captions)
 
@@ -168,6 +185,7 @@ def cli_command(
     include_analysis: bool = False,
     include_boundary: bool = False,
     sites: int = 3,
+    lang: str | None = None,
 ) -> str:
     """Return the ``python -m atlas export`` command that makes the same export (shown on the Export page)."""
     parts = ["python", "-m", "atlas", "export", "--workspace", str(workspace)]
@@ -182,4 +200,6 @@ def cli_command(
         parts += ["--include", "boundary"]
     if include_analysis:
         parts += ["--include", "analysis"] + (["--sites", str(sites)] if sites != 3 else [])
+    if lang and lang != "en":
+        parts += ["--lang", lang]
     return shlex.join(parts)

@@ -20,6 +20,8 @@ from exporters.common import (
     select_features,
     table_name,
 )
+from i18n import N_
+from i18n import gettext as _
 
 FORMATS: tuple[str, ...] = ("geojson", "kml", "kmz", "gpkg", "xlsx", "csv")
 SUFFIXES: dict[str, str] = {
@@ -33,13 +35,14 @@ MIME: dict[str, str] = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",
 }
+# English; shown with `i18n.gettext` (the Export page).
 FORMAT_HELP: dict[str, str] = {
-    "geojson": "GeoJSON (RFC 7946) for GIS partners and web maps",
-    "kml": "KML for Google My Maps / Google Earth",
-    "kmz": "KMZ (zipped KML) for Google My Maps / Google Earth",
-    "gpkg": "GeoPackage for QGIS: a table per layer and per analysis result",
-    "xlsx": "Spreadsheet report for readers who don't use GIS",
-    "csv": "CSV with latitude/longitude (WKT for lines and polygons)",
+    "geojson": N_("GeoJSON (RFC 7946) for GIS partners and web maps"),
+    "kml": N_("KML for Google My Maps / Google Earth"),
+    "kmz": N_("KMZ (zipped KML) for Google My Maps / Google Earth"),
+    "gpkg": N_("GeoPackage for QGIS: a table per layer and per analysis result"),
+    "xlsx": N_("Spreadsheet report for readers who don't use GIS"),
+    "csv": N_("CSV with latitude/longitude (WKT for lines and polygons)"),
 }
 
 __all__ = [
@@ -57,9 +60,10 @@ def check_format(fmt: str) -> str:
 
 def _counts(features: gpd.GeoDataFrame) -> str:
     if features.empty:
-        return "no features"
+        return _("no features")
     counts = features["layer"].value_counts()
-    return f"{len(features)} feature(s): " + ", ".join(f"{layer} {int(n)}" for layer, n in counts.items())
+    return _("{count} feature(s): {layers}").format(
+        count=len(features), layers=", ".join(f"{layer} {int(n)}" for layer, n in counts.items()))
 
 
 def _sidecar(out: Path, name: str, suffix: str) -> Path:
@@ -118,8 +122,8 @@ def export(
             else:
                 tables.append(name)
         if tables:
-            notes.append(f"Tables without geometry ({', '.join(tables)}) are not GeoJSON: "
-                         "export XLSX, CSV or GPKG for them.")
+            notes.append(_("Tables without geometry ({tables}) are not GeoJSON: export XLSX, CSV or GPKG for "
+                           "them.").format(tables=", ".join(tables)))
     elif fmt == "csv":
         from exporters.csv import write_csv
 
@@ -140,9 +144,14 @@ def export(
 
         files.append(write_xlsx(features, out, analysis=analysis, about=about, notes=notes, captions=captions))
     if len(files) == 1:
-        extra = f" and {len(analysis)} analysis result(s)" if analysis else ""
-        message = f"Exported {_counts(features)}{extra} as {fmt.upper()} to {files[0].name}."
+        if analysis:
+            message = _("Exported {features} and {results} analysis result(s) as {format} to {file}.").format(
+                features=_counts(features), results=len(analysis), format=fmt.upper(), file=files[0].name)
+        else:
+            message = _("Exported {features} as {format} to {file}.").format(
+                features=_counts(features), format=fmt.upper(), file=files[0].name)
     else:
-        message = (f"Exported {_counts(features)} as {fmt.upper()} to {files[0].name}, and {len(files) - 1} "
-                   f"analysis result(s) to their own files ({', '.join(p.name for p in files[1:])}).")
+        message = _("Exported {features} as {format} to {file}, and {results} analysis result(s) to their own "
+                    "files ({files}).").format(features=_counts(features), format=fmt.upper(), file=files[0].name,
+                                               results=len(files) - 1, files=", ".join(p.name for p in files[1:]))
     return ExportResult(files, message, notes)

@@ -12,27 +12,29 @@ import numpy as np
 import pandas as pd
 
 from errors import ExportError
+from i18n import N_, gettext
 from loaders.features import COLUMNS, CRS
 from loaders.layers import ALL_LAYERS, HUBS, NETWORKS, STATUSES, TRAINING, UNCLASSIFIED
 
 # Folder, sheet and legend titles: the CCIC toolkit's names, which the layer alias table maps
-# back to the same ids, so an exported KML re-imports into the same layers.
+# back to the same ids, so an exported KML re-imports into the same layers (in every language:
+# tests/test_export_lang.py). English here; `layer_title` gives them in the current language.
 LAYER_TITLES: dict[str, str] = {
-    HUBS: "Creative Industries Hubs & Infrastructure",
-    TRAINING: "Creative Industries Training & Supports",
-    NETWORKS: "Creative Industries Networks",
-    UNCLASSIFIED: "Unclassified",
+    HUBS: N_("Creative Industries Hubs & Infrastructure"),
+    TRAINING: N_("Creative Industries Training & Supports"),
+    NETWORKS: N_("Creative Industries Networks"),
+    UNCLASSIFIED: N_("Unclassified"),
 }
 # Analysis results that are map layers, in the order they are written; titles for readers.
 ANALYSIS_TITLES: dict[str, str] = {
-    "region_boundary": "Region boundary",
-    "coverage_discs": "Coverage discs",
-    "gap_areas": "Gap areas",
-    "uncovered_settlements": "Uncovered settlements",
-    "suggested_sites": "Suggested sites",
-    "catchments": "Catchments",
-    "h3_grid": "H3 distance grid",
-    "area_coverage": "Coverage by area",
+    "region_boundary": N_("Region boundary"),
+    "coverage_discs": N_("Coverage discs"),
+    "gap_areas": N_("Gap areas"),
+    "uncovered_settlements": N_("Uncovered settlements"),
+    "suggested_sites": N_("Suggested sites"),
+    "catchments": N_("Catchments"),
+    "h3_grid": N_("H3 distance grid"),
+    "area_coverage": N_("Coverage by area"),
 }
 
 
@@ -56,8 +58,9 @@ def round6(values: Any, decimals: int = 6) -> np.ndarray:
 
 
 def layer_title(layer: str) -> str:
-    """Return the reader-facing title of a layer id (or analysis result name)."""
-    return LAYER_TITLES.get(layer) or ANALYSIS_TITLES.get(layer) or str(layer)
+    """Return the reader-facing title of a layer id (or analysis result name) in the current language."""
+    title = LAYER_TITLES.get(layer) or ANALYSIS_TITLES.get(layer)
+    return gettext(title) if title else str(layer)
 
 
 def layer_order(layers: Iterable[Any]) -> list[str]:
@@ -132,10 +135,10 @@ def select_features(
             inside[located] = geoms[located].intersects(boundary)
         frame = frame[inside]
         if unlocated:
-            notes.append(
-                f"{unlocated} feature(s) without a location (e.g. online networks) left out: "
+            notes.append(gettext(
+                "{count} feature(s) without a location (e.g. online networks) left out: "
                 "they cannot be placed inside a region. Export without a region to include them."
-            )
+            ).format(count=unlocated))
     frame = gpd.GeoDataFrame(frame.reset_index(drop=True), geometry="geometry", crs=CRS)
     return frame, notes
 

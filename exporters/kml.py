@@ -34,8 +34,6 @@ import numpy as np
 import shapely
 
 from exporters.common import (
-    ANALYSIS_TITLES,
-    LAYER_TITLES,
     ExportError,
     ExportResult,
     layer_order,
@@ -43,6 +41,7 @@ from exporters.common import (
     property_columns,
     round6,
 )
+from i18n import gettext as _
 from loaders.features import COLUMNS, CRS
 from loaders.layers import HUBS, NETWORKS, TRAINING, UNCLASSIFIED
 
@@ -184,7 +183,8 @@ class _Block:
     parts: int = 1
 
     def folder(self) -> str:
-        name = self.title if self.parts == 1 else f"{self.title} ({self.part} of {self.parts})"
+        name = self.title if self.parts == 1 else _("{title} ({part} of {parts})").format(
+            title=self.title, part=self.part, parts=self.parts)
         return f"<Folder><name>{escape(name)}</name>{''.join(self.marks)}</Folder>"
 
 
@@ -269,10 +269,10 @@ def write_kml(
     located = ~(geoms.isna() | geoms.is_empty)
     notes = []
     if (~located).sum():
-        notes.append(
-            f"{int((~located).sum())} feature(s) without a location (e.g. online networks) are not in the KML: "
+        notes.append(_(
+            "{count} feature(s) without a location (e.g. online networks) are not in the KML: "
             "My Maps needs a position for every row. The GeoJSON, GeoPackage and XLSX exports include them."
-        )
+        ).format(count=int((~located).sum())))
     frame = frame[located]
     layers: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
@@ -281,7 +281,7 @@ def write_kml(
         style_id = f"layer-{layer}"
         styles.append(_style(style_id, COLOURS.get(layer, "757575")))
         layers[layer] = _placemarks(frame[frame["layer"] == layer].reset_index(drop=True), style_id)
-        titles[layer] = LAYER_TITLES.get(layer, layer)
+        titles[layer] = layer_title(layer)  # the folder name, in the current language
     for name, result in (analysis or {}).items():
         if not isinstance(result, gpd.GeoDataFrame) or result.empty:
             continue
@@ -289,19 +289,20 @@ def write_kml(
         shaped = ~(result.geometry.isna() | result.geometry.is_empty)
         if name == "area_coverage" and not shaped.all():
             rows = ", ".join(map(str, result.loc[~shaped, "name"]))
-            notes.append(f"{ANALYSIS_TITLES[name]}: {rows} has no shape and is not in the KML; the GeoJSON, "
-                         "GeoPackage, CSV and XLSX exports include it.")
+            notes.append(_("{title}: {rows} has no shape and is not in the KML; the GeoJSON, GeoPackage, CSV "
+                           "and XLSX exports include it.").format(title=layer_title(name), rows=rows))
         result = result[shaped].reset_index(drop=True)
         style_id = f"result-{name}"
         styles.append(_style(style_id, _ANALYSIS_COLOURS.get(name, "000000")))
         layers[name] = _placemarks(result, style_id)
-        titles[name] = ANALYSIS_TITLES.get(name, layer_title(name))
+        titles[name] = layer_title(name)
     style_text = "".join(styles)
     planned = plan_files(layers, titles, limits) or [[]]
     files = [fitted for blocks in planned for fitted in _fit(blocks, title, style_text, limits)]
     written = []
     for number, blocks in enumerate(files, start=1):
-        doc_title = title if len(files) == 1 else f"{title} ({number} of {len(files)})"
+        doc_title = title if len(files) == 1 else _("{title} ({part} of {parts})").format(
+            title=title, part=number, parts=len(files))
         target = path if len(files) == 1 else path.with_name(f"{path.stem}-{number}-of-{len(files)}{path.suffix}")
         text = _document(doc_title, blocks, style_text)
         if kmz:
@@ -315,7 +316,8 @@ def write_kml(
     rows = sum(len(m) for m in layers.values())
     kind = "KMZ" if kmz else "KML"
     if len(written) == 1:
-        message = f"Wrote {rows} placemark(s) in {len(layers)} layer(s) to {written[0].name}."
+        message = _("Wrote {rows} placemark(s) in {layers} layer(s) to {file}.").format(
+            rows=rows, layers=len(layers), file=written[0].name)
     else:
         split = [f"{titles[k]} ({len(m):,} rows)" for k, m in layers.items() if len(m) > limits.rows_per_layer]
         reasons = [f"My Maps imports at most {limits.rows_per_layer:,} rows per layer"

@@ -30,20 +30,46 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from exporters.common import LAYER_TITLES, layer_order
+from exporters.common import LAYER_TITLES, layer_order, layer_title
 from exporters.csv import flat_table
 from exporters.safe_cells import xlsx_cell
+from i18n import N_
+from i18n import gettext as _
+from loaders.layers import HUBS, NETWORKS, TRAINING, UNCLASSIFIED
 
 # Analysis results written as sheets, in this order, with their sheet titles.
+# Sheet names and headers are written in the current language (`i18n.use`); values never are.
 REPORT_SHEETS: dict[str, str] = {
-    "coverage_summary": "Coverage",
-    "area_coverage": "By area",
-    "uncovered_settlements": "Uncovered towns",
-    "suggested_sites": "Suggested sites",
-    "gap_areas": "Gap areas",
-    "facility_catchments": "Catchments",
-    "comparison": "Comparison",
-    "region_boundary": "Boundary",
+    "coverage_summary": N_("Coverage"),
+    "area_coverage": N_("By area"),
+    "uncovered_settlements": N_("Uncovered towns"),
+    "suggested_sites": N_("Suggested sites"),
+    "gap_areas": N_("Gap areas"),
+    "facility_catchments": N_("Catchments"),
+    "comparison": N_("Comparison"),
+    "region_boundary": N_("Boundary"),
+}
+# A layer's sheet: its toolkit title without "Creative Industries".
+LAYER_SHEETS: dict[str, str] = {
+    HUBS: N_("Hubs & Infrastructure"),
+    TRAINING: N_("Training & Supports"),
+    NETWORKS: N_("Networks"),
+    UNCLASSIFIED: N_("Unclassified"),
+}
+# Column headers readers see, by column name. The translations are header aliases the sheet reader
+# knows (Namn, Nazwa, Breitengrad …), so a report re-imports in any language. Other columns (the
+# attributes' own keys: user data) keep their names.
+COLUMN_TITLES: dict[str, str] = {
+    "name": N_("name"), "kind": N_("kind"), "status": N_("status"), "sectors": N_("sectors"),
+    "helix": N_("helix"), "address": N_("address"), "town": N_("town"), "country": N_("country"),
+    "website": N_("website"), "contact": N_("contact"), "description": N_("description"),
+    "latitude": N_("latitude"), "longitude": N_("longitude"), "location_source": N_("location_source"),
+    "feature_id": N_("feature_id"), "source_file": N_("source_file"), "source_ref": N_("source_ref"),
+    "layer": N_("layer"), "radius_km": N_("radius_km"), "facilities": N_("facilities"),
+    "covered_population": N_("covered_population"), "population": N_("population"),
+    "coverage_share": N_("coverage_share"), "uncovered_settlements": N_("uncovered_settlements"),
+    "missing": N_("missing"), "rank": N_("rank"), "added_population": N_("added_population"),
+    "added_settlements": N_("added_settlements"), "method": N_("method"), "Code": N_("Code"),
 }
 _LAYER_COLUMNS = (
     "name", "kind", "status", "sectors", "helix", "address", "town", "country", "website", "contact",
@@ -107,7 +133,7 @@ def _write_table(book: Workbook, title: str, table: pd.DataFrame, note: str | No
         sheet.append([_styled(sheet, line, Font(italic=True))])
         offset += 1
     sheet.freeze_panes = f"A{offset + 2}"
-    sheet.append([_styled(sheet, h, Font(bold=True)) for h in header])
+    sheet.append([_styled(sheet, _(COLUMN_TITLES[h]) if h in COLUMN_TITLES else h, Font(bold=True)) for h in header])
     for row in zip(*columns):
         sheet.append([xlsx_cell(sheet, _value(v)) for v in row])
 
@@ -176,28 +202,28 @@ def write_xlsx(
     taken: set[str] = set()
     analysis = analysis or {}
 
-    about_rows: list[tuple[str, Any]] = [("Creative Atlas report", "")]
+    about_rows: list[tuple[str, Any]] = [(_("Creative Atlas report"), "")]
     about_rows += list(about)
     counts = features.groupby(["layer", "status"], dropna=False).size() if len(features) else pd.Series(dtype=int)
     for layer in [l for l in layer_order(features["layer"]) if l in LAYER_TITLES]:
         by_status = {s: int(counts.get((layer, s), 0)) for s in ("existing", "planned")}
-        about_rows.append((LAYER_TITLES[layer], f"{by_status['existing']} existing, {by_status['planned']} planned"))
-    about_rows.append(("Features in this report", len(features)))
+        about_rows.append((layer_title(layer), _("{existing} existing, {planned} planned").format(**by_status)))
+    about_rows.append((_("Features in this report"), len(features)))
     for note in notes:
-        about_rows.append(("Note", note))
-    about_table = pd.DataFrame(about_rows[1:], columns=["Item", "Value"])
-    _write_table(book, sheet_title("About", taken), about_table, note=about_rows[0][0])
+        about_rows.append((_("Note"), note))
+    about_table = pd.DataFrame(about_rows[1:], columns=[_("Item"), _("Value")])
+    _write_table(book, sheet_title(_("About"), taken), about_table, note=about_rows[0][0])
 
     for layer in layer_order(features["layer"]):
         part = features[features["layer"] == layer]
-        title = LAYER_TITLES.get(layer, str(layer)).replace("Creative Industries ", "")
+        title = _(LAYER_SHEETS[layer]) if layer in LAYER_SHEETS else str(layer)
         _write_table(book, sheet_title(title, taken), _layer_table(part))
     for key, title in REPORT_SHEETS.items():
         if key in analysis and analysis[key] is not None:
-            _write_table(book, sheet_title(title, taken), _result_table(analysis[key]),
+            _write_table(book, sheet_title(_(title), taken), _result_table(analysis[key]),
                          caption=list((captions or {}).get(key, ())))
     book.save(path)
     return path
 
 
-__all__ = ["REPORT_SHEETS", "sheet_title", "write_xlsx"]
+__all__ = ["COLUMN_TITLES", "LAYER_SHEETS", "REPORT_SHEETS", "sheet_title", "write_xlsx"]

@@ -6,6 +6,7 @@ rings (white centre, thick coloured edge) so they differ by shape, not by colour
 """
 from __future__ import annotations
 
+from i18n import N_, gettext
 from loaders.layers import HUBS, NETWORKS, TRAINING, UNCLASSIFIED
 
 RGB = tuple[int, int, int]
@@ -17,11 +18,12 @@ LAYER_RGB: dict[str, RGB] = {
     NETWORKS: (0, 158, 115),      # bluish green
     UNCLASSIFIED: (110, 110, 110),  # grey
 }
+# English, as the code compares them; `layer_label` gives them in the reader's language.
 LAYER_LABELS: dict[str, str] = {
-    HUBS: "Hubs & infrastructure",
-    TRAINING: "Training & supports",
-    NETWORKS: "Networks",
-    UNCLASSIFIED: "Unclassified",
+    HUBS: N_("Hubs & infrastructure"),
+    TRAINING: N_("Training & supports"),
+    NETWORKS: N_("Networks"),
+    UNCLASSIFIED: N_("Unclassified"),
 }
 BOUNDARY_RGB: RGB = (30, 30, 30)
 GAP_RGB: RGB = (213, 94, 0)        # vermillion: areas out of reach
@@ -47,6 +49,69 @@ NO_DATA_RGB: RGB = (220, 220, 220)
 POINT_RADIUS_PX = 7.0
 POINT_EDGE_PX = 1.5
 PLANNED_EDGE_PX = 3.0
+
+
+def layer_label(layer: str) -> str:
+    """The name readers see for a layer id, in the current language ("Utbildning & stöd"); other ids as they are."""
+    label = LAYER_LABELS.get(layer)
+    return gettext(label) if label else str(layer)
+
+
+# The canonical values of `loaders.vocabulary` (kinds, sectors), the statuses and the boundary sources,
+# as readers see them: English here, translated by the functions below. Stored and filtered values stay
+# canonical; anything else (text a user typed that matched no canonical value) is shown as it is.
+KIND_LABELS: dict[str, str] = {k: k for k in (
+    N_("co-working space"), N_("makerspace"), N_("incubator"), N_("science park"), N_("studio"),
+    N_("creative hub"), N_("arts centre"), N_("enterprise centre"), N_("empty building"), N_("university"),
+    N_("further education"), N_("arts school"), N_("course"), N_("enterprise office"), N_("mentoring"),
+    N_("grant"), N_("cluster"), N_("network"), N_("association"), N_("foundation"), N_("meet-up"),
+    N_("festival"), N_("online community"), N_("library"), N_("museum"), N_("gallery"), N_("venue"),
+    N_("cinema"),
+)}
+SECTOR_LABELS: dict[str, str] = {s: s for s in (
+    N_("architecture"), N_("design"), N_("games"), N_("film"), N_("photography"), N_("visual arts"),
+    N_("heritage"), N_("literature"), N_("media"), N_("fashion"), N_("music"), N_("performing arts"),
+    N_("crafts"), N_("experience-based learning"), N_("advertising"), N_("broadcasting"), N_("software"),
+    N_("publishing"), N_("digital"), N_("all"),
+)}
+# The layers' short names in running text ("radii: hubs 20 km"), as atlas.dashboard.LAYER_SHORT.
+LAYER_SHORT_LABELS: dict[str, str] = {HUBS: N_("hubs"), TRAINING: N_("training"), NETWORKS: N_("networks"),
+                                      UNCLASSIFIED: N_("unclassified")}
+STATUS_LABELS: dict[str, str] = {"existing": N_("existing"), "planned": N_("planned")}
+BOUNDARY_SOURCE_LABELS: dict[str, str] = {
+    "imported": N_("imported"), "official": N_("official"), "approximate": N_("approximate"), "none": N_("none"),
+}
+
+
+def _label(labels: dict[str, str], value: object) -> str:
+    text = "" if value is None else str(value)
+    found = labels.get(text)
+    return gettext(found) if found else text
+
+
+def kind_label(kind: object) -> str:
+    """A canonical kind in the reader's language ("coworkingyta"); a kind the vocabulary lacks as written."""
+    return _label(KIND_LABELS, kind)
+
+
+def sector_label(sector: object) -> str:
+    """A canonical sector in the reader's language ("hantverk"); any other sector as written."""
+    return _label(SECTOR_LABELS, sector)
+
+
+def layer_short_label(layer: object) -> str:
+    """A layer's short name in running text ("hubs", "nav", "huby"); other ids as they are."""
+    return _label(LAYER_SHORT_LABELS, layer)
+
+
+def status_label(status: object) -> str:
+    """``existing`` / ``planned`` in the reader's language; anything else as it is."""
+    return _label(STATUS_LABELS, status)
+
+
+def boundary_source_label(source: object) -> str:
+    """Where a region's boundary came from (``imported``, ``official``, ``approximate``) in the reader's language."""
+    return _label(BOUNDARY_SOURCE_LABELS, source)
 
 
 def rgba(rgb: RGB, alpha: int = 255) -> RGBA:

@@ -7,6 +7,7 @@ from pathlib import Path
 from atlas.cli._common import LOCATION_HELP
 from errors import UsageError
 from exporters import FORMATS, SUFFIXES
+from i18n import LANGUAGES, check_language
 from loaders.layers import ALL_LAYERS, STATUSES
 
 INCLUDES = ("analysis", "boundary")
@@ -39,10 +40,11 @@ def _run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--include {', '.join(sorted(unknown))}: only {', '.join(INCLUDES)} can be included.")
     sites = _sites(args.sites)
+    lang = check_language(args.lang)  # before any work: an unknown language is one line, exit 2
     result = export_workspace(
         args.workspace, args.format, out, region=args.region, layers=args.layers, status=args.status,
         include_analysis="analysis" in include, include_boundary="boundary" in include, online=args.online,
-        sites=sites,
+        sites=sites, lang=lang,
     )
     print(result.message)
     for note in result.notes:
@@ -77,4 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="suggested new hub sites (1-10, default 3) with --include analysis")
     p.add_argument("--online", action="store_true",
                    help="allow downloading the official boundary (default: cached or approximate, offline)")
+    p.add_argument("--lang", default="en", metavar="LANG",
+                   help=f"language of the XLSX report's sheets and headers, the KML folder names and the "
+                        f"messages ({', '.join(LANGUAGES)}; default en). Layer ids and your data stay as they are")
     p.set_defaults(run=_run)
