@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 from apptest_helpers import demo_copy, empty_workspace, run_page, texts
+from pyproj import Geod
+from shapely.geometry import Point
 
 import ui
 from atlas import data_ops as ops
@@ -130,20 +132,130 @@ def test_assigning_a_layer_edits_the_workspace(kmz_workspace):
     assert not any(s.value.startswith("Unclassified") for s in at.subheader)
 
 
+def save_form(at):
+    """Click the edit form's "Save changes" (its submit button, not the one under the town's places)."""
+    next(b for b in at.button if b.label == "Save changes" and b.key != "data.edit_place_save").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def test_fixing_a_field_is_saved_as_an_edit(kmz_workspace):
     at = run_page(PAGE, kmz_workspace)
     fid = Workspace(kmz_workspace).features().set_index("name").loc["Borås Textile Hub", "feature_id"]
     at.selectbox(key=ui.EDIT_ID).set_value(fid).run()
-    at.text_input(key=ui.field_key(fid, "town")).input("Borås")
+    at.text_input(key=ui.field_key(fid, "kind")).input("textile studio")
     at.selectbox(key=ui.field_key(fid, "status")).set_value("planned")
-    next(b for b in at.button if b.label == "Save changes").click()
-    at.run()
+    save_form(at)
+    row = Workspace(kmz_workspace).features().set_index("feature_id").loc[fid]
+    assert (row["kind"], row["status"]) == ("textile studio", "planned")
+    edits = Workspace(kmz_workspace).edits()
+    assert set(edits["field"]) == {"kind", "status"}
+    assert "Saved status, kind of Borås Textile Hub." in [s.value for s in at.success]
+
+
+# -- a new town offers to move the point ---------------------------------------------------------------
+def open_town_change(at, fid: str, town: str, country: str | None = None) -> list[str]:
+    """Open feature `fid`, type a new town (and country), save the form; return the offered places' labels."""
+    at.selectbox(key=ui.EDIT_ID).set_value(fid).run()
+    at.text_input(key=ui.field_key(fid, "town")).input(town)
+    if country is not None:
+        at.text_input(key=ui.field_key(fid, "country")).input(country)
+    save_form(at)
+    return [str(o) for o in at.radio(key=ui.EDIT_PLACE).options]
+
+
+def test_a_new_town_offers_its_places_and_the_picked_one_moves_the_point(kmz_workspace):
+    ws = Workspace(kmz_workspace)
+    fid = ws.features().set_index("name").loc["Ballaghaderreen Creative Hub", "feature_id"]
+    at = run_page(PAGE, kmz_workspace)
+    labels = open_town_change(at, fid, "Newport", "IE")
+    # Both Irish Newports, most populous first, each with area, population, coordinates and distance.
+    assert [label.rsplit(" · ", 1)[0] for label in labels[:2]] == [
+        "Newport · IE, area M · pop. 1,806 · 52.7111, -8.4097",
+        "Newport · IE, area C · pop. 626 · 53.8851, -9.5453"]
+    assert labels[2] == "Keep the point where it is"
+    geod = Geod(ellps="WGS84")  # the distance from the current point (-8.577, 53.903), checked on the ellipsoid
+    for label, (lon, lat) in zip(labels, [(-8.40972, 52.71111), (-9.54526, 53.88508)]):
+        km = float(label.rsplit(" · ", 1)[1].removesuffix(" km from the current point"))
+        assert km == pytest.approx(geod.inv(-8.577, 53.903, lon, lat)[2] / 1000, rel=0.005), label
+    assert ws.features().set_index("feature_id").loc[fid, "town"] is None  # nothing saved yet
+    at.radio(key=ui.EDIT_PLACE).set_value(2962256).run()  # Newport, Co. Mayo
+    at.button(key="data.edit_place_save").click().run()
     assert not at.exception
     row = Workspace(kmz_workspace).features().set_index("feature_id").loc[fid]
-    assert (row["town"], row["status"]) == ("Borås", "planned")
-    edits = Workspace(kmz_workspace).edits()
-    assert set(edits["field"]) == {"town", "status"}
-    assert any("Saved status, town of Borås Textile Hub." == s.value for s in at.success), [s.value for s in at.success]
+    assert (row["town"], row["country"], row["location_source"]) == ("Newport", "IE", "gazetteer")
+    assert (row["geometry"].x, row["geometry"].y) == (-9.54526, 53.88508)
+    assert "The point moved to Newport (53.88508, -9.54526)." in at.success[0].value
+    entry = Workspace(kmz_workspace).history().iloc[0]
+    assert entry["action"] == "edit" and entry["summary"].endswith(
+        "of Ballaghaderreen Creative Hub (moved from 53.90300, -8.57700 to 53.88508, -9.54526)")
+    changes = Workspace(kmz_workspace).change_rows(int(entry["change_id"])).set_index("field")
+    assert (changes.loc["geometry", "old"], changes.loc["geometry", "new"]) == (
+        "POINT (-8.577 53.903)", "POINT (-9.54526 53.88508)")
+    # The move is part of the edit, and undone with it.
+    Workspace(kmz_workspace).revert(int(entry["change_id"]))
+    assert Workspace(kmz_workspace).features().set_index("feature_id").loc[fid, "geometry"].equals(
+        Point(-8.577, 53.903))
+
+
+def test_a_new_town_can_keep_the_point_where_it_is(kmz_workspace):
+    fid = Workspace(kmz_workspace).features().set_index("name").loc["Borås Textile Hub", "feature_id"]
+    at = run_page(PAGE, kmz_workspace)
+    labels = open_town_change(at, fid, "Borås")
+    assert labels[-1] == "Keep the point where it is" and labels[0].startswith("Borås · SE")
+    at.selectbox(key=ui.field_key(fid, "status")).set_value("planned")  # after the form was sent: not saved
+    at.radio(key=ui.EDIT_PLACE).set_value(0).run()
+    at.button(key="data.edit_place_save").click().run()
+    assert not at.exception
+    row = Workspace(kmz_workspace).features().set_index("feature_id").loc[fid]
+    assert row["town"] == "Borås" and row["geometry"].equals(Point(12.94, 57.721))
+    assert "geometry" not in set(Workspace(kmz_workspace).edits()["field"])
+    assert [s.value for s in at.success] == ["Saved town of Borås Textile Hub. The point stays where it is."]
+
+
+def test_an_unknown_town_says_so_and_the_point_stays(kmz_workspace):
+    fid = Workspace(kmz_workspace).features().set_index("name").loc["Borås Textile Hub", "feature_id"]
+    at = run_page(PAGE, kmz_workspace)
+    at.selectbox(key=ui.EDIT_ID).set_value(fid).run()
+    at.text_input(key=ui.field_key(fid, "town")).input("Xqzville")
+    at.text_input(key=ui.field_key(fid, "country")).input("SE")
+    save_form(at)  # nothing to choose from: saved at once
+    assert not at.get("radio")
+    assert [w.value for w in at.warning] == [
+        "No place named 'Xqzville' in SE among the GeoNames settlements of 500+ people: the point stays where it is."]
+    assert [s.value for s in at.success] == ["Saved town, country of Borås Textile Hub."]
+    row = Workspace(kmz_workspace).features().set_index("feature_id").loc[fid]
+    assert row["town"] == "Xqzville" and (row["geometry"].x, row["geometry"].y) == (12.94, 57.721)
+    assert "geometry" not in set(Workspace(kmz_workspace).edits()["field"])
+
+
+def test_a_rejected_newport_row_is_fixed_by_picking_its_town_and_accepted(tmp_path):
+    workspace = demo_copy(tmp_path)
+    [rid] = Workspace(workspace).rejected()["rejected_id"].astype(int).tolist()
+    at = run_page(PAGE, workspace)
+    at.selectbox(key=ui.REJECTED_ID).set_value(rid).run()
+    assert not at.exception
+    key = ui.field_key(f"rejected-{rid}", "name")
+    assert at.text_input(key=key).value == "Newport Arts Hub"  # prefilled from the row
+    assert at.selectbox(key=ui.field_key(f"rejected-{rid}", "layer")).value == "hubs"  # from its sheet
+    picker = at.radio(key=f"{ui.REJECTED_PLACE}.{rid}")
+    assert [str(o).split(" · ")[:2] for o in picker.options[:2]] == [["Newport", "IE, area M"],
+                                                                    ["Newport", "IE, area C"]]
+    at.button(key="data.accept_rejected").click().run()  # nothing picked, no coordinates typed
+    assert any(e.value.startswith("no location: pick a place for the town") for e in at.error)
+    assert len(Workspace(workspace).rejected()) == 1
+    at.radio(key=f"{ui.REJECTED_PLACE}.{rid}").set_value(2962256).run()
+    at.button(key="data.accept_rejected").click().run()
+    assert not at.exception
+    after = Workspace(workspace)
+    assert after.rejected().empty
+    row = after.features().set_index("name").loc["Newport Arts Hub"]
+    assert (row["layer"], row["town"], row["geometry"].x, row["geometry"].y) == ("hubs", "Newport", -9.54526, 53.88508)
+    assert after.history().iloc[0]["summary"].startswith(
+        "accepted rejected row west_ireland_audit.xlsx sheet 'Hubs & Infrastructure', row 10 as Newport Arts Hub")
+    assert any(s.value.startswith("Accepted Newport Arts Hub as a feature of hubs at Newport (IE)")
+               for s in at.success), [s.value for s in at.success]
+    assert "Fix a rejected row" not in [s.value for s in at.subheader]  # none left
 
 
 def test_empty_workspace_invites_an_import(tmp_path):
@@ -176,8 +288,8 @@ def test_a_save_on_a_stale_version_is_refused_and_names_who_changed_it(kmz_works
     at.selectbox(key=ui.EDIT_ID).set_value(fid).run()  # opened at version 1
     Workspace(kmz_workspace, user="anna").edit_features({fid: {"town": "Ulricehamn"}})  # meanwhile, elsewhere
     at.text_input(key=ui.field_key(fid, "town")).input("Borås")
-    next(b for b in at.button if b.label == "Save changes").click()
-    at.run()
+    save_form(at)
+    at.button(key="data.edit_place_save").click().run()  # the new town: keep the point
     assert not at.exception
     assert any("anna changed town" in e.value and "town → 'Borås'" in e.value for e in at.error), \
         [e.value for e in at.error]

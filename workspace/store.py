@@ -2,9 +2,10 @@
 
 A workspace lives in a folder (one GeoPackage, ``atlas.gpkg``: the embedded default) or in
 a PostgreSQL/PostGIS database (a ``postgresql://`` URL, for a shared deployment); both sit
-behind `Workspace`. Every import, edit, assignment and revert is one database transaction
-of row inserts, updates and deletes, recorded in ``changes`` (who, when, what) and
-``change_rows`` (feature, field, old value -> new value). Rows an import replaces, or a
+behind `Workspace`. Every import, edit (a moved point too), assignment, accepted rejected row
+and revert is one database transaction of row inserts, updates and deletes, recorded in
+``changes`` (who, when, what) and ``change_rows`` (feature, field, old value -> new value;
+the geometry as WKT). Rows an import replaces, or a
 revert removes, move to ``feature_versions`` (side-table rows a recorded change replaces,
 to ``side_versions``), so nothing is ever lost and every change can be reverted. Features
 carry a ``version``: an edit based on an older version is refused with a `ConflictError`
@@ -31,8 +32,8 @@ import shapely
 from access.roles import EDIT, IMPORT, REVERT, SAVE_SITE, require
 from errors import ConflictError, ImportFileError, UsageError, WorkspaceError
 from loaders import read_bytes
-from loaders.features import COLUMNS, CRS, LoadResult, empty_features
-from loaders.layers import ALL_LAYERS, STATUSES
+from loaders.features import COLUMNS, CRS, LOCATION_SOURCES, LoadResult, empty_features
+from loaders.layers import ALL_LAYERS, STATUSES, UNCLASSIFIED
 from workspace._sql import SCHEMA_VERSION, SIDE_HISTORY, GeoPackage, PostGIS
 
 GPKG_NAME = "atlas.gpkg"
@@ -44,7 +45,14 @@ HISTORY_COLUMNS = ("change_id", "at", "user", "action", "summary", "import_id", 
 EDITABLE = tuple(c for c in COLUMNS if c not in ("feature_id", "source_file", "source_ref", "location_source"))
 # Actions recorded in the history.
 IMPORT_ACTION, EDIT_ACTION, ASSIGN_ACTION, ADD_ACTION, REVERT_ACTION = "import", "edit", "assign", "add", "revert"
-BOUNDARY_ACTION, UPGRADE_ACTION = "boundary", "upgrade"
+BOUNDARY_ACTION, UPGRADE_ACTION, ACCEPT_ACTION = "boundary", "upgrade", "accept"
+# Changes that bring in features as a unit (their import id is their change id) and are undone whole.
+_IMPORT_LIKE = (IMPORT_ACTION, ADD_ACTION, ACCEPT_ACTION)
+GEOMETRY = "geometry"
+"""The field name of a geometry change: recorded in ``change_rows`` as WKT (EPSG:4326), old → new."""
+# Besides the EDITABLE text fields, an edit may move a feature (its geometry) and say where the
+# new location comes from; neither is offered as a text field of the edit form.
+_FIX_FIELDS = (GEOMETRY, "location_source")
 _TEXT = [c for c in COLUMNS if c != "feature_id"]
 _ROW_COLUMNS = ["geom", "feature_id", *_TEXT, "version", "import_id", "original", "updated_at", "updated_by"]
 _KNOWN_TABLES = ("features", "feature_versions", "rejected", "import_log", "changes", "change_rows", "side_rows",
@@ -330,12 +338,14 @@ class Workspace:
         return self._feature_frame(self._select_features())
 
     def base_features(self) -> gpd.GeoDataFrame:
-        """Current features with every edited field back at its imported value."""
+        """Current features with every edited field back at its imported value (a moved point too)."""
         rows = self._select_features(", original")
         frame = self._feature_frame([r[:-1] for r in rows])
         for i, row in enumerate(rows):
             if row[-1]:
                 for field, value in json.loads(row[-1]).items():
+                    if field == GEOMETRY:
+                        value = None if value is None else shapely.from_wkt(value)
                     frame.iat[i, frame.columns.get_loc(field)] = value
         return frame
 
@@ -365,9 +375,12 @@ class Workspace:
         return pd.DataFrame(rows, columns=list(columns))
 
     def rejected(self) -> pd.DataFrame:
-        """Rejected rows of the current imports: source file, where, reason, raw values (JSON), import id."""
-        return self._frame('SELECT source_file, "where", reason, raw, import_id FROM rejected '
-                           "WHERE retired_by IS NULL ORDER BY fid", REJECTED_COLUMNS)
+        """Rejected rows of the current imports: source file, where, reason, raw values (JSON), import id.
+
+        ``rejected_id`` names a row for `accept_rejected`.
+        """
+        return self._frame('SELECT source_file, "where", reason, raw, import_id, fid FROM rejected '
+                           "WHERE retired_by IS NULL ORDER BY fid", REJECTED_COLUMNS + ("rejected_id",))
 
     def imports(self) -> pd.DataFrame:
         """The import log, oldest first: file, SHA-256, time, counts, who, and the revert if any."""
@@ -503,11 +516,18 @@ class Workspace:
         if any(key != "__versions__" for key in carried) or versions:
             # The user's edits of retired rows, applied again: the imported value is kept in "original".
             originals: list[str | None] = [None] * count
+            own_shapes = False
             for i, fid in enumerate(fids):
                 edits = carried.get(fid)
                 if edits:
                     kept = {}
                     for field, value in edits.items():
+                        if field == GEOMETRY:  # a moved point stays moved
+                            kept[field] = _wkt(shapes[i])
+                            if not own_shapes:  # the caller's frame keeps its geometries
+                                shapes, own_shapes = shapes.copy(), True
+                            shapes[i] = None if value is None else shapely.from_wkt(value)
+                            continue
                         kept[field] = text[field][i]
                         text[field][i] = value
                     originals[i] = json.dumps(kept, ensure_ascii=False)
@@ -536,13 +556,16 @@ class Workspace:
         """Edits of the rows an import just retired, to apply again to their new rows (by feature id)."""
         carried: dict[str, Any] = {"__versions__": {}}
         names = ", ".join(f'"{c}"' for c in _TEXT)
-        for row in conn.execute(self._q(f"SELECT feature_id, version, original, {names} FROM feature_versions "
-                                        "WHERE retired_by = ?"), (import_id,)).fetchall():
+        for row in conn.execute(self._q(f"SELECT feature_id, version, original, {self._db.geom_select}, {names} "
+                                        "FROM feature_versions WHERE retired_by = ?"), (import_id,)).fetchall():
             fid, version, original = row[0], int(row[1]), row[2]
             carried["__versions__"][fid] = max(version, carried["__versions__"].get(fid, 0))
             if original:
-                current = dict(zip(_TEXT, row[3:]))
-                carried[fid] = {field: current[field] for field in json.loads(original)}
+                current = dict(zip(_TEXT, row[4:]))
+                fields = json.loads(original)
+                if GEOMETRY in fields:
+                    current[GEOMETRY] = _wkt(self._db.decode([row[3]])[0])
+                carried[fid] = {field: current[field] for field in fields}
         return carried
 
     def add_results(self, results: list[tuple[LoadResult, str]]) -> list[str]:
@@ -581,6 +604,20 @@ class Workspace:
                      (import_id, result.file))
         rejected_rows = [(result.file, r.where, r.reason, json.dumps(r.raw, ensure_ascii=False, default=str),
                           import_id, None) for r in result.rejected]
+        fixes = self._accepted_fixes(conn, import_id)
+        if fixes:
+            # A row accepted with a fix and rejected again (same raw values) keeps its fix: the accepted
+            # feature stays, as part of this import, rather than the row going back to the rejected list.
+            kept = []
+            for i, row in enumerate(rejected_rows):
+                if fixes.get(row[3]):
+                    kept.append(fixes[row[3]].pop(0))
+                    rejected_rows[i] = None
+            rejected_rows = [r for r in rejected_rows if r is not None]
+            self._keep_accepted(conn, import_id, kept)
+            if kept:
+                result.notes.append(f"{len(kept)} rejected row(s) were accepted earlier with a fix; "
+                                    "those fixes are kept.")
         self._db.insert_rows(conn, "rejected", ("source_file", "where", "reason", "raw", "import_id", "retired_by"),
                              rejected_rows)
         conn.execute(self._q("INSERT INTO import_log (import_id, file, sha256, imported_at, rows_read, accepted, "
@@ -625,6 +662,106 @@ class Workspace:
             self._insert_features(conn, frame, import_id, self._carried_edits(conn, import_id))
         return change
 
+    # -- writing: a rejected row accepted with a fix ----------------------------------------------------
+    def accept_rejected(self, rejected_id: int, values: dict[str, Any], geometry: Any, *,
+                        location_source: str = "coordinates") -> tuple[int, str]:
+        """Turn one rejected row into a feature with the user's fix, in one transaction; return (change id, feature id).
+
+        Parameters
+        ----------
+        rejected_id
+            The row, as ``rejected_id`` in `rejected`.
+        values
+            The feature's fields (any of `EDITABLE`; layer defaults to ``unclassified``, status
+            to ``existing``, attributes to the row's raw values).
+        geometry
+            Where it is: a shapely geometry or WKT in EPSG:4326 (lon/lat). Required.
+        location_source
+            ``gazetteer`` (a place picked for its town) or ``coordinates`` (typed in).
+
+        The feature keeps the row's file and place (``source_file``, ``source_ref``) and is
+        recorded as an ``accept`` change (who, when, every field ``None`` → value), which
+        `revert` undoes: the feature leaves and the row is rejected again. A row accepted
+        or replaced meanwhile (another user, a re-import) is refused with `ConflictError`
+        and nothing changes. A later re-import of the file that rejects the same row again
+        (same raw values) keeps the accepted feature instead (see `add_results`).
+        """
+        unknown = sorted(set(values) - set(EDITABLE))
+        if unknown:
+            raise UsageError(f"fields {unknown} cannot be set; settable: {', '.join(EDITABLE)}")
+        wkt = _wkt(geometry)
+        if wkt is None:
+            raise UsageError("the row has no location yet: pick a place for its town or type latitude and "
+                             "longitude. Nothing was changed.")
+        _check_values({**values, GEOMETRY: wkt, "location_source": location_source})
+        with self._transaction(EDIT, create=False) as conn:
+            sql = 'SELECT source_file, "where", raw, retired_by FROM rejected WHERE fid = ?'
+            row = conn.execute(self._q(sql + (" FOR UPDATE" if isinstance(self._db, PostGIS) else "")),
+                               (int(rejected_id),)).fetchone()
+            if row is None:
+                raise UsageError(f"rejected row {rejected_id} is not in this workspace. "
+                                 "Pick a row from the list of rejected rows.")
+            file, where, raw, retired_by = row
+            if retired_by is not None:
+                raise ConflictError(self._gone_message(conn, file, where, retired_by))
+            fid = _accepted_id(file, where, raw)
+            if conn.execute(self._q("SELECT 1 FROM features WHERE feature_id = ?"), (fid,)).fetchone():
+                raise ConflictError(f"{file}, {where}: a feature accepted from this row is already in the workspace "
+                                    f"('{fid}'). Nothing was changed.")
+            record: dict[str, Any] = {c: None for c in COLUMNS}
+            record.update({k: _text(v) for k, v in values.items()})
+            record.update(feature_id=fid, source_file=file, source_ref=where, location_source=location_source,
+                          layer=record["layer"] or UNCLASSIFIED, status=record["status"] or STATUSES[0],
+                          attributes=record["attributes"] or raw)
+            name = record["name"] or "(no name)"
+            change = self._record(conn, ACCEPT_ACTION, f"accepted rejected row {file} {where} as {name} "
+                                                       f"({record['layer']}) at {_where(wkt)}")
+            import_id = str(change)
+            conn.execute(self._q("UPDATE changes SET import_id = ? WHERE change_id = ?"), (import_id, change))
+            frame = gpd.GeoDataFrame(pd.DataFrame([record], columns=list(COLUMNS), dtype=object),
+                                     geometry=gpd.GeoSeries([shapely.from_wkt(wkt)], crs=CRS), crs=CRS)
+            self._insert_features(conn, frame, import_id, {})
+            conn.execute(self._q("UPDATE rejected SET retired_by = ? WHERE fid = ?"), (import_id, int(rejected_id)))
+            log = [(change, fid, field, None, value) for field, value in record.items()
+                   if field != "feature_id" and value is not None] + [(change, fid, GEOMETRY, None, wkt)]
+            self._db.insert_rows(conn, "change_rows", ("change_id", "feature_id", "field", "old", "new"), log)
+        return change, fid
+
+    def _gone_message(self, conn, file: str, where: str, retired_by: str) -> str:
+        """Why a rejected row is no longer there to accept: who accepted it, or which change replaced it."""
+        row = conn.execute(self._q("SELECT change_id, action, user_name, at, summary FROM changes "
+                                   "WHERE change_id = ?"), (int(retired_by),)).fetchone()
+        if row is not None and row[1] == ACCEPT_ACTION:
+            return (f"{file}, {where} was already accepted by {row[2]} at {row[3]} (change {row[0]}). "
+                    "Nothing was changed; see the list of changes.")
+        what = f"change {row[0]} ({row[4]})" if row is not None else f"change {retired_by}"
+        return (f"{file}, {where} is no longer a rejected row: {what} replaced it. Nothing was changed; "
+                "pick the row again from the list of rejected rows.")
+
+    def _accepted_fixes(self, conn, import_id: str) -> dict[str, list[str]]:
+        """Accepted rows among the features import `import_id` just retired: ``{raw values (JSON): [feature id]}``."""
+        # Driven from the accept changes (few), not from the retired rows (the whole file).
+        rows = conn.execute(self._q(
+            "SELECT DISTINCT w.feature_id, r.raw FROM changes c "
+            "JOIN change_rows w ON w.change_id = c.change_id AND w.field = 'source_file' "
+            "JOIN rejected r ON r.retired_by = CAST(c.change_id AS TEXT) "
+            "WHERE c.action = ? AND c.reverted_by IS NULL AND EXISTS (SELECT 1 FROM feature_versions v "
+            "WHERE v.feature_id = w.feature_id AND v.retired_by = ?) ORDER BY w.feature_id"),
+            (ACCEPT_ACTION, import_id)).fetchall()
+        out: dict[str, list[str]] = {}
+        for fid, raw in rows:
+            out.setdefault(raw, []).append(fid)
+        return out
+
+    def _keep_accepted(self, conn, import_id: str, fids: list[str]) -> None:
+        """Bring accepted features the import retired back as part of it (next version, this import's id)."""
+        cols = [c for c in _ROW_COLUMNS if c not in ("import_id", "version")]
+        names = ", ".join(f'"{c}"' for c in cols)
+        sql = self._q(f'INSERT INTO features ({names}, import_id, version) SELECT {names}, ?, version + 1 '
+                      "FROM feature_versions WHERE retired_by = ? AND feature_id = ?")
+        for fid in fids:
+            conn.execute(sql, (import_id, import_id, fid))
+
     # -- writing: edits ---------------------------------------------------------------------------------
     def edit_features(self, changes: dict[str, dict[str, object]], *, versions: dict[str, int] | None = None,
                       action: str = EDIT_ACTION, summary: str | None = None) -> int | None:
@@ -634,6 +771,8 @@ class Workspace:
         ----------
         changes
             New values (None clears a field); values equal to the current ones are skipped.
+            ``geometry`` moves a feature (a shapely geometry or WKT, EPSG:4326 lon/lat), and
+            ``location_source`` says where the new location comes from.
         versions
             The version of each feature the change is based on (as read by the caller).
             When a feature has changed since, nothing is saved and `ConflictError` names
@@ -645,13 +784,11 @@ class Workspace:
         -------
         The change id, or None when nothing changed.
         """
-        bad = {f for fields in changes.values() for f in fields if f not in EDITABLE}
+        bad = {f for fields in changes.values() for f in fields if f not in EDITABLE + _FIX_FIELDS}
         if bad:
             raise UsageError(f"fields {sorted(bad)} cannot be edited; editable: {', '.join(EDITABLE)}")
         for values in changes.values():
-            for field, allowed in (("layer", ALL_LAYERS), ("status", STATUSES)):
-                if field in values and _text(values[field]) not in allowed:
-                    raise UsageError(f"{field} must be one of {', '.join(allowed)}, not {_text(values[field])!r}.")
+            _check_values(values)
         if not changes:
             return None
         with self._transaction(EDIT, create=False) as conn:
@@ -668,7 +805,7 @@ class Workspace:
             diffs = {}
             for fid, values in changes.items():
                 row = current[fid]
-                diff = {f: (row[f], _text(v)) for f, v in values.items() if _text(v) != row[f]}
+                diff = {f: (row[f], _stored(f, v)) for f, v in values.items() if _stored(f, v) != row[f]}
                 if diff:
                     diffs[fid] = diff
             if not diffs:
@@ -678,8 +815,10 @@ class Workspace:
         return change
 
     def _current(self, conn, feature_ids: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        """The current values of `fields` (the geometry as WKT) with version, original and name, by feature id."""
         cols = ["feature_id", "version", "original", "name", *[f for f in fields if f != "name"]]
-        sql = f"SELECT {', '.join(repr_col(c) for c in cols)} FROM features WHERE feature_id = ?"
+        sql = (f"SELECT {', '.join(self._db.geom_select if c == GEOMETRY else repr_col(c) for c in cols)} "
+               "FROM features WHERE feature_id = ?")
         if isinstance(self._db, PostGIS):
             sql += " FOR UPDATE"
         out = {}
@@ -688,6 +827,8 @@ class Workspace:
             row = conn.execute(q, (fid,)).fetchone()
             if row is not None:
                 out[fid] = dict(zip(cols, row))
+                if GEOMETRY in out[fid]:
+                    out[fid][GEOMETRY] = _wkt(self._db.decode([out[fid][GEOMETRY]])[0])
         return out
 
     def _apply(self, conn, current: dict[str, dict[str, Any]], diffs: dict[str, dict[str, tuple]],
@@ -699,11 +840,12 @@ class Workspace:
             for field, (old, new) in diff.items():
                 original.setdefault(field, old)
                 log.append((change, fid, field, old, new))
-            sets = ", ".join(f"{repr_col(f)} = ?" for f in diff)
+            sets = ", ".join(f"{'geom' if f == GEOMETRY else repr_col(f)} = ?" for f in diff)
+            new_values = [self._db.encode(np.array([None if new is None else shapely.from_wkt(new)], dtype=object))[0]
+                          if f == GEOMETRY else new for f, (_, new) in diff.items()]
             conn.execute(self._q(f"UPDATE features SET {sets}, version = version + 1, original = ?, "
                                  "updated_at = ?, updated_by = ? WHERE feature_id = ?"),
-                         (*[new for _, new in diff.values()], json.dumps(original, ensure_ascii=False), now,
-                          self.user, fid))
+                         (*new_values, json.dumps(original, ensure_ascii=False), now, self.user, fid))
         self._db.insert_rows(conn, "change_rows", ("change_id", "feature_id", "field", "old", "new"), log)
 
     def _conflict_message(self, conn, feature_id: str, wanted: dict[str, object]) -> str:
@@ -748,9 +890,12 @@ class Workspace:
             elif action == BOUNDARY_ACTION:
                 raise UsageError(f"change {change_id} ({summary}) was made before the workspace kept the rows such "
                                  "changes replace, so it cannot be reverted here; make the opposite change instead.")
-            elif action in (IMPORT_ACTION, ADD_ACTION):
+            elif action in _IMPORT_LIKE:
                 new = self._revert_import(conn, int(change_id), action, summary, import_id)
-            elif action == REVERT_ACTION and self._reverts_import(conn, int(change_id)):
+            elif action == REVERT_ACTION and (undone := self._reverts_import(conn, int(change_id))):
+                if undone == ACCEPT_ACTION:
+                    raise UsageError(f"change {change_id} undid an accepted row; to bring it back, accept the row "
+                                     "again from the list of rejected rows.")
                 raise UsageError(f"change {change_id} undid an import; to bring it back, import the file again.")
             elif action in (EDIT_ACTION, ASSIGN_ACTION, REVERT_ACTION):
                 new = self._revert_edit(conn, int(change_id), action, summary)
@@ -760,10 +905,11 @@ class Workspace:
             conn.execute(self._q("UPDATE changes SET reverted_by = ? WHERE change_id = ?"), (new, int(change_id)))
         return new
 
-    def _reverts_import(self, conn, change_id: int) -> bool:
+    def _reverts_import(self, conn, change_id: int) -> str | None:
+        """The action (import, add, accept) that revert `change_id` undid, or None when it undid something else."""
         row = conn.execute(self._q("SELECT t.action FROM changes c JOIN changes t ON t.change_id = c.reverts "
                                    "WHERE c.change_id = ?"), (change_id,)).fetchone()
-        return row is not None and row[0] in (IMPORT_ACTION, ADD_ACTION)
+        return row[0] if row is not None and row[0] in _IMPORT_LIKE else None
 
     def revert_import(self, import_id: str) -> int:
         """Undo one import (by its import id, as in `imports`); return the new change id."""
@@ -897,13 +1043,70 @@ _CACHE = "view"  # writing a cache (a downloaded boundary) is allowed to every r
 
 
 def _edit_summary(action: str, diffs: dict[str, dict[str, tuple]], current: dict[str, dict[str, Any]]) -> str:
-    """'edited town, kind of Hub A', or 'assigned layer of 12 feature(s)', for the history."""
+    """'edited town, kind of Hub A', or 'assigned layer of 12 feature(s)', for the history.
+
+    A moved point says from where to where: 'edited geometry, town of Hub A (moved from
+    53.71111, -8.40972 to 53.88508, -9.54526)' (lat, lon).
+    """
     verb = "assigned" if action == ASSIGN_ACTION else "edited"
     fields = ", ".join(sorted({field for diff in diffs.values() for field in diff}))
     if len(diffs) > 1:
         return f"{verb} {fields} of {len(diffs)} feature(s)"
     fid = next(iter(diffs))
-    return f"{verb} {fields} of {current[fid]['name'] or fid}"
+    text = f"{verb} {fields} of {current[fid]['name'] or fid}"
+    if GEOMETRY in diffs[fid]:
+        old, new = diffs[fid][GEOMETRY]
+        text += f" (moved from {_where(old)} to {_where(new)})"
+    return text
+
+
+def _accepted_id(file: str, where: str, raw: str | None) -> str:
+    """The feature id of a rejected row accepted with a fix: stable for the same file, place and raw values."""
+    key = "|".join((file or "", "accepted", where or "", raw or ""))
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _where(wkt: str | None) -> str:
+    """A stored geometry for a history line: 'lat, lon' of a point, else its type; '(no location)' when none."""
+    if wkt is None:
+        return "(no location)"
+    shape = shapely.from_wkt(wkt)
+    if shape.geom_type == "Point":
+        return f"{shape.y:.5f}, {shape.x:.5f}"
+    return f"a {shape.geom_type}"
+
+
+def _wkt(geometry: Any) -> str | None:
+    """A geometry (shapely or WKT) as full-precision WKT, as kept in the history; None when missing or empty."""
+    if geometry is None or (isinstance(geometry, float) and geometry != geometry):
+        return None
+    if isinstance(geometry, str):
+        try:
+            geometry = shapely.from_wkt(geometry)
+        except shapely.errors.GEOSException:
+            raise UsageError(f"{geometry[:60]!r} is not a geometry (expected WKT such as 'POINT (lon lat)').") from None
+    if geometry.is_empty:
+        return None
+    return shapely.to_wkt(geometry, rounding_precision=-1)
+
+
+def _stored(field: str, value: Any) -> str | None:
+    """A field's new value as stored and compared: text, or WKT for the geometry."""
+    return _wkt(value) if field == GEOMETRY else _text(value)
+
+
+def _check_values(values: dict[str, Any]) -> None:
+    """Refuse a layer, status, location source or point the workspace cannot hold (one-line `UsageError`)."""
+    for field, allowed in (("layer", ALL_LAYERS), ("status", STATUSES), ("location_source", LOCATION_SOURCES)):
+        if field in values and _text(values[field]) not in allowed:
+            raise UsageError(f"{field} must be one of {', '.join(allowed)}, not {_text(values[field])!r}.")
+    wkt = _wkt(values.get(GEOMETRY))
+    if wkt is not None:
+        shape = shapely.from_wkt(wkt)
+        xmin, ymin, xmax, ymax = shape.bounds
+        if not (-90 <= ymin <= ymax <= 90 and -180 <= xmin <= xmax <= 180):
+            raise UsageError(f"the location ({_where(wkt)}) is outside latitude −90…90 / longitude −180…180. "
+                             "Check that latitude and longitude are not swapped.")
 
 
 def _shown(value: str | None) -> str:
