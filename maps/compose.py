@@ -11,12 +11,14 @@ import pydeck as pdk
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from analysis.base import lonlat
 from loaders.layers import LAYERS, PLANNED
 from maps.deck import build_deck
 from maps.features import AGGREGATE_ABOVE, facility_layers
 from maps.filters import filter_features
 from maps.legend import legend_items
 from maps.overlays import (
+    LABELS_ID,
     area_share_layer,
     boundary_layers,
     catchment_layers,
@@ -47,6 +49,10 @@ class FacilityMap:
         True when the points were sent as H3 hexagons (more than `AGGREGATE_ABOVE`).
     discs_skipped
         True when discs were asked for but left out (too many facilities to draw one each).
+    region_total, region_drawn, outside
+        With a region boundary: located features of the workspace inside it (whatever the
+        filters), those of them drawn (after the layer toggles and filters), and located
+        features outside it. None without a boundary.
     """
 
     discs: list[pdk.Layer]
@@ -57,6 +63,9 @@ class FacilityMap:
     unlocated: int = 0
     aggregated: bool = False
     discs_skipped: bool = False
+    region_total: int | None = None
+    region_drawn: int | None = None
+    outside: int | None = None
 
 
 def facility_map(
@@ -72,6 +81,8 @@ def facility_map(
     scale: float = 1.0,
     bounds: tuple[float, float, float, float] | None = None,
     aggregate_above: int = AGGREGATE_ABOVE,
+    boundary: BaseGeometry | None = None,
+    spread_zoom: float | None = None,
 ) -> FacilityMap:
     """Filter the features and build their deck layers (and coverage discs when `radius_km` is given).
 
@@ -89,10 +100,18 @@ def facility_map(
         The region's lon/lat box (chooses the hexagon size when aggregating).
     aggregate_above
         Points above this count are drawn as H3 hexagons; no discs are drawn then.
+    boundary
+        The region's (multi)polygon (EPSG:4326): counts how many features are inside it,
+        drawn or not (`FacilityMap.region_total` …). A feature is inside when its
+        representative point is, as the region's other figures count it.
+    spread_zoom
+        The zoom the map opens at: points that would overlap there are spread apart for
+        display (see `maps.features.spread_positions`).
     """
     layers = tuple(layers)
+    counts = _region_counts(features, boundary)
     if features is None or len(features) == 0 or not layers:
-        return FacilityMap([], [])
+        return FacilityMap([], [], region_drawn=0 if counts else None, **counts)
     shown = filter_features(features, layers=layers, kinds=kinds, sectors=sectors, statuses=statuses)
     geoms = shown.geometry.values
     located = ~(shapely.is_missing(np.asarray(geoms, dtype=object)) | shapely.is_empty(np.asarray(geoms, dtype=object)))
@@ -104,12 +123,36 @@ def facility_map(
                                      include_planned=include_planned, circuity=circuity)
     return FacilityMap(
         discs=discs,
-        layers=facility_layers(drawn, layers=layers, scale=scale, aggregate_above=aggregate_above, bounds=bounds),
+        layers=facility_layers(drawn, layers=layers, scale=scale, aggregate_above=aggregate_above, bounds=bounds,
+                               spread_zoom=spread_zoom),
         present=tuple(layer for layer in layers if (drawn["layer"] == layer).any()),
         planned=bool((drawn["status"] == PLANNED).any()),
         drawn=len(drawn), unlocated=int((~located).sum()), aggregated=too_many,
         discs_skipped=bool(radius_km) and too_many,
+        region_drawn=int(_inside(drawn, boundary).sum()) if counts else None, **counts,
     )
+
+
+def _inside(features: gpd.GeoDataFrame, boundary: BaseGeometry) -> np.ndarray:
+    """Mask of features whose representative point lies in `boundary` (False for unlocated ones)."""
+    xy = lonlat(features.geometry)
+    located = np.isfinite(xy).all(axis=1)
+    mask = np.zeros(len(features), dtype=bool)
+    mask[located] = shapely.intersects_xy(boundary, xy[located, 0], xy[located, 1])
+    return mask
+
+
+def _region_counts(features: gpd.GeoDataFrame | None, boundary: BaseGeometry | None) -> dict[str, int]:
+    """``region_total`` and ``outside`` of the workspace's located features, or {} without a boundary."""
+    if boundary is None or boundary.is_empty:
+        return {}
+    if features is None or len(features) == 0:
+        return {"region_total": 0, "outside": 0}
+    shapely.prepare(boundary)
+    xy = lonlat(features.geometry)
+    located = np.isfinite(xy).all(axis=1)
+    total = int(shapely.intersects_xy(boundary, xy[located, 0], xy[located, 1]).sum())
+    return {"region_total": total, "outside": int(located.sum()) - total}
 
 
 @dataclass
@@ -186,18 +229,22 @@ def view_for(content: MapContent, *, width_px: int = 900, height_px: int = 560) 
     return fit_view(_bounds(content), width_px=width_px, height_px=height_px)
 
 
-def _facilities(content: MapContent, scale: float) -> FacilityMap:
+def _facilities(content: MapContent, scale: float, zoom: float | None = None) -> FacilityMap:
     c = content
     if c.facilities is not None:
         return c.facilities
     return facility_map(c.features, layers=c.layers, radius_km=c.radius_km, include_planned=c.include_planned,
-                        circuity=c.circuity, scale=scale, bounds=_bounds(c))
+                        circuity=c.circuity, scale=scale, bounds=_bounds(c), boundary=c.boundary, spread_zoom=zoom)
 
 
 def atlas_layers(content: MapContent, *, scale: float = 1.0, zoom: float | None = None) -> list[pdk.Layer]:
-    """Return every deck layer for `content`, bottom first (`zoom`: the initial view's, to declutter labels)."""
+    """Return every deck layer for `content`, bottom first.
+
+    `zoom` is the initial view's: town labels that would overlap are left out, and facility
+    points built here from `content.features` that would overlap are spread apart.
+    """
     c = content
-    fm = _facilities(c, scale)
+    fm = _facilities(c, scale, zoom)
     layers = boundary_layers(c.boundary, source=c.boundary_source, scale=scale)
     layers += area_share_layer(c.areas, layer=c.areas_layer)
     if c.h3_grid is not None:
@@ -206,9 +253,13 @@ def atlas_layers(content: MapContent, *, scale: float = 1.0, zoom: float | None 
     layers += fm.discs
     for layer, polygons in (c.catchments or {}).items():
         layers += catchment_layers(polygons, layer=layer)
-    layers += settlement_layers(c.settlements, scale=scale, zoom=zoom)
+    towns = settlement_layers(c.settlements, scale=scale, zoom=zoom)
+    layers += [layer for layer in towns if layer.id != LABELS_ID]
     layers += uncovered_layer(c.uncovered, scale=scale)
     layers += fm.layers
+    # Town names above the facilities (they are not pickable, so clicks reach the points
+    # below): a group of facilities spread around a town's point would hide its name.
+    layers += [layer for layer in towns if layer.id == LABELS_ID]
     layers += site_layers(c.sites, layer=c.sites_layer, scale=scale)
     return layers
 
@@ -216,7 +267,12 @@ def atlas_layers(content: MapContent, *, scale: float = 1.0, zoom: float | None 
 def atlas_deck(
     content: MapContent, *, basemap: bool = False, scale: float = 1.0, height_px: int = 560, width_px: int = 900,
 ) -> pdk.Deck:
-    """Return the Deck for `content`: no basemap unless asked, view fitted to the region."""
+    """Return the Deck for `content`: no basemap unless asked, view fitted to the region.
+
+    `width_px` and `height_px` are the canvas's size in CSS pixels as the page draws it: the
+    zoom is chosen so the region's whole boundary fits that canvas (a view fitted for a wider
+    canvas than the page has would cut a wide region's ends off).
+    """
     view = view_for(content, width_px=width_px, height_px=height_px)
     return build_deck(atlas_layers(content, scale=scale, zoom=view.zoom), view, basemap=basemap,
                       large_tooltip=scale > 1.4)

@@ -9,8 +9,11 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from i18n import N_, formats, ngettext
+from i18n import gettext as _
 from loaders.features import COLUMNS
 from maps.features import FEATURE_ID_FIELD
+from maps.style import boundary_source_label, kind_label, layer_label, layer_short_label, sector_label, status_label
 
 _SPLIT = re.compile(r"\s*[;,/|]\s*")
 _TAG = re.compile(r"<[^>]+>")
@@ -112,24 +115,92 @@ def feature_record(features: gpd.GeoDataFrame, feature_id: str) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["field", "value"])
 
 
-def map_caption(facilities, total: int, boundary_source: str, radius: Iterable[tuple[str, float]], *,
-                inside: int | None = None, region: str = "") -> str:
-    """Return the line under the map: what is drawn, what is left out and why.
+# The canonical columns as readers see them (the XLSX report's headers use the same words), and the record
+# table's own two columns.
+FIELD_LABELS: dict[str, str] = {
+    "feature_id": N_("feature_id"), "name": N_("name"), "layer": N_("layer"), "kind": N_("kind"),
+    "status": N_("status"), "sectors": N_("sectors"), "helix": N_("helix"), "address": N_("address"),
+    "town": N_("town"), "country": N_("country"), "website": N_("website"), "contact": N_("contact"),
+    "description": N_("description"), "location_source": N_("location_source"), "source_file": N_("source_file"),
+    "source_ref": N_("source_ref"), "geometry": N_("geometry"),
+}
+RECORD_HEADERS = {"field": N_("field"), "value": N_("value")}
 
-    With `inside` (facilities of the three layers inside the region's boundary) the line
-    starts with the region's own count, so it differs from region to region.
+
+def field_label(name: str) -> str:
+    """A canonical column's name in the reader's language ("Ort" for ``town``); other names as they are."""
+    found = FIELD_LABELS.get(name)
+    return _(found) if found else name
+
+
+def record_for_display(record: pd.DataFrame) -> pd.DataFrame:
+    """`feature_record` as readers see it: field names, layer, status, kind and sectors in their language.
+
+    Only canonical values are translated (layer ids, statuses, the shared vocabulary's kinds and
+    sectors); names, towns and everything else a user typed, and the source's own attribute keys,
+    stay as written.
     """
+    values = {
+        "layer": layer_label, "status": status_label, "kind": kind_label,
+        "sectors": lambda v: "; ".join(sector_label(s) for s in sectors_of(v)) if v else v,
+    }
+    shown = [values[f](v) if f in values and v else v for f, v in zip(record["field"], record["value"])]
+    return pd.DataFrame({_(RECORD_HEADERS["field"]): [field_label(f) for f in record["field"]],
+                         _(RECORD_HEADERS["value"]): shown})
+
+
+def map_caption(facilities, total: int, boundary_source: str, radius: Iterable[tuple[str, float]], *,
+                region: str = "") -> str:
+    """Return the line under the map, in the current language: what is drawn, what is left out and why.
+
+    Parameters
+    ----------
+    facilities
+        The `maps.FacilityMap` drawn. When it was built with the region's boundary, the
+        line counts the region's facilities (drawn of those inside, the ones hidden by the
+        toggles and filters, how many more lie outside) and says so plainly when the region
+        has none; otherwise it counts the workspace's features.
+    total
+        Features in the workspace.
+    boundary_source, radius
+        Where the boundary came from, and the radius per layer in km.
+    region
+        The region's name.
+    """
+    n = formats.number
+    where = region or _("the region")
     parts = []
-    if inside is not None:
-        parts.append(f"{inside:,} facilit{'y' if inside == 1 else 'ies'} inside {region or 'the region'}; ")
-    parts.append(f"showing {facilities.drawn:,} of the workspace's {total:,} features" if inside is not None
-                 else f"Showing {facilities.drawn:,} of {total:,} features")
-    if facilities.unlocated:
-        parts.append(f" ({facilities.unlocated} without a location are not drawn)")
+    unlocated = facilities.unlocated
+    if facilities.region_total is None:
+        parts.append(ngettext("Showing {drawn} of {total} feature", "Showing {drawn} of {total} features",
+                              total).format(drawn=n(facilities.drawn), total=n(total)))
+        if unlocated:
+            parts.append(ngettext(" ({count} without a location is not drawn)",
+                                  " ({count} without a location are not drawn)", unlocated).format(count=n(unlocated)))
+    elif facilities.region_total == 0:
+        located = (_("all {count} located features of the workspace lie outside it").format(
+                       count=n(facilities.outside)) if facilities.outside
+                   else _("the workspace has no located features"))
+        parts.append(_("No facilities in {region} yet: {located}. Import the region's files on the Data page, "
+                       "or pick another region in the sidebar").format(region=where, located=located))
+    else:
+        parts.append(ngettext("Showing {drawn} of the {total} facility in {region}",
+                              "Showing {drawn} of the {total} facilities in {region}", facilities.region_total).format(
+            drawn=n(facilities.region_drawn), total=n(facilities.region_total), region=where))
+        hidden = facilities.region_total - facilities.region_drawn
+        if hidden:
+            parts.append(_(" ({count} hidden by the layer toggles and filters)").format(count=n(hidden)))
+        elsewhere = ([_("{count} more lie outside the region").format(count=n(facilities.outside))]
+                     if facilities.outside else []) + (
+            [ngettext("{count} has no location", "{count} have no location", unlocated).format(count=n(unlocated))]
+            if unlocated else [])
+        if elsewhere:
+            parts.append("; " + ", ".join(elsewhere))
     if facilities.aggregated:
-        parts.append(" as H3 hexagons counting facilities (too many points to draw one by one)")
+        parts.append(_(", drawn as H3 hexagons counting facilities (too many points to draw one by one)"))
     if facilities.discs_skipped:
-        parts.append("; coverage discs are left out above 50,000 facilities")
-    parts.append(f" · boundary: {boundary_source} · radii: " + ", ".join(f"{k} {v:g} km" for k, v in radius))
-    parts.append(". Click a facility for its full record.")
+        parts.append(_("; coverage discs are left out above {count} facilities").format(count=n(50_000)))
+    radii = ", ".join(f"{layer_short_label(k)} {formats.km(v)}" for k, v in radius)
+    parts.append(_(". Boundary: {source} · radii: {radii}.").format(source=boundary_source_label(boundary_source),
+                                                                     radii=radii))
     return "".join(parts)
