@@ -1,7 +1,9 @@
 """Take the README screenshots (Map, Gaps, Present) in headless Chromium: ``python docs/make_screenshots.py``.
 
 Starts ``streamlit run app.py`` on a free port with the demo workspace, opens each page,
-waits for the map canvas and saves ``docs/screenshot_<page>.png``.
+waits for the map canvas and saves ``docs/screenshot_<page>.png``; then Present on a
+projector's screen, ``docs/present_1280x720.png`` and ``docs/present_1920x1080.png``.
+``python docs/make_screenshots.py present`` takes only those two.
 """
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import browser, free_port, wait_for_server  # noqa: E402
+from maps.story import STEPS  # noqa: E402
+from tests.browser import browser, free_port, set_viewport, wait_for_server  # noqa: E402
 
 OUT = ROOT / "docs"
 PAGES = {"map": "map", "gaps": "gaps", "present": "present", "home": "", "compare": "compare"}
+PROJECTOR_SIZES = ((1280, 720), (1920, 1080))  # Present full screen (viewport, no window frame)
 
 
 def settle(driver: webdriver.Chrome, timeout_s: float = 90) -> None:
@@ -35,7 +39,19 @@ def settle(driver: webdriver.Chrome, timeout_s: float = 90) -> None:
     time.sleep(2.5)  # let deck.gl draw and fonts settle
 
 
-def main() -> None:
+def present_screens(driver: webdriver.Chrome, url: str) -> None:
+    """Save Present's last step (suggested sites) at each projector size as ``docs/present_<w>x<h>.png``."""
+    for width, height in PROJECTOR_SIZES:
+        set_viewport(driver, width, height)
+        driver.get(url + f"present?step={len(STEPS)}")
+        settle(driver)
+        target = OUT / f"present_{width}x{height}.png"
+        driver.save_screenshot(str(target))
+        print(target.relative_to(ROOT))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def main(only_present: bool = False) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     server = subprocess.Popen(
@@ -48,7 +64,7 @@ def main() -> None:
     try:
         wait_for_server(url)
         driver = browser()
-        for name, path in PAGES.items():
+        for name, path in ({} if only_present else PAGES).items():
             driver.get(url + path)
             settle(driver)
             if name == "map":  # show the hub coverage discs too
@@ -63,6 +79,7 @@ def main() -> None:
             target = OUT / f"screenshot_{name}.png"
             driver.save_screenshot(str(target))
             print(target.relative_to(ROOT))
+        present_screens(driver, url)
     finally:
         if driver is not None:
             driver.quit()
@@ -71,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(only_present=sys.argv[1:] == ["present"])

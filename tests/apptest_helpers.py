@@ -74,7 +74,8 @@ def click_map(at: AppTest, layer_id: str, obj: dict, index: int = 0) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """Return every markdown, caption, info and error text of the page, joined."""
+    """Return every markdown, caption, info and error text of the page, and the HTML blocks' bodies, joined."""
     parts = [e.value for kind in ("markdown", "caption", "info", "error", "success", "subheader", "title")
              for e in getattr(at, kind)]
+    parts += [e.proto.body for e in at.get("html")]
     return "\n".join(str(p) for p in parts)

@@ -103,6 +103,16 @@ def browser(width: int = 1600, height: int = 1400, *, log_network: bool = False)
     return webdriver.Chrome(options=options, service=Service(chromedriver))
 
 
+def set_viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
+    """Make the page's viewport exactly `width` x `height` CSS px (a full-screen projector, no window frame).
+
+    ``--window-size`` sets the window, and headless Chromium keeps part of it for a frame,
+    so innerHeight would be smaller than the screen being tested.
+    """
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
 def wait_for_server(url: str, server: subprocess.Popen | None = None, timeout_s: float = 60) -> None:
     """Wait until Streamlit's health endpoint at `url` answers; fail if `server` exits first."""
     deadline = time.time() + timeout_s
