@@ -18,9 +18,12 @@ import geopandas as gpd
 import streamlit as st
 
 import access
+import i18n
 from errors import AtlasError
 from geography.boundaries import Boundary, boundary_for
 from geography.regions import Region, Registry, load_regions
+from i18n import N_
+from i18n import gettext as _
 from maps.text import code_span, markdown_text
 from workspace import Workspace
 
@@ -39,8 +42,13 @@ USER = "atlas.user"                  # shared mode: the signed-in access.User
 TOKEN = "atlas.token"                # shared mode: the signed session token kept in the cookie
 SIGNED_OUT = "atlas.signed_out"      # shared mode: the user just signed out (clear the cookie)
 URL_STATE = "atlas.url"              # the query parameters this session last wrote
+LANGUAGE = "atlas.lang"              # the UI language: a key of i18n.LANGUAGES (URL ?lang=, else the browser's)
 ONLINE = "atlas.online"              # bool: basemap tiles + official boundary downloads
 PRESENT_STEP = "present.step"        # int: current step of the meeting story
+PRESENT_URL = "present.url"          # text: the ?step= value Present last wrote (a new one in the URL is applied)
+PRESENT_AUTO = "present.auto"        # bool: auto-advance the story (a stand at an event)
+PRESENT_INTERVAL = "present.interval"  # int: seconds per step when auto-advancing
+PRESENT_SHOWN = "present.shown"      # (step index, time.monotonic() s) when that step was first shown
 SAVED_SITE = "gaps.saved_site"       # message after saving a suggested site
 # Data page
 UPLOADS = "data.uploads"             # the file_uploader (its key ends in the round below)
@@ -52,6 +60,11 @@ ASSIGN_LAYER = "data.assign_layer"   # the layer to give them
 ASSIGN_FOLDER = "data.assign_folder_pick"        # the folder/sheet whose unclassified features get a layer
 ASSIGN_FOLDER_LAYER = "data.assign_folder_layer"  # the layer to give them
 EDIT_ID = "data.edit_id"             # feature open in the edit form
+EDIT_PENDING = "data.edit_pending"   # {"fid", "values"}: an edit of the town, waiting to hear where the point goes
+EDIT_PLACE = "data.edit_place"       # int: the GeoNames id picked for the new town (0: the point stays)
+EDIT_NOTE = "data.edit_note"         # one-off warning after a save: the new town has no place, the point stayed
+REJECTED_ID = "data.rejected_id"     # int: the stored rejected row open in the fix-and-accept form
+REJECTED_PLACE = "data.rejected_place"  # prefix (".<rejected id>"): the GeoNames id picked for its town (0: typed)
 REVERT_ID = "data.revert_id"         # change picked to undo
 # Data page, Geography: each uploader's key ends in its round ("data.demand_file.0"), bumped after an
 # import so the uploader comes back empty and the same file is not imported twice.
@@ -136,13 +149,19 @@ MAP_COLUMNS = ("feature_id", "name", "layer", "kind", "status", "sectors", "town
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def facilities(path: str, stamp: int) -> gpd.GeoDataFrame:
+def facilities(path: str, stamp: int, sector: str = "") -> gpd.GeoDataFrame:
     """The columns maps and analyses need (ids, names, layer, kind, status, sectors, town, website, geometry).
+
+    With `sector` only the facilities serving that creative sector (`analysis.coverage.facilities_in_sector`).
 
     Text is held as pandas ``str`` columns (missing = NaN): a cache hit then costs a
     buffer copy instead of re-creating a Python string per cell, about 0.15 s instead of
     0.7 s for 100,000 features. Use `features` for the full canonical records.
     """
+    if sector:
+        from analysis.coverage import facilities_in_sector
+
+        return facilities_in_sector(facilities(path, stamp), sector)
     # Read the workspace directly rather than through `features`: on a first open that
     # saves pickling (and later unpickling) the full table just to slim it.
     frame = Workspace(path).features()
@@ -215,12 +234,15 @@ def towns(path: str, stamp: int, region_id: str, online: bool, population: str) 
     return _demand(path, geo_stamp(path), region_id, online, "geonames")
 
 
+GEONAMES_LABEL = N_("GeoNames settlements of 500+ (built in)")
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def population_layers(path: str, geo: int) -> dict[str, str]:
     """The demand choices of the workspace: id -> label (GeoNames first, then the stored layers)."""
     from geography.demand_layers import GEONAMES, demand_layers
 
-    choices = {GEONAMES: "GeoNames settlements of 500+ (built in)"}
+    choices = {GEONAMES: GEONAMES_LABEL}  # English in the cache; translated where shown
     choices.update({layer.name: layer.label() for layer in demand_layers(Workspace(path))})
     return choices
 
@@ -274,23 +296,37 @@ def facility_counts(path: str, stamp: int, region_id: str, online: bool, populat
     return counts(facilities(path, stamp), boundary(path, stamp, region_id, online, population).geometry)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def facility_map(path: str, stamp: int, region_id: str, online: bool, population: str, layers: tuple[str, ...],
                  kinds: tuple[str, ...] = (), sectors: tuple[str, ...] = (), statuses: tuple[str, ...] = (),
                  radius: tuple[tuple[str, float], ...] | None = None, include_planned: bool = False,
-                 scale: float = 1.0):
-    """The facility layers of a map for these filters (and discs with `radius`), built once.
+                 scale: float = 1.0, view_px: tuple[int, int] | None = None, sector: str = ""):
+    """The facility layers of a map for these filters (and discs with `radius`), built once per language.
 
     Pages draw from this rather than from the full feature frame, so a rerun of a
-    100,000-feature workspace moves kilobytes of hexagons, not the whole table.
+    100,000-feature workspace moves kilobytes of hexagons, not the whole table. With
+    `view_px` (the canvas's width and height in px, as given to `maps.atlas_deck`), points
+    that would overlap at the zoom the map opens at are spread apart for display. The
+    tooltips speak the reader's language, so the language is part of the cache key.
     """
+    return _facility_map(path, stamp, region_id, online, population, layers, kinds, sectors, statuses, radius,
+                         include_planned, scale, view_px, sector, i18n.current())
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
+def _facility_map(path: str, stamp: int, region_id: str, online: bool, population: str, layers: tuple[str, ...],
+                  kinds: tuple[str, ...], sectors: tuple[str, ...], statuses: tuple[str, ...],
+                  radius: tuple[tuple[str, float], ...] | None, include_planned: bool, scale: float,
+                  view_px: tuple[int, int] | None, sector: str, lang: str):
     import maps
     from maps.records import bounds_of
 
+    geometry = boundary(path, stamp, region_id, online, population).geometry
+    bounds = bounds_of([geometry])
+    zoom = maps.fit_view(bounds, width_px=view_px[0], height_px=view_px[1]).zoom if view_px else None
     return maps.facility_map(
-        facilities(path, stamp), layers=layers, kinds=kinds, sectors=sectors, statuses=statuses,
+        facilities(path, stamp, sector), layers=layers, kinds=kinds, sectors=sectors, statuses=statuses,
         radius_km=dict(radius) if radius else None, include_planned=include_planned, scale=scale,
-        bounds=bounds_of([boundary(path, stamp, region_id, online, population).geometry]),
+        bounds=bounds, boundary=geometry, spread_zoom=zoom,
     )
 
 
@@ -304,35 +340,35 @@ def feature_record(path: str, stamp: int, feature_id: str):
 
 @st.cache_resource(show_spinner=False, max_entries=16)  # shared like `_demand`
 def nearest(path: str, stamp: int, region_id: str, online: bool, population: str, include_planned: bool = False,
-            towns_only: bool = False):
+            towns_only: bool = False, sector: str = ""):
     """The nearest facility of every layer for each demand point (or town): what no radius changes."""
     from analysis.coverage import nearest_facilities
     from loaders.layers import LAYERS
 
     frame = towns(path, stamp, region_id, online, population) if towns_only else demand(
         path, stamp, region_id, online, population)
-    return nearest_facilities(frame, facilities(path, stamp), LAYERS, include_planned=include_planned)
+    return nearest_facilities(frame, facilities(path, stamp, sector), LAYERS, include_planned=include_planned)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared like `_demand`
 def coverage(path: str, stamp: int, region_id: str, online: bool, population: str, radius: tuple[tuple[str, float], ...],
-             include_planned: bool = False):
+             include_planned: bool = False, sector: str = ""):
     """Coverage of the region's settlements by every workspace facility (`radius`: (layer, km) pairs)."""
     from analysis.coverage import compute
 
-    return compute(demand(path, stamp, region_id, online, population), facilities(path, stamp), radius_km=dict(radius),
-                   include_planned=include_planned,
-                   nearest=nearest(path, stamp, region_id, online, population, include_planned))
+    return compute(demand(path, stamp, region_id, online, population), facilities(path, stamp, sector),
+                   radius_km=dict(radius), include_planned=include_planned,
+                   nearest=nearest(path, stamp, region_id, online, population, include_planned, sector=sector))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def report(path: str, stamp: int, region_id: str, online: bool, population: str,
-           radius: tuple[tuple[str, float], ...], include_planned: bool = False) -> dict:
+           radius: tuple[tuple[str, float], ...], include_planned: bool = False, sector: str = "") -> dict:
     """The analysis report (as ``atlas analyze --json``, without the gap list): figures, facilities inside,
     boundary, demand and its share of the official population, notes."""
     import dataclasses
 
-    from atlas.analyze import inputs
+    from atlas.analyze import in_sector, inputs
     from atlas.analyze import report as build_report
     from geography.demand_layers import GEONAMES, KIND_POINTS, get_layer
 
@@ -342,6 +378,7 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
     inp = inputs(workspace=workspace, region=region_id, facilities=facilities(path, stamp), boundary=bound,
                  demand=demand(path, stamp, region_id, online, population), radius_km=dict(radius), online=False,
                  registry=registry(path, stamp), areas=False, demand_inside=True)
+    inp = in_sector(inp, sector)
     if population == GEONAMES:
         from geography.settlements import SETTLEMENT_CAVEAT
 
@@ -350,21 +387,21 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
         layer = get_layer(workspace, population)
         inp = dataclasses.replace(inp, demand_source=layer.name, demand_kind=KIND_POINTS.get(layer.kind, "points"),
                                   notes=[*inp.notes, *(n for n in layer.notes if "cell centres" in n)])
-    return build_report(inp, coverage(path, stamp, region_id, online, population, radius, include_planned),
+    return build_report(inp, coverage(path, stamp, region_id, online, population, radius, include_planned, sector),
                         include_planned=include_planned, max_gaps=0, count_facilities=False)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def areas(path: str, stamp: int, region_id: str, online: bool, population: str,
-          radius: tuple[tuple[str, float], ...], include_planned: bool = False):
+          radius: tuple[tuple[str, float], ...], include_planned: bool = False, sector: str = ""):
     """The region's figures per area (imported areas, else NUTS 3), as a frame with polygons; None without areas."""
     from analysis.by_area import by_area
 
     found, source, assigned = _region_areas(path, stamp, region_id, online, population)
     if found is None:
         return None, ""
-    result = coverage(path, stamp, region_id, online, population, radius, include_planned)
-    return by_area(result, found, facilities(path, stamp), assigned=assigned).frame(), source
+    result = coverage(path, stamp, region_id, online, population, radius, include_planned, sector)
+    return by_area(result, found, facilities(path, stamp, sector), assigned=assigned).frame(), source
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -384,12 +421,12 @@ def _region_areas(path: str, stamp: int, region_id: str, online: bool, populatio
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def gap_areas(path: str, stamp: int, region_id: str, online: bool, population: str, radius: tuple[tuple[str, float], ...],
-              include_planned: bool, layer: str) -> gpd.GeoDataFrame:
+              include_planned: bool, layer: str, sector: str = "") -> gpd.GeoDataFrame:
     """Parts of the region beyond reach of `layer` (one polygon per gap), with area and population."""
     from analysis.gaps import gap_areas as build
 
-    result = coverage(path, stamp, region_id, online, population, radius, include_planned)
-    return build(result, facilities(path, stamp), boundary(path, stamp, region_id, online, population).geometry,
+    result = coverage(path, stamp, region_id, online, population, radius, include_planned, sector)
+    return build(result, facilities(path, stamp, sector), boundary(path, stamp, region_id, online, population).geometry,
                  layers=[layer], explode=True)
 
 
@@ -415,7 +452,7 @@ def catchments(path: str, stamp: int, region_id: str, online: bool, population: 
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
 def siting(path: str, stamp: int, region_id: str, online: bool, population: str, layer: str, radius_km: float, k: int,
-           include_planned: bool):
+           include_planned: bool, sector: str = ""):
     """Best `k` new sites of `layer` for the region's demand (greedy, with the optimum when small).
 
     Candidate sites are the region's towns (GeoNames settlements): with a population grid
@@ -423,22 +460,23 @@ def siting(path: str, stamp: int, region_id: str, online: bool, population: str,
     """
     from analysis.siting import site
 
-    return site(demand(path, stamp, region_id, online, population), facilities(path, stamp), layer=layer,
+    return site(demand(path, stamp, region_id, online, population), facilities(path, stamp, sector), layer=layer,
                 radius_km=radius_km, k=k, include_planned=include_planned, time_limit_s=2.0,
                 candidates=None if population == "geonames" else towns(path, stamp, region_id, online, population))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared like `_demand`
 def town_coverage(path: str, stamp: int, region_id: str, online: bool, population: str,
-                  radius: tuple[tuple[str, float], ...], include_planned: bool = False):
+                  radius: tuple[tuple[str, float], ...], include_planned: bool = False, sector: str = ""):
     """Coverage of the region's towns (GeoNames settlements), for "towns beyond reach" whatever the demand layer."""
     if population == "geonames":
-        return coverage(path, stamp, region_id, online, population, radius, include_planned)
+        return coverage(path, stamp, region_id, online, population, radius, include_planned, sector)
     from analysis.coverage import compute
 
-    return compute(towns(path, stamp, region_id, online, population), facilities(path, stamp),
+    return compute(towns(path, stamp, region_id, online, population), facilities(path, stamp, sector),
                    radius_km=dict(radius), include_planned=include_planned,
-                   nearest=nearest(path, stamp, region_id, online, population, include_planned, towns_only=True))
+                   nearest=nearest(path, stamp, region_id, online, population, include_planned, towns_only=True,
+                                   sector=sector))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -457,26 +495,51 @@ def radius_items(ctx: Context) -> tuple[tuple[str, float], ...]:
 # -- page set-up and sidebar -------------------------------------------------------------------
 # The navigation, drawn by `sidebar` (page file, label, icon); Streamlit's own list of
 # pages/ is hidden (.streamlit/config.toml) so that the labels are ours.
+# Labels are English here and translated where drawn; a page's title passed to `start` is one of them.
 NAVIGATION = (
-    ("app.py", "Home", ":material/home:"),
-    ("pages/map.py", "Map", ":material/map:"),
-    ("pages/gaps.py", "Gaps", ":material/travel_explore:"),
-    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
-    ("pages/data.py", "Data", ":material/upload_file:"),
-    ("pages/export.py", "Export", ":material/download:"),
-    ("pages/present.py", "Present", ":material/slideshow:"),
+    ("app.py", N_("Home"), ":material/home:"),
+    ("pages/map.py", N_("Map"), ":material/map:"),
+    ("pages/gaps.py", N_("Gaps"), ":material/travel_explore:"),
+    ("pages/compare.py", N_("Compare"), ":material/compare_arrows:"),
+    ("pages/data.py", N_("Data"), ":material/upload_file:"),
+    ("pages/export.py", N_("Export"), ":material/download:"),
+    ("pages/present.py", N_("Present"), ":material/slideshow:"),
 )
 # An emoji favicon is drawn by the browser itself; a :material: one would be fetched from Google.
 PAGE_ICON = "🗺️"
 
 
 def start(title: str) -> Context:
-    """Set up a page (browser title, wide layout), sign in (shared mode), draw the sidebar; return the Context."""
-    st.set_page_config(page_title=f"{title} · Creative Atlas" if title != "Home" else "Creative Atlas",
+    """Set up a page (language, browser title, wide layout), sign in (shared mode), draw the sidebar; return the Context.
+
+    The language is set first, for this run's thread: every `i18n.gettext` below, in pages and in
+    the packages they call, then speaks it. `title` is English (a `NAVIGATION` label).
+    """
+    i18n.set_language(language())
+    st.set_page_config(page_title=f"{_(title)} · Creative Atlas" if title != "Home" else "Creative Atlas",
                        page_icon=PAGE_ICON, layout="wide", initial_sidebar_state="expanded")
     config = shared_config()
     user = signed_in(config) if config is not None else None
     return sidebar(config, user)
+
+
+def browser_language() -> str:
+    """The language the browser prefers among `i18n.LANGUAGES` (navigator.language, else Accept-Language)."""
+    preferred = st.context.locale or (st.context.headers.get("Accept-Language") if st.context.headers else None)
+    return i18n.negotiate(preferred)
+
+
+def language() -> str:
+    """This run's language: a new ``?lang=`` in the URL (a link, a reload), else the session's, else the browser's."""
+    value = st.query_params.get("lang")
+    if value is not None and value != st.session_state.get(URL_STATE, {}).get("lang"):
+        try:
+            st.session_state[LANGUAGE] = i18n.check_language(value)
+        except AtlasError:
+            pass  # an unknown ?lang= keeps the language this session had (the URL is then rewritten)
+    if st.session_state.get(LANGUAGE) not in i18n.LANGUAGES:
+        st.session_state[LANGUAGE] = browser_language()
+    return st.session_state[LANGUAGE]
 
 
 # -- shared mode: configuration, sign-in, session cookie ------------------------------------------
@@ -488,8 +551,8 @@ def shared_config() -> access.Config | None:
     try:
         return _config(path, os.stat(path).st_mtime_ns)
     except OSError as exc:
-        st.error(f"{CONFIG_ENV}={path}: the config file cannot be read ({exc.strerror}). "
-                 "Create it with: python -m atlas config init FILE", icon=":material/error:")
+        st.error(_("{env}={path}: the config file cannot be read ({problem}). Create it with: python -m atlas "
+                   "config init FILE").format(env=CONFIG_ENV, path=path, problem=exc.strerror), icon=":material/error:")
     except AtlasError as exc:
         st.error(markdown_text(str(exc)), icon=":material/error:")
     st.stop()
@@ -542,15 +605,15 @@ def _sign_in_form(config: access.Config) -> None:
     st.session_state.pop(USER, None)
     st.session_state.pop(TOKEN, None)
     st.title("Creative Atlas")
-    st.caption("This atlas is shared by an alliance: sign in to see its maps.")
+    st.caption(_("This atlas is shared by an alliance: sign in to see its maps."))
     with st.form("atlas.sign_in"):
-        name = st.text_input("User name", key="atlas.sign_in.name")
-        password = st.text_input("Password", type="password", key="atlas.sign_in.password")
-        submitted = st.form_submit_button("Sign in", type="primary")
+        name = st.text_input(_("User name"), key="atlas.sign_in.name")
+        password = st.text_input(_("Password"), type="password", key="atlas.sign_in.password")
+        submitted = st.form_submit_button(_("Sign in"), type="primary")
     if submitted:
         user = access.verify_password(config, name.strip(), password)
         if user is None:
-            st.error("The user name or password is not right. Ask an admin of the alliance if you have none.")
+            st.error(_("The user name or password is not right. Ask an admin of the alliance if you have none."))
         else:
             token = access.issue_token(config, user.name)
             st.session_state[USER], st.session_state[TOKEN] = user, token
@@ -574,9 +637,9 @@ def _apply_url(config: access.Config | None) -> str | None:
         if value is None or value == written.get(param):
             continue
         if param == "workspace" and config is not None and value not in config.workspaces:
-            problem = (f"'{value[:60]}' is not a workspace of this atlas; showing "
-                       f"'{st.session_state.get(WORKSPACE) or next(iter(config.workspaces), '')}'. "
-                       f"Its workspaces: {', '.join(config.workspaces) or 'none yet'}.")
+            problem = _("'{name}' is not a workspace of this atlas; showing '{shown}'. Its workspaces: {names}.").format(
+                name=value[:60], shown=st.session_state.get(WORKSPACE) or next(iter(config.workspaces), ""),
+                names=", ".join(config.workspaces) or _("none yet"))
             continue
         st.session_state[key] = value
     return problem
@@ -591,7 +654,10 @@ def _write_url(ctx: Context) -> None:
         wanted["region"] = ctx.region.id
     if ctx.population != "geonames":
         wanted["population"] = ctx.population
-    for param in ("workspace", "region", "population"):
+    lang = st.session_state.get(LANGUAGE, i18n.DEFAULT)
+    if lang != i18n.DEFAULT or browser_language() != i18n.DEFAULT:
+        wanted["lang"] = lang  # a link or a reload keeps a language the browser would not pick by itself
+    for param in ("workspace", "region", "population", "lang"):
         if param not in wanted and param in st.query_params:
             del st.query_params[param]
         elif param in wanted and st.query_params.get(param) != wanted[param]:
@@ -614,7 +680,7 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
         st.session_state.setdefault(WORKSPACE, str(DEFAULT_WORKSPACE))
     st.session_state.setdefault(ONLINE, False)
     url_problem = _apply_url(config)
-    for key in (WORKSPACE, REGION, POPULATION, ONLINE):
+    for key in (WORKSPACE, REGION, POPULATION, ONLINE, LANGUAGE):
         # Each page draws its own sidebar widgets; handing the value over as plain session
         # state keeps it when the user moves to another page.
         if key in st.session_state:
@@ -624,16 +690,16 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
         st.divider()
         if config is not None:
             if not config.workspaces:
-                st.error("No workspace is configured yet. An admin adds one with: "
-                         "python -m atlas config add-workspace NAME LOCATION --config FILE")
+                st.error(_("No workspace is configured yet. An admin adds one with: "
+                           "python -m atlas config add-workspace NAME LOCATION --config FILE"))
                 st.stop()
-            st.selectbox("Workspace", list(config.workspaces), key=WORKSPACE)
+            st.selectbox(_("Workspace"), list(config.workspaces), key=WORKSPACE)
             name = st.session_state[WORKSPACE]
             workspace = Workspace(access.workspace_location(config, name), user=user.name, role=user.role)
         else:
-            st.text_input("Workspace folder", key=WORKSPACE,
-                          help="A folder holding atlas.gpkg (or a postgresql:// URL). The demo workspace opens "
-                               "by default.")
+            st.text_input(_("Workspace folder"), key=WORKSPACE,
+                          help=_("A folder holding atlas.gpkg (or a postgresql:// URL). The demo workspace opens "
+                                 "by default."))
             name = ""
             location = str(st.session_state[WORKSPACE]).strip()
             workspace = Workspace(location if location.startswith("postgresql://")
@@ -646,9 +712,10 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
             ctx.problem = str(exc)
         if ctx.stamp == 0 and ctx.problem is None:
             where = f"'{name}'" if name else workspace.where
-            ctx.problem = (f"No workspace at {where} yet (nothing imported). Import KMZ/KML, XLSX/CSV "
-                           "or GeoJSON files on the Data page" + ("." if name else
-                                                                  ", or enter the folder of an existing workspace."))
+            ctx.problem = (_("No workspace at {where} yet (nothing imported). Import KMZ/KML, XLSX/CSV or GeoJSON "
+                             "files on the Data page.") if name else
+                           _("No workspace at {where} yet (nothing imported). Import KMZ/KML, XLSX/CSV or GeoJSON "
+                             "files on the Data page, or enter the folder of an existing workspace.")).format(where=where)
         elif ctx.problem is None:
             try:
                 ctx.registry = registry(ctx.path, ctx.stamp)
@@ -658,45 +725,58 @@ def sidebar(config: access.Config | None = None, user: access.User | None = None
             ids = list(ctx.registry.regions)
             if st.session_state.get(REGION) not in ids:
                 st.session_state[REGION] = summary(ctx.path, ctx.stamp)["default_region"] or ids[0]
-            st.selectbox("Region", ids, key=REGION, format_func=lambda i: ctx.registry.regions[i].name)
+            st.selectbox(_("Region"), ids, key=REGION, format_func=lambda i: ctx.registry.regions[i].name)
             ctx.region = ctx.registry.regions[st.session_state[REGION]]
             layers = population_layers(ctx.path, geo_stamp(ctx.path))
             if st.session_state.get(POPULATION) not in layers:
                 st.session_state[POPULATION] = "geonames"
             if len(layers) > 1:
-                st.selectbox("Population", list(layers), key=POPULATION, format_func=layers.get,
-                             help="Whose people the figures count: the built-in GeoNames settlements, or a "
-                                  "population layer imported on the Data page (a 1 km grid counts everyone).")
+                st.selectbox(_("Population"), list(layers), key=POPULATION,
+                             format_func=lambda k: _(layers[k]) if layers[k] == GEONAMES_LABEL else layers[k],
+                             help=_("Whose people the figures count: the built-in GeoNames settlements, or a "
+                                    "population layer imported on the Data page (a 1 km grid counts everyone)."))
             ctx.population = st.session_state[POPULATION]
-        st.toggle("Online (basemap tiles, official boundaries)", key=ONLINE,
-                  help="Off: maps draw without tiles and boundaries come from the workspace cache or the "
-                       "approximate outline, so nothing waits on the network.")
+        st.toggle(_("Online (basemap tiles, official boundaries)"), key=ONLINE,
+                  help=_("Off: maps draw without tiles and boundaries come from the workspace cache or the "
+                         "approximate outline, so nothing waits on the network."))
+        st.selectbox(_("Language"), list(i18n.LANGUAGES), key=LANGUAGE, format_func=i18n.LANGUAGES.get,
+                     help=_("The language of the pages and of exported reports. Your data is never translated."))
         if user is not None:
-            st.caption(f"Signed in as **{markdown_text(user.name)}** ({user.role})")
-            st.button("Sign out", key="atlas.sign_out", on_click=sign_out, icon=":material/logout:")
+            st.caption(_("Signed in as **{name}** ({role})").format(name=markdown_text(user.name), role=_(user.role)))
+            st.button(_("Sign out"), key="atlas.sign_out", on_click=sign_out, icon=":material/logout:")
         _write_url(ctx)
         params = query(ctx)
         with nav:
             for page, label, icon in NAVIGATION:
-                st.page_link(page, label=label, icon=icon, query_params=params)
+                st.page_link(page, label=_(label), icon=icon, query_params=params)
     if url_problem:
         st.warning(markdown_text(url_problem), icon=":material/warning:")
     return ctx
 
 
+# What `empty_state` names, as pages pass it (English, translated when shown), and the roles shown
+# beside a signed-in user: marked here so that the catalogues hold them.
+EMPTY_WHAT = (N_("this page"), N_("Home"), N_("the map"), N_("the gap analysis"), N_("the comparison"),
+              N_("the export"), N_("the presentation"))
+ROLES = (N_("viewer"), N_("editor"), N_("admin"))
+
+
 def empty_state(ctx: Context, what: str = "this page") -> bool:
-    """Show a helpful message and return True when there is nothing to show yet."""
+    """Show a helpful message and return True when there is nothing to show yet (`what` in English, e.g. "the map")."""
     if ctx.problem:
         st.info(markdown_text(ctx.problem), icon=":material/folder_open:")
-        st.page_link("pages/data.py", query_params=query(ctx), label="Go to Data to import files", icon=":material/upload:")
+        st.page_link("pages/data.py", query_params=query(ctx), label=_("Go to Data to import files"),
+                     icon=":material/upload:")
         return True
     if ctx.region is None:
-        st.info("No regions are defined. Add one to regions.json in the workspace folder.")
+        st.info(_("No regions are defined. Add one to regions.json in the workspace folder."))
         return True
     if summary(ctx.path, ctx.stamp)["count"] == 0:
-        st.info(f"The workspace {code_span(ctx.workspace.where)} holds no features yet, so {what} has nothing to show. "
-                "Import the alliance's My Maps export (KMZ/KML) or audit sheet (XLSX/CSV) on the Data page.",
+        st.info(_("The workspace {workspace} holds no features yet, so {what} has nothing to show. Import the "
+                  "alliance's My Maps export (KMZ/KML) or audit sheet (XLSX/CSV) on the Data page.").format(
+                    workspace=code_span(ctx.workspace.where), what=_(what)),
                 icon=":material/folder_open:")
-        st.page_link("pages/data.py", query_params=query(ctx), label="Go to Data to import files", icon=":material/upload:")
+        st.page_link("pages/data.py", query_params=query(ctx), label=_("Go to Data to import files"),
+                     icon=":material/upload:")
         return True
     return False

@@ -40,6 +40,14 @@ def remove_control(label: str, options: list[str], key: str, button: str, button
             st.rerun()
 
 
+def place_picker(places, key: str, other: str) -> dict | None:
+    """A choice among the GeoNames places of a town, or `other` (option 0); return the picked place or None."""
+    rows = {int(p["geonameid"]): p for p in places.to_dict("records")}
+    labels = {**{gid: ops.candidate_label(p) for gid, p in rows.items()}, 0: other}
+    picked = st.radio("Where is it?", [*rows, 0], format_func=labels.get, key=key, index=None if rows else 0)
+    return rows.get(picked) if picked else None
+
+
 ctx = ui.start("Data")
 st.title("Data")
 st.caption(f"Workspace: {md(ctx.workspace_name or ctx.path)}")
@@ -143,6 +151,8 @@ if len(todo) and may_edit:
 
 if message := st.session_state.pop(ui.MESSAGE, None):
     st.success(message, icon=":material/check:")
+if note := st.session_state.pop(ui.EDIT_NOTE, None):
+    st.warning(note, icon=":material/location_off:")
 
 # -- edit one feature ----------------------------------------------------------------------------------
 if len(features) and may_edit:
@@ -167,15 +177,83 @@ if len(features) and may_edit:
                 else:
                     values[name] = st.text_input(name, current, key=key)
             saved = st.form_submit_button("Save changes")
-        if saved:
+        pending = st.session_state.get(ui.EDIT_PENDING)
+        if saved:  # a new town first asks where the point goes
+            pending = {"fid": fid, "values": values}
+            if ops.town_changed(row, values):
+                st.session_state[ui.EDIT_PENDING] = pending
+                st.session_state.pop(ui.EDIT_PLACE, None)
+            else:
+                pending["place"] = None
+        if pending and pending["fid"] == fid and "place" not in pending:
+            town, country = pending["values"]["town"], pending["values"].get("country")
+            places = ops.town_candidates(town, country, near=row["geometry"])
+            if places.empty:  # nothing to choose: saved as it is, and the page says the point stays
+                pending = {**pending, "place": None, "note": ops.no_place_message(town, country)}
+            else:
+                st.markdown(f"**The town is now {md(town)}.** The point is at {ops.point_text(row['geometry'])}; "
+                            "move it to the new town?")
+                place = place_picker(places, ui.EDIT_PLACE, "Keep the point where it is")
+                cols = st.columns([1, 1, 3])
+                if cols[0].button("Save changes", key="data.edit_place_save", type="primary"):
+                    pending = {**pending, "place": place, "kept": place is None}
+                if cols[1].button("Cancel", key="data.edit_place_cancel"):
+                    st.session_state.pop(ui.EDIT_PENDING, None)
+                    st.rerun()
+        if pending and pending["fid"] == fid and "place" in pending:
             try:
-                changes = ops.edit_feature(ctx.workspace, fid, values, version=opened)
+                changes = ops.edit_feature(ctx.workspace, fid, pending["values"], version=opened,
+                                           place=pending["place"])
             except AtlasError as exc:
                 st.error(md(f"{labels[fid]}: {exc}"))
             else:
-                st.session_state.pop(ui.field_key(fid, "version"), None)
-                st.session_state[ui.MESSAGE] = (f"Saved {', '.join(changes)} of {md(row['name'])}." if changes
-                                                 else "Nothing changed.")
+                for key in (ui.field_key(fid, "version"), ui.EDIT_PENDING, ui.EDIT_PLACE):
+                    st.session_state.pop(key, None)
+                st.session_state[ui.MESSAGE] = md(ops.saved_message(row["name"], changes, pending["place"],
+                                                                    kept=pending.get("kept", False)))
+                if pending.get("note"):
+                    st.session_state[ui.EDIT_NOTE] = md(pending["note"])
+                st.rerun()
+
+# -- fix a rejected row and accept it ------------------------------------------------------------------------
+rejected_rows = ops.rejected_choices(ctx.workspace) if may_edit else {}
+if rejected_rows:
+    st.subheader("Fix a rejected row")
+    st.caption("Rows an import could not use, e.g. a town the offline gazetteer could not place. Fix one and "
+               "accept it: it becomes a feature (undo it below), and a re-import of its file keeps the fix.")
+    rid = st.selectbox("Rejected row", list(rejected_rows), format_func=rejected_rows.get, key=ui.REJECTED_ID,
+                       index=None, placeholder="Pick a row to fix")
+    start = None
+    if rid is not None:
+        try:
+            start = ops.rejected_prefill(ctx.workspace, rid)
+        except AtlasError as exc:
+            st.error(md(exc), icon=":material/error:")
+    if start:
+        st.caption(f"{md(start['file'])}, {md(start['where'])}: {md(start['reason'])}")
+        fixed, key = {}, f"rejected-{rid}"
+        cols = st.columns(3)
+        for i, name in enumerate((*ops.ACCEPT_FIELDS, "lat", "lon")):
+            label = {"lat": "latitude", "lon": "longitude"}.get(name, name)
+            where, field_key = cols[i % 3], ui.field_key(key, name)
+            if name == "layer":
+                fixed[name] = where.selectbox(label, ALL_LAYERS, index=ALL_LAYERS.index(start[name]), key=field_key)
+            elif name == "status":
+                fixed[name] = where.selectbox(label, STATUSES, index=STATUSES.index(start[name]), key=field_key)
+            else:
+                fixed[name] = where.text_input(label, start[name], key=field_key)
+        places = ops.town_candidates(fixed["town"], fixed["country"])
+        if fixed["town"].strip() and places.empty:
+            st.warning(md(ops.no_place_message(fixed["town"], fixed["country"], typed=True)),
+                       icon=":material/location_off:")
+        place = place_picker(places, f"{ui.REJECTED_PLACE}.{rid}", "At the latitude and longitude typed above")
+        if st.button("Accept as a feature", key="data.accept_rejected", type="primary"):
+            try:
+                st.session_state[ui.MESSAGE] = md(ops.accept_rejected(ctx.workspace, rid, fixed, place=place))
+            except AtlasError as exc:
+                st.error(md(exc), icon=":material/error:")
+            else:
+                st.session_state.pop(ui.REJECTED_ID, None)
                 st.rerun()
 
 # -- geography: population layers and area files -------------------------------------------------------

@@ -8,6 +8,7 @@ import streamlit as st
 import maps
 import ui
 from access import SAVE_SITE
+from analysis.coverage import sectors_in
 from analysis.gaps import uncovered
 from atlas.dashboard import (
     area_table,
@@ -38,6 +39,9 @@ if not ui.empty_state(ctx, "the gap analysis"):
         planned = cols[3].toggle("Count planned sites", key="gaps.planned",
                                  help="A scenario: planned facilities count as if they were open.")
         focus = cols[3].selectbox("Focus layer", LAYERS, key="gaps.focus", format_func=LAYER_LABELS.get)
+        sector = cols[3].selectbox("Sector", ["", *sectors_in(ui.facilities(ctx.path, ctx.stamp))], key="gaps.sector",
+                                   format_func=lambda name: name or "All sectors",
+                                   help="Count only the facilities that list this creative sector (or all sectors).")
         k = cols[4].slider("New sites to suggest", 0, 10, 3, key="gaps.k")
         show_gaps = cols[4].toggle("Show gap areas", value=True, key="gaps.areas")
         show_shares = cols[4].toggle("Shade areas by coverage", key="gaps.choropleth",
@@ -47,8 +51,8 @@ if not ui.empty_state(ctx, "the gap analysis"):
     key = ctx.key()
     try:
         bound = ui.boundary(*key)
-        result = ui.coverage(*key, radius, planned)
-        rep = ui.report(*key, radius, planned)
+        result = ui.coverage(*key, radius, planned, sector)
+        rep = ui.report(*key, radius, planned, sector)
         figures = st.columns(5)
         for col, layer in zip(figures, LAYERS):
             col.metric(f"{LAYER_LABELS[layer]} coverage", share_text(rep["layers"][layer]["coverage_share"]),
@@ -59,16 +63,16 @@ if not ui.empty_state(ctx, "the gap analysis"):
                           help=f"People in the {rep['demand']['kind']} of {rep['demand']['source']} inside the region.")
         if warning := rep["demand"].get("warning"):
             st.warning(md(warning), icon=":material/groups:")
-        by_area, areas_source = ui.areas(*key, radius, planned)
-        siting = ui.siting(*key, focus, dict(radius)[focus], k, planned) if k else None
+        by_area, areas_source = ui.areas(*key, radius, planned, sector)
+        siting = ui.siting(*key, focus, dict(radius)[focus], k, planned, sector) if k else None
         sites = siting.sites if siting is not None else []
-        places = ui.town_coverage(*key, radius, planned)  # the towns, also when the demand is a grid
+        places = ui.town_coverage(*key, radius, planned, sector)  # the towns, also when the demand is a grid
         towns = uncovered(places)
         content = maps.MapContent(
             facilities=ui.facility_map(*key, (focus,), radius=((focus, dict(radius)[focus]),),
-                                       include_planned=planned),
+                                       include_planned=planned, sector=sector),
             boundary=bound.geometry, boundary_source=bound.source, settlements=ui.towns(*key),
-            gaps=ui.gap_areas(*key, radius, planned, focus) if show_gaps else None,
+            gaps=ui.gap_areas(*key, radius, planned, focus, sector) if show_gaps else None,
             uncovered=places.settlements[~places.settlements[f"covered_{focus}"]], sites=sites, sites_layer=focus,
             areas=by_area if show_shares else None, areas_layer=focus, attribution=bound.attribution,
         )
@@ -91,7 +95,7 @@ if not ui.empty_state(ctx, "the gap analysis"):
         with right:
             st.subheader(f"{len(sites)} suggested new site{'s' if len(sites) != 1 else ''}")
             if sites:
-                near_plans = planned_near(sites, ui.facilities(ctx.path, ctx.stamp), focus, dict(radius)[focus])
+                near_plans = planned_near(sites, ui.facilities(ctx.path, ctx.stamp, sector), focus, dict(radius)[focus])
                 st.dataframe(sites_table(sites, None if planned else near_plans), hide_index=True, width="stretch",
                              column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("lat", "lon")})
                 st.caption(md(siting_sentence(siting)))

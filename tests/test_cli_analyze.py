@@ -448,3 +448,46 @@ def test_the_report_names_a_missing_boundary_as_the_boundary_sources_do():
     from geography.boundaries import NONE
 
     assert NO_BOUNDARY == NONE
+
+
+# -- coverage per creative sector ---------------------------------------------------------------
+def _sector_facilities(tmp_path: Path) -> Path:
+    """Hubs at 53.0 (games, written in Polish) and 53.3 (music); training for all sectors; a network with none."""
+    def feature(fid, layer, lat, sectors):
+        properties = {"name": fid, "layer": layer, "status": "existing"}
+        if sectors:
+            properties["sectors"] = sectors
+        return {"type": "Feature", "id": fid, "properties": properties,
+                "geometry": {"type": "Point", "coordinates": [-8.0, lat]}}
+
+    path = tmp_path / "sectors.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        feature("H1", "hubs", 53.0, "gry; design"), feature("H3", "hubs", 53.3, "muzyka"),
+        feature("T1", "training", 53.0, "alla"), feature("N1", "networks", 53.5, None),
+    ]}), encoding="utf-8")
+    return path
+
+
+def test_sector_counts_only_the_facilities_serving_it_and_accepts_aliases(tmp_path):
+    facilities = _sector_facilities(tmp_path)
+    everyone = analyze_json("--facilities", facilities, "--demand", DEMAND, "--radius", "hubs=20")
+    assert "sector" not in everyone  # the default report is unchanged
+    # Both hubs: Aville, Bton (H1) and Cford (H3) = 3500.
+    assert everyone["layers"]["hubs"]["covered_population"] == 3500
+    games = analyze_json("--facilities", facilities, "--demand", DEMAND, "--radius", "hubs=20", "--sector", "gry")
+    assert games["sector"] == "games"
+    assert games["layers"]["hubs"]["facilities"] == 1 and games["layers"]["hubs"]["covered_population"] == 1500
+    assert games["layers"]["training"]["facilities"] == 1  # "alla": serves every sector
+    assert games["layers"]["networks"]["facilities"] == 0  # lists no sector
+    assert any(note.startswith("Sector games: only the 2 of 4 facilities") for note in games["notes"])
+    for alias in ("games", "Spiele", "spel"):
+        assert analyze_json("--facilities", facilities, "--demand", DEMAND, "--radius", "hubs=20",
+                            "--sector", alias) == games
+    music = analyze_json("--facilities", facilities, "--demand", DEMAND, "--radius", "hubs=20", "--sector", "Musik")
+    assert music["sector"] == "music" and music["layers"]["hubs"]["covered_population"] == 2000  # Cford
+
+
+def test_an_unknown_sector_is_a_one_line_error_listing_the_choices():
+    line = one_line_error(run("analyze", "--facilities", FACILITIES, "--demand", DEMAND, "--sector", "bärenzucht"))
+    assert line.startswith("error: --sector 'bärenzucht' is not a creative sector; use one of architecture, design, games")
+    assert "crafts" in line and "experience-based learning" in line and "publishing" in line

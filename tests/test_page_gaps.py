@@ -134,3 +134,17 @@ def test_no_site_helps_says_why(tmp_path):
     assert not at.exception
     assert "0 suggested new sites" in [s.value for s in at.subheader]
     assert "No new site adds anyone" in texts(at) and "above 0" not in texts(at)
+
+
+def test_sector_select_restricts_the_facilities_counted(tmp_path):
+    at = run_page(GAPS, demo_copy(tmp_path))
+    select = at.selectbox(key="gaps.sector")
+    assert select.options[0] == "All sectors" and "games" in select.options and "crafts" in select.options
+    assert "all" not in select.options  # "serves all sectors" is not a sector to choose
+    before_share, before_discs = share(at, "Hubs & infrastructure coverage"), len(layer(at, "hubs-discs")["data"])
+    select.set_value("games").run()
+    assert not at.exception
+    # Existing hubs listing games (spel, gry): Castlerea, PorterShed, Blekinge Creative Hub, Rödeby, EC1 Łódź.
+    assert len(layer(at, "hubs-discs")["data"]) == 5 < before_discs
+    assert share(at, "Hubs & infrastructure coverage") < before_share
+    assert "Sector games: only the" in texts(at)
