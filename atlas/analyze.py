@@ -23,10 +23,14 @@ from loaders.features import CRS, empty_features
 from loaders.layers import HUBS, LAYERS, UNCLASSIFIED
 
 if TYPE_CHECKING:
+    from analysis.travel import Router, TravelCoverage
     from geography.boundaries import Boundary
     from workspace import Workspace
 
 GEONAMES = "geonames"
+DEFAULT_MINUTES = 30.0
+"""Travel time per layer when a network is given without --minutes."""
+MAX_OFF_NETWORK_LISTED = 100
 NO_BOUNDARY = "none"
 """``geography.boundaries.NONE``: the report's boundary source when there is none. The boundary
 sources and the workspace are imported only when an analysis uses them, so that one of
@@ -305,6 +309,33 @@ def inputs(
                           registry.radius_km(region, radius_km), notes, details, found_areas, areas_source, kind)
 
 
+def in_sector(inp: AnalysisInputs, sector: str | None) -> AnalysisInputs:
+    """Return `inp` with only the facilities serving `sector` (listing it or ``all``); `inp` itself for None.
+
+    `sector` may be an alias (``"gry"``, ``"Spel"`` → games). The report says which
+    sector (``details["sector"]``) and how many facilities were kept.
+
+    Raises
+    ------
+    UsageError
+        When `sector` names no creative sector, listing the choices.
+    """
+    if sector is None or not str(sector).strip():
+        return inp
+    from analysis.coverage import SECTOR_CHOICES, facilities_in_sector
+    from loaders.vocabulary import sector_choice
+
+    canonical = sector_choice(str(sector))
+    if canonical is None:
+        raise UsageError(f"--sector '{sector}' is not a creative sector; use one of {', '.join(SECTOR_CHOICES)} "
+                         "(or its name in Swedish, Polish or German, e.g. gry).")
+    kept = facilities_in_sector(inp.facilities, canonical)
+    note = (f"Sector {canonical}: only the {len(kept)} of {len(inp.facilities)} facilities that list {canonical} "
+            "(or all sectors) count.")
+    return dataclasses.replace(inp, facilities=kept, notes=[*inp.notes, note],
+                               details={**inp.details, "sector": canonical})
+
+
 # -- report -------------------------------------------------------------------------------
 def _km(value: Any) -> float | None:
     if value is None:
@@ -320,7 +351,7 @@ def _share(value: float) -> float:
 def _facility_counts(inp: AnalysisInputs, result: CoverageResult, include_planned: bool) -> dict[str, dict[str, int]]:
     """Facilities of each layer inside the boundary, and outside ones that serve settlements inside."""
     counts: dict[str, dict[str, int]] = {}
-    for layer in result.radius_km:
+    for layer in result.analysed_layers:
         chosen = select_facilities(inp.facilities, layer, include_planned=include_planned)
         points = lonlat(chosen.geometry)
         located = np.isfinite(points).all(axis=1)
@@ -338,7 +369,7 @@ def _facility_counts(inp: AnalysisInputs, result: CoverageResult, include_planne
 
 def report(
     inp: AnalysisInputs,
-    result: CoverageResult,
+    result: CoverageResult | TravelCoverage,
     *,
     siting: Any = None,
     sites_layer: str = HUBS,
@@ -357,8 +388,17 @@ def report(
     ``gaps_total`` counts them all. Without ``count_facilities`` (the dashboard counts them
     once per region, not per radius) ``facilities`` counts every located facility and
     ``facilities_serving_from_outside`` is None.
+
+    A travel-time result (`analysis.travel.TravelCoverage`) gives ``"measure": "minutes"``,
+    ``mode``, ``minutes`` per layer instead of ``radius_km``, ``nearest_minutes`` (and
+    ``snap_m``, ``on_network``) in each gap, ``off_network`` (demand points too far from
+    the network) and ``network`` (what it was measured on, with the speeds assumed).
     """
-    from analysis.gaps import uncovered
+    travel = getattr(result, "measure", "km") == "minutes"
+    if travel:
+        from analysis.travel import uncovered
+    else:
+        from analysis.gaps import uncovered
 
     counts = _facility_counts(inp, result, include_planned) if count_facilities else {
         layer: {"inside": figures["facilities"], "serving_from_outside": None}
@@ -373,20 +413,28 @@ def report(
             "facilities_serving_from_outside": counts[layer]["serving_from_outside"],
             "facilities_without_location": int(result.unlocated.get(layer, 0)),
         }
+        if travel:
+            layers[layer]["facilities_off_network"] = int(figures["facilities_off_network"])
     gaps = []
     total, source = _gap_rows(result, max_gaps)
     listed = uncovered(source)
     if max_gaps is not None:
         listed = listed.head(max(max_gaps, 0))
     for row in listed.itertuples(index=False):
-        gaps.append({
+        gap = {
             "name": str(row.name),
             "population": int(row.population),
             "lat": None if not math.isfinite(row.lat) else round(float(row.lat), 6),
             "lon": None if not math.isfinite(row.lon) else round(float(row.lon), 6),
             "missing": list(row.missing),
-            "nearest_km": {layer: _km(km) for layer, km in row.nearest_km.items()},
-        })
+        }
+        if travel:
+            gap["nearest_minutes"] = dict(row.nearest_minutes)
+            gap["snap_m"] = None if not math.isfinite(row.snap_m) else round(float(row.snap_m), 1)
+            gap["on_network"] = bool(row.on_network)
+        else:
+            gap["nearest_km"] = {layer: _km(km) for layer, km in row.nearest_km.items()}
+        gaps.append(gap)
     site_report: dict[str, Any] = {"layer": sites_layer, "sites": []}
     if siting is not None:
         summary = _jsonable(siting.to_dict()) if hasattr(siting, "to_dict") else {}
@@ -398,8 +446,8 @@ def report(
                 for s in siting.sites
             ],
         }
-        for key in ("k", "radius_km", "covered_before", "covered_after", "optimum", "gap_to_optimum",
-                    "method", "notes"):
+        for key in ("k", "radius_km", "measure", "minutes", "mode", "covered_before", "covered_after", "optimum",
+                    "gap_to_optimum", "method", "notes"):
             if key in summary:
                 site_report[key] = summary[key]
     boundary = inp.boundary
@@ -425,7 +473,9 @@ def report(
         "region": inp.region.id if inp.region else None,
         "boundary": boundary.source if boundary else NO_BOUNDARY,
         "demand": demand_report,
-        "radius_km": {layer: float(km) for layer, km in result.radius_km.items()},
+        **({"measure": "minutes", "mode": result.mode,
+            "minutes": {layer: float(value) for layer, value in result.minutes.items()}} if travel else
+           {"radius_km": {layer: float(km) for layer, km in result.radius_km.items()}}),
         "layers": layers,
         "full_support_share": _share(result.full_support_share),
         "gaps": gaps,
@@ -452,6 +502,19 @@ def report(
         out["areas_source"] = inp.areas_source
     if "facilities_file" in inp.details:
         out["facilities_file"] = inp.details["facilities_file"]
+    if "sector" in inp.details:
+        out["sector"] = inp.details["sector"]
+    if travel:
+        off = result.off_network
+        out["off_network"] = {
+            "points": len(off), "population": int(off["population"].sum()),
+            "snap_limit_m": result.network.get("snap_limit_m"),
+            "listed": [{"name": str(r.name), "population": int(r.population), "snap_m": _km(r.snap_m)}
+                       for r in off.head(MAX_OFF_NETWORK_LISTED).itertuples(index=False)],
+        }
+        from geography.network import assumptions
+
+        out["network"] = {**result.network, "assumptions": assumptions(result.mode)}
     return out
 
 
@@ -533,20 +596,46 @@ def analyze(
     url_template: str | None = None,
     max_gaps: int | None = None,
     areas: str | Path | gpd.GeoDataFrame | None = None,
+    network: str | Path | None = None,
+    mode: str = "drive",
+    minutes: dict[str, float] | None = None,
+    sector: str | None = None,
 ) -> dict[str, Any]:
     """Run coverage, gaps and (with ``sites > 0``) siting, and return the JSON-able report.
+
+    With `sector` (a creative sector or an alias of one, e.g. ``"gry"``) only the
+    facilities serving it count (see `in_sector`); the report then has ``sector``.
 
     See `inputs` for how the workspace, region and files combine and `report` for the
     result. Siting looks for `sites` new facilities of `sites_layer` among the demand
     points (or the `candidates` file's points), with the same radius and circuity.
     ``max_gaps`` lists only the largest gaps (``gaps_total`` still counts them all).
+
+    With `network` (an ``.osm.pbf`` extract) everything is measured in minutes of travel
+    by `mode` (``drive``, ``walk``, ``bike``) within `minutes` per layer (`DEFAULT_MINUTES`
+    for each analysed layer not given); the built network is cached in
+    the workspace folder's ``networks/``. Without it, great-circle km as before.
     """
+    if minutes is not None and network is None:
+        raise UsageError("--minutes needs --network FILE.osm.pbf (a street network to measure travel time on); "
+                         "without one, give --radius LAYER=KM.")
+    if network is not None and radius_km:
+        raise UsageError("--radius is a distance in km; with --network give travel times instead, e.g. "
+                         "--minutes hubs=30.")
+    if network is not None and circuity != 1.0:
+        raise UsageError("--circuity approximates roads from straight lines; with --network the roads themselves "
+                         "are used, so leave it out.")
     if sites_layer not in LAYERS:
         raise UsageError(f"--sites-layer '{sites_layer}' is not a layer; use one of {', '.join(LAYERS)}.")
     if sites < 0 or sites > 10:
         raise UsageError(f"--sites {sites}: give a number of new sites between 1 and 10.")
+    workspace = _workspace(workspace)
     inp = inputs(workspace=workspace, region=region, facilities=facilities, demand=demand, boundary=boundary,
                  radius_km=radius_km, online=online, timeout_s=timeout_s, url_template=url_template, areas=areas)
+    inp = in_sector(inp, sector)
+    if network is not None:
+        return _analyze_travel(inp, workspace, network, mode, minutes, sites=sites, sites_layer=sites_layer,
+                               candidates=candidates, include_planned=include_planned, max_gaps=max_gaps)
     result = compute(inp.demand, inp.facilities, radius_km=inp.radius_km, include_planned=include_planned,
                      circuity=circuity)
     siting = None
@@ -558,6 +647,55 @@ def analyze(
                       k=sites, candidates=chosen, include_planned=include_planned, circuity=circuity)
     return report(inp, result, siting=siting, sites_layer=sites_layer, include_planned=include_planned,
                   max_gaps=max_gaps)
+
+
+def network_cache(workspace: Workspace | None) -> Path | None:
+    """The folder a workspace keeps built street networks in (``networks/``), or None (PostGIS, no workspace)."""
+    if workspace is None or workspace.path is None:
+        return None
+    return workspace.path / "networks"
+
+
+def travel_router(network: str | Path, mode: str, workspace: Workspace | str | Path | None = None) -> Router:
+    """Return a `analysis.travel.Router` on the `mode` network of an extract, built once per workspace.
+
+    Raises `errors.ImportFileError` for a file that is not a usable ``.osm.pbf`` extract.
+    """
+    from analysis.travel import Router
+    from geography.network import MODES, load_network
+
+    if mode not in MODES:
+        raise UsageError(f"--mode '{mode}' is not a travel mode; use one of {', '.join(MODES)}.")
+    return Router(load_network(network, mode, cache_dir=network_cache(_workspace(workspace))))
+
+
+def _analyze_travel(inp: AnalysisInputs, workspace: Workspace | None, network: str | Path, mode: str,
+                    minutes: dict[str, float] | None, *, sites: int, sites_layer: str,
+                    candidates, include_planned: bool, max_gaps: int | None) -> dict[str, Any]:
+    """`analyze` in minutes of travel on a street network."""
+    from analysis import travel
+
+    router = travel_router(network, mode, workspace)
+    # As with radii: the layers the region analyses, each at the default unless given.
+    minutes = {**{layer: DEFAULT_MINUTES for layer in inp.radius_km}, **(minutes or {})}
+    try:
+        minutes = travel.check_minutes(minutes)
+    except ValueError as exc:
+        raise UsageError(f"--minutes: {exc}") from None
+    result = travel.coverage(router, inp.demand, inp.facilities, minutes=minutes, include_planned=include_planned)
+    siting = None
+    if sites:
+        if sites_layer not in minutes:
+            raise UsageError(f"--sites-layer {sites_layer} has no travel time; add --minutes {sites_layer}=MIN.")
+        chosen = candidates if isinstance(candidates, gpd.GeoDataFrame) or candidates is None else _candidates(candidates)
+        siting = travel.site(router, inp.demand, inp.facilities, layer=sites_layer, minutes=minutes[sites_layer],
+                             k=sites, candidates=chosen, include_planned=include_planned)
+    out = report(inp, result, siting=siting, sites_layer=sites_layer, include_planned=include_planned,
+                 max_gaps=max_gaps)
+    if result.off_network is not None and len(result.off_network):
+        out["notes"].append(f"{len(result.off_network)} demand point(s) lie more than {router.snap_limit_m:g} m "
+                            f"from the {mode} network and are counted as not covered (off_network).")
+    return out
 
 
 # -- comparison ---------------------------------------------------------------------------

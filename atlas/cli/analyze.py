@@ -53,6 +53,27 @@ def _layer(text: str | None) -> str:
     return text
 
 
+def _minutes(values: list[str] | None) -> dict[str, float] | None:
+    """Parse ``["hubs=30", "training=45"]`` (``--minutes``) into minutes per layer; None when not given."""
+    if not values:
+        return None
+    minutes: dict[str, float] = {}
+    for text in values:
+        layer, sep, number = text.partition("=")
+        layer = layer.strip()
+        if not sep or layer not in LAYERS:
+            raise UsageError(f"--minutes {text!r}: expected LAYER=MIN with LAYER one of {', '.join(LAYERS)}, "
+                             "e.g. hubs=30.")
+        try:
+            value = float(number.replace(",", "."))
+        except ValueError:
+            raise UsageError(f"--minutes {text!r}: '{number}' is not a number of minutes, e.g. hubs=30.") from None
+        if not 0 < value <= 600:
+            raise UsageError(f"--minutes {text!r}: the travel time must be between 0 and 600 minutes.")
+        minutes[layer] = value
+    return minutes
+
+
 def _timeout(text: str) -> float:
     try:
         value = float(text)
@@ -84,6 +105,11 @@ def _lacking(gap: dict[str, Any]) -> str:
     """Name each missing layer with its nearest distance ("hubs (nearest 33.4 km)")."""
     parts = []
     for layer in gap["missing"]:
+        if "nearest_minutes" in gap:
+            found = gap["nearest_minutes"].get(layer)
+            parts.append(f"{layer} (off the network, {gap['snap_m']:,.0f} m from a road)" if not gap["on_network"]
+                         else f"{layer} (none reachable)" if found is None else f"{layer} (nearest {found:.1f} min)")
+            continue
         km = gap["nearest_km"].get(layer)
         parts.append(f"{layer} (none in the data)" if km is None else f"{layer} (nearest {km:.1f} km)")
     return ", ".join(parts)
@@ -113,15 +139,26 @@ def _print_report(report: dict[str, Any], *, max_gaps: int = 15) -> None:
         scenario.append("planned facilities included")
     if report.get("circuity", 1.0) != 1.0:
         scenario.append(f"road circuity x{report['circuity']}")
+    travel = report.get("measure") == "minutes"
+    if travel:
+        network = report["network"]
+        scenario.append(f"travel time by {report['mode']} on {network.get('file')} ({network['nodes']:,} nodes, "
+                        f"{network['edges']:,} edges, {network.get('cache', 'built')})")
     if scenario:
         print(f"  scenario: {', '.join(scenario)}")
     print()
-    print(f"  {'layer':<10} {'radius':>8} {'facilities':>10} {'covered people':>15} {'share':>8} {'uncovered towns':>16}")
+    reach_title = "minutes" if travel else "radius"
+    print(f"  {'layer':<10} {reach_title:>8} {'facilities':>10} {'covered people':>15} {'share':>8} {'uncovered towns':>16}")
     for layer, figures in report["layers"].items():
-        print(f"  {layer:<10} {report['radius_km'][layer]:>6g} km {figures['facilities']:>10} "
+        reach = f"{report['minutes'][layer]:>5g} min" if travel else f"{report['radius_km'][layer]:>6g} km"
+        print(f"  {layer:<10} {reach} {figures['facilities']:>10} "
               f"{figures['covered_population']:>15,} {_pct(figures['coverage_share']):>8} "
               f"{figures['uncovered_settlements']:>16}")
     print(f"  full support (all layers within reach): {_pct(report['full_support_share'])} of the population")
+    if travel and report["off_network"]["points"]:
+        off = report["off_network"]
+        print(f"  off the {report['mode']} network (over {off['snap_limit_m']:g} m from a road): {off['points']:,} "
+              f"points, {off['population']:,} people, counted as not covered")
     if report.get("by_area"):
         _print_areas(report)
     gaps = report["gaps"]
@@ -171,12 +208,15 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError("--sites-layer needs --sites K (how many new sites to look for).")
     if args.candidates and not sites:
         raise UsageError("--candidates needs --sites K (how many new sites to look for).")
+    if args.mode and not args.network:
+        raise UsageError("--mode needs --network FILE.osm.pbf (the street network to travel on).")
     report = analyze(
         workspace=args.workspace, region=args.region, facilities=args.facilities, demand=args.demand,
         boundary=args.boundary, radius_km=parse_radius_args(args.radius), sites=sites, areas=args.areas,
         sites_layer=layer, candidates=args.candidates,
         include_planned=args.include_planned, circuity=_circuity(args.circuity), online=_online(args),
         timeout_s=_timeout(args.timeout), max_gaps=None if args.all_gaps else MAX_GAPS,
+        network=args.network, mode=args.mode or "drive", minutes=_minutes(args.minutes), sector=args.sector,
     )
     if args.json:
         print_json(report)
@@ -376,8 +416,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"radius per layer, repeatable, e.g. --radius hubs=20 ({', '.join(LAYERS)})")
     p.add_argument("--sites", metavar="K", help="find K (1-10) best new sites")
     p.add_argument("--sites-layer", metavar="LAYER", help=f"layer for --sites: {', '.join(LAYERS)} (default hubs)")
+    p.add_argument("--sector", metavar="SECTOR",
+                   help="count only facilities serving this creative sector (or all sectors), e.g. games or gry")
     p.add_argument("--candidates", type=Path, metavar="FILE",
                    help="candidate sites for --sites (default: the settlements)")
+    p.add_argument("--network", type=Path, metavar="FILE.osm.pbf",
+                   help="measure travel time on this OpenStreetMap extract (Geofabrik/BBBike .osm.pbf) instead of "
+                        "km; built once and cached in the workspace folder")
+    p.add_argument("--mode", metavar="MODE", help="travel mode with --network: drive (default), walk or bike")
+    p.add_argument("--minutes", action="append", metavar="LAYER=MIN",
+                   help="travel time per layer with --network, repeatable, e.g. --minutes hubs=30 (default 30)")
     _add_scenario_options(p)
     p.add_argument("--json", action="store_true",
                    help=f"print one JSON object on stdout (the {MAX_GAPS} largest gaps; gaps_total counts all)")

@@ -1,0 +1,599 @@
+"""Travel time on a street network: snapping, nearest facility in minutes, coverage, gaps, catchments, siting, isochrones.
+
+The core works on a network given as plain arrays (any object with the attributes of
+:class:`Network`; ``geography.network.RoadNetwork`` is one) wrapped once in a
+:class:`Router`. Pages and the command line call, in order::
+
+    router = travel.Router(network)                          # CSR matrices + node tree, once
+    result = travel.coverage(router, demand, facilities, minutes={"hubs": 30})
+    gaps = travel.uncovered(result)                          # nearest_minutes per layer
+    table = travel.catchments(router, demand, facilities, layer="hubs")
+    sites = travel.site(router, demand, facilities, layer="hubs", minutes=30, k=3)
+    shapes = travel.isochrones(router, facilities, minutes=15, layer="hubs")
+
+**Direction.** Every time is the journey *from* the demand point *to* the facility (a
+one-way street counts in the direction a resident drives to the hub). Searches therefore
+run on the reversed graph from the facilities.
+
+**Snapping.** Demand points, candidates and facilities join their nearest network node
+(great-circle distance); the distance is reported (``snap_m``) and is not added to the
+time. Points farther than :data:`SNAP_LIMIT_M` from every node of the mode (2 km drive,
+1 km walk and bike) are *off network*: listed, counted in the population, never covered;
+facilities off network serve nobody. A point on a piece of network that cannot reach
+any facility (an island) gets ``inf`` minutes (None in reports).
+
+**Speed.** Nearest-facility times for every node come from one multi-source Dijkstra
+(``scipy.sparse.csgraph.dijkstra`` with ``indices=sources, min_only=True``); coverage
+matrices for siting from bounded searches (``limit=``) in chunks of candidates, keeping
+only the demand columns (a sparse result, never a dense node x node matrix).
+
+**Isochrones.** The nodes from which a facility is reached within T minutes, drawn as
+their concave hull (shapely, ``ratio`` 0.3) in an equidistant projection centred on the
+facility, widened by :data:`ISOCHRONE_BUFFER_M` so a hull of a single street still has an
+area. It is a picture of reach; coverage figures always come from the times themselves.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from analysis.base import demand_population, lonlat, select_facilities, to_wgs84
+from analysis.distance import km_from_chord, to_xyz
+from analysis.siting import GREEDY, SitingResult, _candidate_frame, exact, greedy
+from loaders.layers import LAYERS
+
+MEASURE = "minutes"
+SNAP_LIMIT_M = {"drive": 2000.0, "walk": 1000.0, "bike": 1000.0}
+"""A point farther than this from every node of the mode's network is off network (metres)."""
+ISOCHRONE_BUFFER_M = {"drive": 200.0, "walk": 50.0, "bike": 100.0}
+TOLERANCE_S = 1e-6
+_CHUNK_CELLS = 20_000_000
+"""Bounded searches run this many (source x node) distances at a time (160 MB of float64)."""
+
+
+class Network(Protocol):
+    """What the router needs of a network: nodes (lon/lat degrees) and directed edges (seconds)."""
+
+    mode: str
+    lon: np.ndarray
+    lat: np.ndarray
+    tail: np.ndarray
+    head: np.ndarray
+    seconds: np.ndarray
+    metres: np.ndarray
+    source: dict
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where points join the network.
+
+    Attributes
+    ----------
+    node
+        Row of the nearest node per point, ``-1`` when off network or without a location.
+    metres
+        Great-circle metres to the nearest node (NaN without a location); reported even
+        when over the limit.
+    """
+
+    node: np.ndarray
+    metres: np.ndarray
+
+    @property
+    def on_network(self) -> np.ndarray:
+        """True where the point joined the network."""
+        return self.node >= 0
+
+
+class Router:
+    """A network prepared for queries: forward and reversed CSR matrices and a k-d tree of its nodes.
+
+    Parameters
+    ----------
+    network
+        A :class:`Network` (``geography.network.RoadNetwork``).
+    snap_limit_m
+        Off-network threshold in metres (default :data:`SNAP_LIMIT_M` of the mode).
+    """
+
+    def __init__(self, network: Network, *, snap_limit_m: float | None = None):
+        from scipy.spatial import cKDTree
+
+        self.network = network
+        self.mode = network.mode
+        self.snap_limit_m = float(SNAP_LIMIT_M.get(network.mode, 1000.0) if snap_limit_m is None else snap_limit_m)
+        n = len(network.lon)
+        self.nodes = n
+        self.forward = sparse.csr_matrix((np.asarray(network.seconds, dtype=float),
+                                          (network.tail, network.head)), shape=(n, n))
+        self.reverse = self.forward.T.tocsr()
+        self._xyz = to_xyz(np.column_stack([network.lon, network.lat]))
+        self._tree = cKDTree(self._xyz) if n else None
+
+    # -- snapping ---------------------------------------------------------------------------------
+    def snap(self, points_lonlat: np.ndarray) -> Snap:
+        """Join lon/lat points (n, 2) to their nearest node (see :class:`Snap`)."""
+        points = np.asarray(points_lonlat, dtype=float).reshape(-1, 2)
+        node = np.full(len(points), -1, dtype=np.int64)
+        metres = np.full(len(points), np.nan)
+        ok = np.isfinite(points).all(axis=1)
+        if self._tree is None or not ok.any():
+            return Snap(node, metres)
+        chord, found = self._tree.query(to_xyz(points[ok]), k=1, workers=-1)
+        metres[ok] = km_from_chord(chord) * 1000.0
+        near = metres[ok] <= self.snap_limit_m
+        node[np.flatnonzero(ok)[near]] = found[near]
+        return Snap(node, metres)
+
+    # -- searches ---------------------------------------------------------------------------------
+    def minutes_to_nearest(self, sources: np.ndarray, *, limit_minutes: float | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes from every node to its nearest source node, in one multi-source search.
+
+        Parameters
+        ----------
+        sources
+            Node rows (``-1`` entries, off-network sources, are ignored).
+        limit_minutes
+            Stop searching beyond this many minutes (nodes farther get ``inf``).
+
+        Returns
+        -------
+        minutes, which
+            Per node: minutes to the nearest source (``inf`` when none is reachable) and
+            the position in `sources` of that source (``-1``); a node shared by several
+            sources goes to the first listed.
+        """
+        sources = np.asarray(sources, dtype=np.int64)
+        minutes = np.full(self.nodes, np.inf)
+        which = np.full(self.nodes, -1, dtype=np.int64)
+        valid = np.flatnonzero(sources >= 0)
+        if valid.size == 0 or self.nodes == 0:
+            return minutes, which
+        nodes, first = np.unique(sources[valid], return_index=True)
+        limit = np.inf if limit_minutes is None else float(limit_minutes) * 60.0 + TOLERANCE_S
+        seconds, _, origin = csgraph.dijkstra(self.reverse, directed=True, indices=nodes, min_only=True,
+                                              limit=limit, return_predecessors=True)
+        reached = origin >= 0
+        position = np.full(self.nodes, -1, dtype=np.int64)
+        position[nodes] = valid[first]
+        minutes[reached] = seconds[reached] / 60.0
+        which[reached] = position[origin[reached]]
+        return minutes, which
+
+    def minutes_between(self, origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
+        """Minutes from each origin node to each destination node, (len(origins), len(destinations)).
+
+        For a few pairs (tests, a detail panel); ``inf`` where unreachable or a node is ``-1``.
+        """
+        origins = np.asarray(origins, dtype=np.int64)
+        destinations = np.asarray(destinations, dtype=np.int64)
+        out = np.full((len(origins), len(destinations)), np.inf)
+        rows, cols = np.flatnonzero(origins >= 0), np.flatnonzero(destinations >= 0)
+        if rows.size == 0 or cols.size == 0:
+            return out
+        step = max(1, _CHUNK_CELLS // max(self.nodes, 1))
+        for start in range(0, rows.size, step):
+            part = rows[start:start + step]
+            seconds = csgraph.dijkstra(self.forward, directed=True, indices=origins[part])
+            out[np.ix_(part, cols)] = seconds[:, destinations[cols]] / 60.0
+        return out
+
+    def coverage_matrix(self, candidates: np.ndarray, demand: np.ndarray, minutes: float) -> sparse.csr_matrix:
+        """Which demand nodes reach each candidate node within `minutes` (bounded searches, sparse).
+
+        Returns a boolean ``csr_matrix`` (len(candidates), len(demand)): entry (i, j) is True
+        when the journey from demand node j to candidate node i takes at most `minutes`.
+        ``-1`` entries (off network) have no entries.
+        """
+        candidates = np.asarray(candidates, dtype=np.int64)
+        demand = np.asarray(demand, dtype=np.int64)
+        shape = (len(candidates), len(demand))
+        valid = np.flatnonzero(candidates >= 0)
+        cols = np.flatnonzero(demand >= 0)
+        if valid.size == 0 or cols.size == 0:
+            return sparse.csr_matrix(shape, dtype=bool)
+        unique, inverse = np.unique(candidates[valid], return_inverse=True)
+        limit = float(minutes) * 60.0 + TOLERANCE_S
+        step = max(1, _CHUNK_CELLS // max(self.nodes, 1))
+        targets = demand[cols]
+        rows_found, cols_found = [], []
+        for start in range(0, unique.size, step):
+            seconds = csgraph.dijkstra(self.reverse, directed=True, indices=unique[start:start + step], limit=limit)
+            r, c = np.nonzero(seconds[:, targets] <= limit)
+            rows_found.append(r + start)
+            cols_found.append(cols[c])
+        r, c = np.concatenate(rows_found), np.concatenate(cols_found)
+        by_unique = sparse.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(unique.size, len(demand)))
+        expand = sparse.csr_matrix((np.ones(valid.size, dtype=bool), (valid, inverse)), shape=(len(candidates), unique.size))
+        matrix = sparse.csr_matrix((expand.astype(np.int32) @ by_unique.astype(np.int32)) > 0)
+        matrix.sort_indices()
+        return matrix
+
+    def reaching(self, node: int, minutes: float) -> np.ndarray:
+        """Rows of the nodes from which `node` is reached within `minutes`."""
+        if node < 0:
+            return np.empty(0, dtype=np.int64)
+        seconds = csgraph.dijkstra(self.reverse, directed=True, indices=int(node), limit=float(minutes) * 60.0 + TOLERANCE_S)
+        return np.flatnonzero(np.isfinite(seconds))
+
+    def describe(self) -> dict[str, Any]:
+        """What the figures were measured on: mode, nodes, edges, off-network threshold, source."""
+        src = dict(getattr(self.network, "source", {}) or {})
+        return {"mode": self.mode, "nodes": int(self.nodes), "edges": int(self.forward.nnz),
+                "snap_limit_m": self.snap_limit_m, **{k: src[k] for k in ("file", "cache", "build_seconds",
+                                                                           "dropped_nodes") if k in src}}
+
+
+# -- frames --------------------------------------------------------------------------------------
+def check_minutes(minutes: dict[str, float]) -> dict[str, float]:
+    """Return `minutes` in canonical layer order, checking layers and values (minutes > 0)."""
+    unknown = [k for k in minutes if k not in LAYERS]
+    if unknown:
+        raise ValueError(f"minutes: unknown layer(s) {unknown}; use {list(LAYERS)}, e.g. minutes={{'hubs': 30}}.")
+    if not minutes:
+        raise ValueError(f"minutes: give a travel time for at least one of {list(LAYERS)}.")
+    out = {}
+    for layer in LAYERS:
+        if layer in minutes:
+            value = float(minutes[layer])
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"minutes[{layer!r}] must be a number of minutes > 0, got {minutes[layer]!r}.")
+            out[layer] = value
+    return out
+
+
+@dataclass(frozen=True)
+class TravelNearest:
+    """The nearest facility of each layer by travel time, for every demand point.
+
+    ``layers[L]`` is (minutes, nearest feature_id or None, located facilities, facilities
+    without a location, facilities off network); ``snap`` is the demand's snapping.
+    """
+
+    layers: dict[str, tuple[np.ndarray, np.ndarray, int, int, int]]
+    snap: Snap
+    include_planned: bool
+    points: int
+
+
+def _facility_nodes(router: Router, facilities: gpd.GeoDataFrame, layer: str, include_planned: bool
+                    ) -> tuple[gpd.GeoDataFrame, Snap, int, int]:
+    chosen = select_facilities(facilities, layer, include_planned=include_planned)
+    points = lonlat(chosen.geometry)
+    located = np.isfinite(points).all(axis=1)
+    snap = router.snap(points)
+    off = int((located & ~snap.on_network).sum())
+    return chosen, snap, int(located.sum()) - off, int((~located).sum())
+
+
+def nearest_facilities(router: Router, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, layers,
+                       *, include_planned: bool = False) -> TravelNearest:
+    """Find, for every demand point, the minutes to the nearest facility of each of `layers`."""
+    demand = to_wgs84(demand)
+    snap = router.snap(lonlat(demand.geometry))
+    found = {}
+    for layer in layers:
+        chosen, fsnap, on_network, unlocated = _facility_nodes(router, facilities, layer, include_planned)
+        node_minutes, which = router.minutes_to_nearest(fsnap.node)
+        minutes = np.full(len(demand), np.inf)
+        nearest_id = np.full(len(demand), None, dtype=object)
+        on = snap.on_network
+        minutes[on] = node_minutes[snap.node[on]]
+        position = np.full(len(demand), -1, dtype=np.int64)
+        position[on] = which[snap.node[on]]
+        hit = position >= 0
+        nearest_id[hit] = chosen["feature_id"].to_numpy(dtype=object)[position[hit]]
+        off = int((np.isfinite(lonlat(chosen.geometry)).all(axis=1) & ~fsnap.on_network).sum())
+        found[layer] = (minutes, nearest_id, on_network, unlocated, off)
+    return TravelNearest(found, snap, include_planned, len(demand))
+
+
+@dataclass
+class TravelCoverage:
+    """Coverage in minutes of travel: the same figures as `analysis.coverage.CoverageResult`.
+
+    Attributes
+    ----------
+    minutes, mode
+        Travel time per analysed layer (minutes, canonical order) and the travel mode.
+    settlements
+        The demand (EPSG:4326) plus ``snap_m`` (metres to the network), ``on_network``,
+        and per layer ``nearest_minutes_<layer>`` (``inf`` when unreachable or off network),
+        ``nearest_id_<layer>``, ``covered_<layer>``; and ``full_support``.
+    layers
+        Per layer: ``facilities`` (on the network), ``covered_population``,
+        ``coverage_share``, ``uncovered_settlements``, ``facilities_off_network``.
+    population, full_support_share, unlocated, include_planned
+        As in ``CoverageResult``.
+    network
+        `Router.describe` of the network used.
+    """
+
+    minutes: dict[str, float]
+    mode: str
+    include_planned: bool
+    settlements: gpd.GeoDataFrame
+    layers: dict[str, dict[str, Any]]
+    population: int
+    full_support_share: float
+    unlocated: dict[str, int] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)
+    measure: str = MEASURE
+    circuity: float = 1.0
+
+    @property
+    def analysed_layers(self) -> list[str]:
+        """The layers analysed, canonical order."""
+        return list(self.minutes)
+
+    @property
+    def off_network(self) -> pd.DataFrame:
+        """Demand points farther than the snapping limit from the network: name, population, snap_m."""
+        s = self.settlements.loc[~self.settlements["on_network"].to_numpy(dtype=bool)]
+        out = pd.DataFrame({"name": s["name"].to_numpy(dtype=object),
+                            "population": s["population"].to_numpy(dtype=np.int64),
+                            "snap_m": s["snap_m"].to_numpy(dtype=float)})
+        return out.sort_values("population", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def coverage(router: Router, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *,
+             minutes: dict[str, float], include_planned: bool = False,
+             nearest: TravelNearest | None = None) -> TravelCoverage:
+    """Compute which demand points reach a facility of each layer within its travel time.
+
+    Parameters
+    ----------
+    router
+        The network (`Router`).
+    demand, facilities
+        As for `analysis.coverage.compute` (EPSG:4326; population per point).
+    minutes
+        Travel time per layer, e.g. ``{"hubs": 30, "training": 45}`` (inclusive).
+    nearest
+        Times found earlier for this demand (`nearest_facilities`): a slider on minutes
+        needs no new search.
+    """
+    minutes = check_minutes(minutes)
+    demand = to_wgs84(demand)
+    population = demand_population(demand)
+    total = int(population.sum())
+    usable = nearest is not None and nearest.include_planned == include_planned and nearest.points == len(demand)
+    if not usable or any(layer not in nearest.layers for layer in minutes):
+        nearest = nearest_facilities(router, demand, facilities, list(minutes), include_planned=include_planned)
+    settlements = demand.copy()
+    settlements["snap_m"] = nearest.snap.metres
+    settlements["on_network"] = nearest.snap.on_network
+    full = np.ones(len(demand), dtype=bool)
+    layers, unlocated = {}, {}
+    for layer, limit in minutes.items():
+        found, nearest_id, on_network, missing, off = nearest.layers[layer]
+        covered = found <= limit + TOLERANCE_S / 60.0
+        settlements[f"nearest_minutes_{layer}"] = found
+        settlements[f"nearest_id_{layer}"] = pd.Series(nearest_id, index=demand.index, dtype=object)
+        settlements[f"covered_{layer}"] = covered
+        full &= covered
+        covered_population = int(population[covered].sum())
+        layers[layer] = {"facilities": on_network, "covered_population": covered_population,
+                         "coverage_share": covered_population / total if total else 0.0,
+                         "uncovered_settlements": int((~covered).sum()), "facilities_off_network": off}
+        unlocated[layer] = missing
+    settlements["full_support"] = full
+    return TravelCoverage(minutes, router.mode, include_planned, settlements, layers, total,
+                          int(population[full].sum()) / total if total else 0.0, unlocated, router.describe())
+
+
+def _minutes_or_none(value: float) -> float | None:
+    return round(float(value), 2) if np.isfinite(value) else None
+
+
+def uncovered(result: TravelCoverage) -> pd.DataFrame:
+    """List every demand point lacking a layer within its travel time, largest first.
+
+    Columns ``name``, ``population``, ``lat``, ``lon``, ``missing`` (layers out of reach),
+    ``nearest_minutes`` (dict layer -> minutes, None when unreachable), ``snap_m`` and
+    ``on_network``.
+    """
+    s = result.settlements
+    layers = result.analysed_layers
+    rows = s.loc[~s["full_support"].to_numpy(dtype=bool)]
+    coords = lonlat(rows.geometry)
+    covered = {layer: rows[f"covered_{layer}"].to_numpy(dtype=bool) for layer in layers}
+    found = {layer: rows[f"nearest_minutes_{layer}"].to_numpy(dtype=float) for layer in layers}
+    out = pd.DataFrame({
+        "name": rows["name"].to_numpy(dtype=object),
+        "population": rows["population"].to_numpy(dtype=np.int64),
+        "lat": coords[:, 1], "lon": coords[:, 0],
+        "missing": pd.Series([[l for l in layers if not covered[l][i]] for i in range(len(rows))], dtype=object),
+        "nearest_minutes": pd.Series([{l: _minutes_or_none(found[l][i]) for l in layers} for i in range(len(rows))],
+                                     dtype=object),
+        "snap_m": rows["snap_m"].to_numpy(dtype=float),
+        "on_network": rows["on_network"].to_numpy(dtype=bool),
+    })
+    order = np.lexsort((out["name"].astype(str).to_numpy(), -out["population"].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def catchments(router: Router, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, layer: str,
+               include_planned: bool = False, minutes: float | None = None, large_factor: float = 3.0
+               ) -> pd.DataFrame:
+    """Assign each demand point to its nearest facility of `layer` by travel time; population per facility.
+
+    Like `analysis.catchments.assign`, in minutes: one row per facility on the network,
+    largest population first, with ``population``, ``settlements``, ``share``,
+    ``max_minutes`` (slowest journey served, NaN when none) and ``flag_large``. With
+    `minutes`, only journeys within it count as served; unreachable points serve nobody.
+    """
+    demand = to_wgs84(demand)
+    population = demand_population(demand)
+    chosen, fsnap, _, _ = _facility_nodes(router, facilities, layer, include_planned)
+    snap = router.snap(lonlat(demand.geometry))
+    node_minutes, which = router.minutes_to_nearest(fsnap.node, limit_minutes=minutes)
+    index = np.full(len(demand), -1, dtype=np.int64)
+    found = np.full(len(demand), np.inf)
+    on = snap.on_network
+    index[on], found[on] = which[snap.node[on]], node_minutes[snap.node[on]]
+    keep = fsnap.on_network
+    n = len(chosen)
+    served = index >= 0
+    served_population = np.bincount(index[served], weights=population[served], minlength=n).astype(np.int64)
+    count = np.bincount(index[served], minlength=n).astype(np.int64)
+    slowest = np.full(n, np.nan)
+    if served.any():
+        np.fmax.at(slowest, index[served], found[served])
+    total = int(population.sum())
+    median = float(np.median(served_population[keep])) if keep.any() else 0.0
+    out = pd.DataFrame({
+        "feature_id": chosen["feature_id"].to_numpy(dtype=object), "name": chosen["name"].to_numpy(dtype=object),
+        "status": chosen["status"].to_numpy(dtype=object), "population": served_population, "settlements": count,
+        "share": served_population / total if total else np.zeros(n), "max_minutes": slowest,
+        "flag_large": served_population > large_factor * median,
+    }).loc[keep]
+    out = out.sort_values("population", ascending=False, kind="stable").reset_index(drop=True)
+    out.attrs.update({"median_population": median, "large_threshold": large_factor * median,
+                      "measure": MEASURE, "mode": router.mode})
+    return out
+
+
+@dataclass
+class TravelSitingResult(SitingResult):
+    """A `SitingResult` whose reach is a travel time: ``minutes`` and ``mode`` instead of a radius."""
+
+    minutes: float = 0.0
+    mode: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON summary, with ``minutes``, ``mode`` and ``measure`` in place of ``radius_km``."""
+        out = super().to_dict()
+        out.pop("radius_km", None)
+        out.update({"measure": MEASURE, "minutes": self.minutes, "mode": self.mode})
+        return out
+
+
+def site(router: Router, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, layer: str,
+         minutes: float, k: int, candidates: gpd.GeoDataFrame | None = None, include_planned: bool = False,
+         exact_limit: int = 5000, time_limit_s: float = 10.0) -> TravelSitingResult:
+    """Find where `k` new facilities of `layer` would bring the most uncovered people within `minutes`.
+
+    The solvers of `analysis.siting` (greedy with marginal gains, then the exact optimum
+    by LP bound and MILP) on a travel-time coverage matrix from `Router.coverage_matrix`.
+    Candidates default to the demand points; candidates off the network are skipped (noted).
+    """
+    if layer not in LAYERS:
+        raise ValueError(f"layer must be one of {list(LAYERS)}, got {layer!r}.")
+    limit = check_minutes({layer: minutes})[layer]
+    if int(k) != k or k < 0:
+        raise ValueError(f"k must be a whole number of sites >= 0, got {k!r}.")
+    k = int(k)
+    demand = to_wgs84(demand)
+    notes: list[str] = []
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    population = demand_population(demand)
+    nearest = nearest_facilities(router, demand, facilities, [layer], include_planned=include_planned)
+    found = nearest.layers[layer][0]
+    covered = found <= limit + TOLERANCE_S / 60.0
+    covered_before = int(population[covered].sum())
+    snap = nearest.snap
+    open_rows = np.flatnonzero(~covered & (population > 0) & snap.on_network)
+    weights = population[open_rows]
+    cand_points, cand_names, cand_labels, source = _candidate_frame(demand, candidates, notes)
+    cand_snap = router.snap(cand_points)
+    if (~cand_snap.on_network).any():
+        notes.append(f"{int((~cand_snap.on_network).sum())} {source} lie more than {router.snap_limit_m:g} m from "
+                     f"the {router.mode} network and were not considered as sites.")
+    matrix = router.coverage_matrix(cand_snap.node, snap.node[open_rows], limit)
+    seconds["matrix"] = time.perf_counter() - started
+    started = time.perf_counter()
+    picks, gains, counts = greedy(matrix, weights, k)
+    seconds["greedy"] = time.perf_counter() - started
+
+    def describe(rows, gain, count) -> list[dict[str, Any]]:
+        return [{"name": cand_names[i], "lat": float(cand_points[i, 1]), "lon": float(cand_points[i, 0]),
+                 "added_population": int(g), "added_settlements": int(c),
+                 "candidate": cand_labels[i].item() if isinstance(cand_labels[i], np.generic) else cand_labels[i],
+                 "source": source, "rank": rank, "snap_m": round(float(cand_snap.metres[i]), 1)}
+                for rank, (i, g, c) in enumerate(zip(rows, gain, count), start=1)]
+
+    sites = describe(picks, gains, counts)
+    added = int(sum(gains))
+    if len(picks) < k:
+        notes.append(("No site adds anyone" if not picks else f"Only {len(picks)} of {k} sites add anyone")
+                     + f": every uncovered point within {limit:g} minutes of a candidate is covered by then.")
+    optimum = gap = upper = optimal_sites = None
+    reducible = int((matrix.getnnz(axis=1) > 0).sum())
+    if k == 0:
+        optimum, gap = 0, 0.0
+    elif reducible > exact_limit:
+        notes.append(f"Exact optimum not computed: {reducible:,} candidates reach uncovered points "
+                     f"(limit {exact_limit:,}).")
+    else:
+        started = time.perf_counter()
+        rows, value, bound, proven = exact(matrix, weights, k, time_limit_s=time_limit_s, incumbent=picks)
+        seconds["exact"] = time.perf_counter() - started
+        if proven:
+            optimum = max(value, added)
+            gap = (optimum - added) / optimum if optimum else 0.0
+        else:
+            upper = bound
+            notes.append(f"The exact solver stopped at its {time_limit_s:g} s limit: {k} sites can add at most "
+                         f"{bound:,} people.")
+        ordered, order_gains, order_counts = greedy(matrix[rows], weights, len(rows))
+        optimal_sites = describe([rows[i] for i in ordered], order_gains, order_counts)
+    return TravelSitingResult(
+        layer=layer, radius_km=float("nan"), sites=sites, covered_before=covered_before,
+        covered_after=covered_before + added, optimum=optimum, gap_to_optimum=gap,
+        method=GREEDY + f" (travel time, {router.mode})" + (
+            "; exact optimum by LP bound and MILP (HiGHS)" if optimum is not None and k else ""),
+        notes=notes, k=k, population=int(population.sum()), candidates=len(cand_points), upper_bound=upper,
+        optimal_sites=optimal_sites, seconds=seconds, minutes=limit, mode=router.mode)
+
+
+def isochrones(router: Router, facilities: gpd.GeoDataFrame, *, minutes: float, layer: str | None = None,
+               include_planned: bool = False, ratio: float = 0.3) -> gpd.GeoDataFrame:
+    """Draw, per facility, the area from which it is reached within `minutes` (see the module docstring).
+
+    Returns a GeoDataFrame (EPSG:4326) with ``feature_id``, ``name``, ``layer``, ``minutes``,
+    ``mode``, ``nodes`` (network nodes reached; 0 for a facility off the network, whose
+    geometry is then empty) and polygon geometry.
+    """
+    from analysis.crs import local_crs, project, unproject
+
+    limit = float(minutes)
+    if not np.isfinite(limit) or limit <= 0:
+        raise ValueError(f"minutes must be a number of minutes > 0, got {minutes!r}.")
+    facilities = to_wgs84(facilities)
+    layers = [layer] if layer else [name for name in LAYERS if (facilities["layer"] == name).any()]
+    frames = []
+    for name in layers:
+        chosen = select_facilities(facilities, name, include_planned=include_planned)
+        snap = router.snap(lonlat(chosen.geometry))
+        shapes, reached = [], []
+        for i, node in enumerate(snap.node.tolist()):
+            nodes = router.reaching(node, limit)
+            reached.append(len(nodes))
+            if len(nodes) == 0:
+                shapes.append(shapely.Polygon())
+                continue
+            lon, lat = router.network.lon[nodes], router.network.lat[nodes]
+            crs = local_crs(float(router.network.lon[node]), float(router.network.lat[node]), kind="aeqd")
+            points = project(shapely.multipoints(np.column_stack([lon, lat])), crs)
+            hull = shapely.concave_hull(points, ratio=ratio).buffer(ISOCHRONE_BUFFER_M.get(router.mode, 100.0))
+            shapes.append(unproject(hull, crs))
+        frames.append(gpd.GeoDataFrame({
+            "feature_id": chosen["feature_id"].to_numpy(dtype=object), "name": chosen["name"].to_numpy(dtype=object),
+            "layer": name, "minutes": limit, "mode": router.mode, "nodes": np.asarray(reached, dtype=np.int64),
+        }, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"), crs="EPSG:4326"))
+    if not frames:
+        return gpd.GeoDataFrame({c: [] for c in ("feature_id", "name", "layer", "minutes", "mode", "nodes")},
+                                geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326")
