@@ -22,10 +22,16 @@ time. Points farther than :data:`SNAP_LIMIT_M` from every node of the mode (2 km
 facilities off network serve nobody. A point on a piece of network that cannot reach
 any facility (an island) gets ``inf`` minutes (None in reports).
 
-**Speed.** Nearest-facility times for every node come from one multi-source Dijkstra
-(``scipy.sparse.csgraph.dijkstra`` with ``indices=sources, min_only=True``); coverage
-matrices for siting from bounded searches (``limit=``) in chunks of candidates, keeping
-only the demand columns (a sparse result, never a dense node x node matrix).
+**Speed.** The router contracts *chain nodes* once (a node with two neighbours and a
+road through it, one-way or two-way: the shape nodes of OSM ways) into edges between
+junctions and dead ends, whose times are the sums of the chains' edges, so results are
+exact (`_contract`). Nearest-facility times for every node come from one multi-source
+Dijkstra on that graph (``scipy.sparse.csgraph.dijkstra`` with ``min_only=True``; a
+facility on a chain joins it as an extra row), then every chain node's time from the
+ends of its chain and any facility along it, vectorised. Coverage matrices for siting
+come from bounded searches (``limit=``) in chunks of candidates, keeping only the demand
+pairs (a sparse result, never a dense node x node matrix). scipy's Dijkstra holds the
+GIL, so threads would not help.
 
 **Isochrones.** The nodes from which a facility is reached within T minutes, drawn as
 their concave hull (shapely, ``ratio`` 0.3) in an equidistant projection centred on the
@@ -94,6 +100,143 @@ class Snap:
         return self.node >= 0
 
 
+@dataclass(frozen=True)
+class _Chains:
+    """The network with its chain nodes contracted away (exact; see `_contract`).
+
+    A *chain node* has exactly two neighbours and either a two-way road through it or a
+    one-way road through it; every other node is *kept*. A *walk* starts on an edge out of
+    a kept node and follows chain nodes until the next kept node: one contracted edge, whose
+    time is the sum of the walk's edges. Every chain node lies on one walk per direction of
+    travel through it (one or two), at ``cum`` seconds from the walk's start and ``total - cum``
+    seconds before its end.
+    """
+
+    row: np.ndarray          # node -> row of the contracted graph, -1 for a chain node
+    kept: np.ndarray         # contracted row -> node
+    reverse: sparse.csr_matrix  # contracted graph, reversed (journeys to a facility), K x K
+    walk_tail: np.ndarray    # per walk: contracted row it starts from
+    walk_head: np.ndarray    # per walk: contracted row it ends at
+    visit_node: np.ndarray   # per visit of a chain node (ordered by walk, then along it): the node
+    visit_walk: np.ndarray   # the walk
+    visit_cum: np.ndarray    # seconds from the walk's start to the node
+    visit_rem: np.ndarray    # seconds from the node to the walk's end
+    first: np.ndarray        # per node: its first visit (-1 for kept nodes)
+    second: np.ndarray       # per node: its second visit (-1 when it has one or none)
+    chain_nodes: np.ndarray  # the chain nodes
+
+    @property
+    def size(self) -> int:
+        """Rows of the contracted graph."""
+        return len(self.kept)
+
+    def augmented(self, nodes: np.ndarray) -> sparse.csr_matrix:
+        """The reversed contracted graph plus one row per chain node of `nodes` (in order).
+
+        Row ``size + i`` stands for ``nodes[i]``: it leads to the start of each walk through
+        the node, at that walk's ``cum`` (the journey from the walk's start to the node, reversed).
+        """
+        if len(nodes) == 0:
+            return self.reverse
+        visits = np.concatenate([self.first[nodes], self.second[nodes]])
+        owner = np.concatenate([np.arange(len(nodes)), np.arange(len(nodes))])
+        have = visits >= 0
+        visits, owner = visits[have], owner[have]
+        order = np.argsort(owner, kind="stable")
+        visits, owner = visits[order], owner[order]
+        counts = np.bincount(owner, minlength=len(nodes))
+        base = self.reverse
+        n = self.size + len(nodes)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)]).astype(np.int32)
+        indices = np.concatenate([base.indices, self.walk_tail[self.visit_walk[visits]]]).astype(np.int32)
+        data = np.concatenate([base.data, self.visit_cum[visits]])
+        return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
+
+
+def _contract(forward: sparse.csr_matrix) -> _Chains:
+    """Contract the chain nodes of a directed graph (`forward`, seconds) into walks; see `_Chains`."""
+    n = forward.shape[0]
+    indptr, head, seconds = forward.indptr, forward.indices.astype(np.int64), forward.data
+    tail = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    loop = np.zeros(n, dtype=bool)
+    loop[tail[tail == head]] = True
+    out_deg = np.diff(indptr)
+    in_deg = np.bincount(head, minlength=n)
+    both = sparse.csr_matrix((np.ones(len(tail), dtype=np.int8), (tail, head)), shape=(n, n))
+    both = ((both + both.T) > 0).tocsr()
+    neighbours = np.diff(both.indptr)
+    chain = (neighbours == 2) & ~loop & (((in_deg == 2) & (out_deg == 2)) | ((in_deg == 1) & (out_deg == 1)))
+    # The edge a walk takes after reaching chain node v by edge (p -> v): v's other way out.
+    start = indptr[:-1].astype(np.int64)
+    other = np.where(out_deg == 2, start + 1, start)  # second out-edge of a two-way chain node
+    ahead = head[np.minimum(start[head], max(len(head) - 1, 0))] if len(head) else head  # only read on chain nodes
+    succ = np.where(ahead != tail, start[head], other[head])
+    while True:
+        begin = np.flatnonzero(~chain[tail] & chain[head])
+        walk_of_edge = np.arange(len(begin))
+        edge, cum = begin, seconds[begin].astype(float)
+        nodes, walks, cums = [], [], []
+        end_node = np.empty(len(begin), dtype=np.int64)
+        total = np.empty(len(begin))
+        alive = walk_of_edge
+        for _ in range(n + 1):
+            v = head[edge]
+            done = ~chain[v]
+            end_node[alive[done]] = v[done]
+            total[alive[done]] = cum[done]
+            go = ~done
+            if not go.any():
+                break
+            edge, cum, alive, v = edge[go], cum[go], alive[go], v[go]
+            nodes.append(v)
+            walks.append(alive)
+            cums.append(cum.copy())
+            edge = succ[edge]
+            cum = cum + seconds[edge]
+        visit_node = np.concatenate(nodes) if nodes else np.empty(0, dtype=np.int64)
+        visit_walk = np.concatenate(walks) if walks else np.empty(0, dtype=np.int64)
+        visit_cum = np.concatenate(cums) if cums else np.empty(0)
+        seen = np.zeros(n, dtype=bool)
+        seen[visit_node] = True
+        lonely = chain & ~seen  # rings of chain nodes with no kept node: keep them all
+        if not lonely.any():
+            break
+        chain &= ~lonely
+    kept = np.flatnonzero(~chain)
+    row = np.full(n, -1, dtype=np.int64)
+    row[kept] = np.arange(len(kept))
+    order = np.lexsort((visit_cum, visit_walk))
+    visit_node, visit_walk, visit_cum = visit_node[order], visit_walk[order], visit_cum[order]
+    walk_tail, walk_head = row[tail[begin]], row[end_node]
+    # Contracted edges: kept -> kept directly, and one per walk; parallel ones keep the fastest.
+    direct = ~chain[tail] & ~chain[head]
+    c_tail = np.concatenate([row[tail[direct]], walk_tail])
+    c_head = np.concatenate([row[head[direct]], walk_head])
+    c_sec = np.concatenate([seconds[direct], total])
+    useful = c_tail != c_head
+    c_tail, c_head, c_sec = c_tail[useful], c_head[useful], c_sec[useful]
+    order = np.lexsort((c_sec, c_tail, c_head))
+    c_tail, c_head, c_sec = c_tail[order], c_head[order], c_sec[order]
+    unique = np.ones(len(c_tail), dtype=bool)
+    unique[1:] = (c_tail[1:] != c_tail[:-1]) | (c_head[1:] != c_head[:-1])
+    k = len(kept)
+    reverse = sparse.csr_matrix((c_sec[unique], (c_head[unique], c_tail[unique])), shape=(k, k))
+    reverse.sort_indices()
+    reverse.indices = reverse.indices.astype(np.int32)
+    reverse.indptr = reverse.indptr.astype(np.int32)
+    first = np.full(n, -1, dtype=np.int64)
+    second = np.full(n, -1, dtype=np.int64)
+    positions = np.arange(len(visit_node))
+    by_node = np.argsort(visit_node, kind="stable")
+    sorted_nodes = visit_node[by_node]
+    lead = np.ones(len(by_node), dtype=bool)
+    lead[1:] = sorted_nodes[1:] != sorted_nodes[:-1]
+    first[sorted_nodes[lead]] = positions[by_node[lead]]
+    second[sorted_nodes[~lead]] = positions[by_node[~lead]]
+    return _Chains(row, kept, reverse, walk_tail, walk_head, visit_node, visit_walk, visit_cum,
+                   total[visit_walk] - visit_cum, first, second, np.flatnonzero(first >= 0))
+
+
 class Router:
     """A network prepared for queries: forward and reversed CSR matrices and a k-d tree of its nodes.
 
@@ -115,7 +258,11 @@ class Router:
         self.nodes = n
         self.forward = sparse.csr_matrix((np.asarray(network.seconds, dtype=float),
                                           (network.tail, network.head)), shape=(n, n))
+        self.forward.sum_duplicates()
+        self.forward.sort_indices()
         self.reverse = self.forward.T.tocsr()
+        self.reverse.sort_indices()
+        self._chains = _contract(self.forward)
         self._xyz = to_xyz(np.column_stack([network.lon, network.lat]))
         self._tree = cKDTree(self._xyz) if n else None
 
@@ -161,14 +308,60 @@ class Router:
             return minutes, which
         nodes, first = np.unique(sources[valid], return_index=True)
         limit = np.inf if limit_minutes is None else float(limit_minutes) * 60.0 + TOLERANCE_S
-        seconds, _, origin = csgraph.dijkstra(self.reverse, directed=True, indices=nodes, min_only=True,
-                                              limit=limit, return_predecessors=True)
+        seconds, origin = self._nearest_seconds(nodes, limit)
         reached = origin >= 0
         position = np.full(self.nodes, -1, dtype=np.int64)
         position[nodes] = valid[first]
         minutes[reached] = seconds[reached] / 60.0
         which[reached] = position[origin[reached]]
         return minutes, which
+
+    def _nearest_seconds(self, nodes: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from every node to the nearest of the distinct `nodes`, and that node (-1: none within `limit`).
+
+        One multi-source search on the contracted graph (each source on a chain enters it
+        as an extra row), then every chain node from the ends of its walks (and from a
+        source further along its own walk), vectorised.
+        """
+        ch = self._chains
+        on_chain = ch.row[nodes] < 0
+        inner = nodes[on_chain]
+        graph = ch.augmented(inner)
+        starts = np.concatenate([ch.row[nodes[~on_chain]], ch.size + np.arange(inner.size)])
+        found, _, origin = csgraph.dijkstra(graph, directed=True, indices=starts, min_only=True, limit=limit,
+                                            return_predecessors=True)
+        node_of = np.concatenate([ch.kept, inner])  # augmented row -> node
+        seconds = np.full(self.nodes, np.inf)
+        source = np.full(self.nodes, -1, dtype=np.int64)
+        kept_found, kept_origin = found[:ch.size], origin[:ch.size]
+        hit = kept_origin >= 0
+        seconds[ch.kept[hit]] = kept_found[hit]
+        source[ch.kept[hit]] = node_of[kept_origin[hit]]
+        if ch.visit_node.size:
+            # via the end of the walk
+            end = ch.walk_head[ch.visit_walk]
+            best = ch.visit_rem + kept_found[end]
+            best_source = np.where(kept_origin[end] >= 0, node_of[np.maximum(kept_origin[end], 0)], -1)
+            # or straight to the next source along the same walk
+            is_source = np.zeros(self.nodes, dtype=bool)
+            is_source[inner] = True
+            mark = np.where(is_source[ch.visit_node], np.arange(ch.visit_node.size), ch.visit_node.size)
+            after = np.minimum.accumulate(mark[::-1])[::-1]
+            ok = after < ch.visit_node.size
+            ok[ok] = ch.visit_walk[after[ok]] == ch.visit_walk[ok]
+            direct = np.full(ch.visit_node.size, np.inf)
+            direct[ok] = ch.visit_cum[after[ok]] - ch.visit_cum[ok]
+            closer = direct < best
+            best = np.where(closer, direct, best)
+            best_source = np.where(closer, ch.visit_node[np.minimum(after, ch.visit_node.size - 1)], best_source)
+            best[best > limit] = np.inf
+            best_source[~np.isfinite(best)] = -1
+            # a chain node has one or two visits: keep the faster
+            a, b = ch.first[ch.chain_nodes], ch.second[ch.chain_nodes]
+            pick = np.where((b >= 0) & (best[np.maximum(b, 0)] < best[a]), b, a)
+            seconds[ch.chain_nodes] = best[pick]
+            source[ch.chain_nodes] = best_source[pick]
+        return seconds, source
 
     def minutes_between(self, origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
         """Minutes from each origin node to each destination node, (len(origins), len(destinations)).
@@ -204,18 +397,58 @@ class Router:
             return sparse.csr_matrix(shape, dtype=bool)
         unique, inverse = np.unique(candidates[valid], return_inverse=True)
         limit = float(minutes) * 60.0 + TOLERANCE_S
-        step = max(1, _CHUNK_CELLS // max(self.nodes, 1))
+        ch = self._chains
+        # Candidates on a chain enter the contracted graph as extra rows.
+        on_chain = ch.row[unique] < 0
+        graph = ch.augmented(unique[on_chain])
+        starts = ch.row[unique]
+        starts[on_chain] = ch.size + np.arange(int(on_chain.sum()))
+        # Demand nodes hang on contracted rows: a kept one on its own row (0 s further), a chain
+        # node on the end of each walk through it (the rest of the walk further).
         targets = demand[cols]
+        kept_col = np.flatnonzero(ch.row[targets] >= 0)
+        visits = np.concatenate([ch.first[targets], ch.second[targets]])
+        visit_col = np.concatenate([np.arange(targets.size), np.arange(targets.size)])
+        has = visits >= 0
+        visits, visit_col = visits[has], visit_col[has]
+        hang_row = np.concatenate([ch.row[targets[kept_col]], ch.walk_head[ch.visit_walk[visits]]])
+        order = np.argsort(hang_row, kind="stable")
+        hang_col = np.concatenate([kept_col, visit_col])[order]
+        hang_extra = np.concatenate([np.zeros(kept_col.size), ch.visit_rem[visits]])[order]
+        hang_count = np.bincount(hang_row, minlength=graph.shape[0])
+        hang_start = np.cumsum(hang_count) - hang_count
+        step = max(1, _CHUNK_CELLS // max(graph.shape[0], 1))
         rows_found, cols_found = [], []
-        for start in range(0, unique.size, step):
-            seconds = csgraph.dijkstra(self.reverse, directed=True, indices=unique[start:start + step], limit=limit)
-            r, c = np.nonzero(seconds[:, targets] <= limit)
-            rows_found.append(r + start)
-            cols_found.append(cols[c])
-        r, c = np.concatenate(rows_found), np.concatenate(cols_found)
-        by_unique = sparse.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(unique.size, len(demand)))
-        expand = sparse.csr_matrix((np.ones(valid.size, dtype=bool), (valid, inverse)), shape=(len(candidates), unique.size))
-        matrix = sparse.csr_matrix((expand.astype(np.int32) @ by_unique.astype(np.int32)) > 0)
+        for begin in range(0, unique.size, step):
+            seconds = csgraph.dijkstra(graph, directed=True, indices=starts[begin:begin + step], limit=limit)
+            r, k = np.nonzero((seconds <= limit) & (hang_count > 0))
+            count = hang_count[k]
+            at = np.repeat(hang_start[k] - np.cumsum(count) + count, count) + np.arange(count.sum())
+            r, reach = np.repeat(r, count), np.repeat(seconds[r, k], count) + hang_extra[at]
+            near = reach <= limit
+            rows_found.append(r[near] + begin)
+            cols_found.append(hang_col[at[near]])
+        # A demand node on the same walk as a candidate, before it: straight along the walk.
+        cand_visits = np.concatenate([ch.first[unique], ch.second[unique]])
+        cand_row = np.concatenate([np.arange(unique.size), np.arange(unique.size)])
+        cand_row, cand_visits = cand_row[cand_visits >= 0], cand_visits[cand_visits >= 0]
+        if cand_visits.size and visits.size:
+            by_walk = np.argsort(ch.visit_walk[cand_visits], kind="stable")
+            cand_walk = ch.visit_walk[cand_visits][by_walk]
+            walk = ch.visit_walk[visits]
+            lo, hi = np.searchsorted(cand_walk, walk, "left"), np.searchsorted(cand_walk, walk, "right")
+            count = hi - lo
+            d = np.repeat(np.arange(visits.size), count)
+            c = by_walk[np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)]
+            gap = ch.visit_cum[cand_visits[c]] - ch.visit_cum[visits[d]]
+            near = (gap >= 0) & (gap <= limit)
+            rows_found.append(cand_row[c[near]])
+            cols_found.append(visit_col[d[near]])
+        r, c = np.concatenate(rows_found), cols[np.concatenate(cols_found)]
+        by_unique = sparse.csr_matrix((np.ones(len(r), dtype=np.int32), (r, c)), shape=(unique.size, len(demand)))
+        expand = sparse.csr_matrix((np.ones(valid.size, dtype=np.int32), (valid, inverse)),
+                                   shape=(len(candidates), unique.size))
+        matrix = sparse.csr_matrix((expand @ by_unique) > 0)
         matrix.sort_indices()
         return matrix
 

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from scipy.sparse import csgraph
 from osm_fixtures import SEGMENT_M, helsinki, write_town
 
 from analysis import travel
-from geography.network import build_networks
+from geography.network import RoadNetwork, build_networks
 
 DATA = Path(__file__).resolve().parent / "data" / "travel"
 DRIVE_3_4 = SEGMENT_M / 10.0
@@ -208,3 +209,70 @@ def test_siting_exact_matches_brute_force_on_helsinki(helsinki_walk):
                for combo in combinations(range(14), 3))
     assert result.optimum == best and result.added_population <= best
     assert result.covered_before == int(weights[~open_].sum())
+
+
+# -- chain contraction: exact against plain searches on the whole graph -------------------------
+def _plain_nearest(router, sources, limit_s=np.inf):
+    return csgraph.dijkstra(router.reverse, directed=True, indices=np.unique(sources), min_only=True, limit=limit_s)
+
+
+@pytest.mark.parametrize("mode", ["drive", "walk", "bike"])
+def test_contracted_nearest_is_exact_for_every_node(mode):
+    router = travel.Router(helsinki()[mode])
+    assert router._chains.size < 0.6 * router.nodes  # chains of shape nodes are contracted away
+    rng = np.random.default_rng(21)
+    chain_nodes = router._chains.chain_nodes
+    for sources in (rng.choice(chain_nodes, 1), rng.choice(router.nodes, 40, replace=False),
+                    np.concatenate([rng.choice(chain_nodes, 30, replace=False), [-1], rng.choice(router.nodes, 5)])):
+        for limit in (None, 3.0):
+            minutes, which = router.minutes_to_nearest(sources, limit_minutes=limit)
+            expected = _plain_nearest(router, sources[sources >= 0],
+                                      np.inf if limit is None else limit * 60 + travel.TOLERANCE_S)
+            assert np.array_equal(np.isfinite(minutes), np.isfinite(expected))
+            reached = np.isfinite(expected)
+            assert np.abs(minutes[reached] * 60 - expected[reached]).max() < 1e-6
+            assert (which[reached] >= 0).all() and (which[~reached] == -1).all()
+            # each node's nearest source is one it reaches in that time
+            for position in np.unique(which[reached])[:8].tolist():
+                own = csgraph.dijkstra(router.reverse, directed=True, indices=int(sources[position]))
+                mine = which == position
+                assert np.abs(own[mine] - minutes[mine] * 60).max() < 1e-6
+
+
+@pytest.mark.parametrize("mode", ["drive", "walk"])
+def test_contracted_coverage_matrix_rows_are_exact(mode):
+    router = travel.Router(helsinki()[mode])
+    rng = np.random.default_rng(34)
+    chain_nodes = router._chains.chain_nodes
+    candidates = np.concatenate([rng.choice(chain_nodes, 40, replace=False), rng.choice(router.nodes, 20), [-1]])
+    candidates[5] = candidates[6]  # a duplicate candidate
+    demand = np.concatenate([rng.choice(router.nodes, 1500, replace=False), candidates[:10], [-1]])
+    limit = 6 * 60 + travel.TOLERANCE_S
+    matrix = router.coverage_matrix(candidates, demand, 6)
+    assert matrix.shape == (len(candidates), len(demand)) and matrix.dtype == bool
+    seconds = csgraph.dijkstra(router.reverse, directed=True, indices=candidates[:-1], limit=limit)
+    expected = (seconds[:, demand[:-1]] <= limit)
+    assert np.array_equal(matrix[:-1, :-1].toarray(), expected)
+    assert matrix[-1].nnz == 0 and matrix[:, -1].nnz == 0
+    assert expected.sum() > 500  # the check covers many pairs
+
+
+def test_a_ring_of_chain_nodes_alone_is_searched():
+    """A loop road with no junction (every node has two neighbours) has no node to contract towards."""
+    ring = 12
+    lon = np.concatenate([10 + 0.01 * np.arange(ring), 20 + 0.01 * np.arange(4)])
+    tail = np.concatenate([np.arange(ring), (np.arange(ring) + 1) % ring, [12, 13, 14]])
+    head = np.concatenate([(np.arange(ring) + 1) % ring, np.arange(ring), [13, 14, 15]])
+    seconds = np.concatenate([np.full(ring, 10.0), np.full(ring, 20.0), [5.0, 5.0, 5.0]])
+    net = RoadNetwork("drive", np.arange(16), lon, np.zeros(16), tail.astype(np.int32), head.astype(np.int32),
+                      seconds, seconds * 10)
+    router = travel.Router(net)
+    minutes, which = router.minutes_to_nearest(np.array([3]))
+    expected = _plain_nearest(router, [3])
+    reached = np.isfinite(expected)
+    assert np.array_equal(np.isfinite(minutes), reached) and reached[:ring].all()
+    assert np.abs(minutes[reached] * 60 - expected[reached]).max() < 1e-9
+    assert np.isinf(minutes[12:]).all() and (which[:ring] == 0).all()
+    assert minutes[2] * 60 == pytest.approx(10.0) and minutes[4] * 60 == pytest.approx(20.0)  # one-way speeds differ
+    minutes, _ = router.minutes_to_nearest(np.array([14]))  # a one-way chain node: 12 -> 13 -> 14 -> 15
+    assert np.isinf(minutes[15]) and minutes[12] * 60 == pytest.approx(10.0)
