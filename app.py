@@ -10,7 +10,7 @@ import streamlit as st
 import maps
 import ui
 from atlas.dashboard import coverage_sentence, is_demo, share_text
-from i18n import N_, formats
+from i18n import N_, formats, tr
 from i18n import gettext as _
 from loaders.layers import LAYERS
 from maps.style import layer_label
@@ -57,15 +57,16 @@ if not ui.empty_state(ctx, N_("Home")):
                            count=figures["uncovered_settlements"]))
         cols[3].metric(_("Full support"), share_text(rep["full_support_share"]))
         if warning := rep["demand"].get("warning"):
-            st.warning(md(warning), icon=":material/groups:")
+            st.warning(md(tr(warning)), icon=":material/groups:")
         st.markdown(coverage_sentence(dict(radius)))
-        st.caption(" ".join([f"**{md(bound.label[:1].upper() + bound.label[1:])}.**", *(md(n) for n in bound.notes),
-                             md(bound.attribution)]))
+        label = tr(bound.label)  # English underneath (cached), shown in the reader's language
+        st.caption(" ".join([f"**{md(label[:1].upper() + label[1:])}.**", *(md(tr(n)) for n in bound.notes),
+                             md(_(bound.attribution))]))
         if demand["source"] == "geonames":
             st.caption(_("Settlement points miss dispersed rural population (farms and hamlets under 500 people "
                          "are not counted), so population and coverage figures are approximate."))
         else:
-            st.caption(" ".join(md(n) for n in rep["notes"] if "cell centres" in n))
+            st.caption(" ".join(md(tr(n)) for n in rep["notes"] if "cell centres" in n))
     except ui.USER_ERRORS as exc:
         st.error(md(exc))
 

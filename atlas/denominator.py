@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from i18n import N_, Text
+from i18n.formats import Figure
+
 MIN_POINTS = 3
 """Below this many demand points an analysis cannot tell anything useful (Łódź is two GeoNames points:
 one city point is 0 % or 100 % covered, so every layer showed 100 %)."""
+
+# What demand points are (plural), as reports name them; translated where shown.
+KINDS = (N_("settlements"), N_("grid cells"), N_("raster cells"), N_("points"), N_("areas"))
+_N, _N_SOURCE = "{n}", "{n}, {source}"  # no words: not in the catalogues
 
 LOW_CAPTURE = 0.9
 """Below this share of the official population, every share says what it is a share of."""
@@ -56,20 +63,27 @@ class Denominator:
     def warning(self) -> str | None:
         """One sentence when the figures cannot be trusted as shares of the region, else None."""
         if self.too_few:
-            return (f"Only {self.points} demand point{'s' if self.points != 1 else ''} inside this region: "
-                    "coverage shares cannot tell anything useful here (one point is either 0 % or 100 % covered). "
-                    "Load a population grid (for example the Eurostat 1 km grid) as the demand layer.")
+            if self.points == 1:
+                return Text("Only {n} demand point inside this region: coverage shares cannot tell anything useful "
+                            "here (one point is either 0 % or 100 % covered). Load a population grid (for example "
+                            "the Eurostat 1 km grid) as the demand layer.", n=self.points)
+            return Text("Only {n} demand points inside this region: coverage shares cannot tell anything useful "
+                        "here (one point is either 0 % or 100 % covered). Load a population grid (for example the "
+                        "Eurostat 1 km grid) as the demand layer.", n=self.points)
         share = self.captured_share
         if share is not None and share < LOW_CAPTURE:
-            return (f"These {self.what} hold {share:.0%} of the region's population ({self._official()}); "
-                    "the shares below are shares of them, not of everyone. A population grid counts everyone.")
+            return Text("These {what} hold {share} of the region's population ({official}); the shares below are "
+                        "shares of them, not of everyone. A population grid counts everyone.",
+                        what=Text(self.what) if self.what in KINDS else self.what,
+                        share=Figure(share, "percent"), official=self._official())
         return None
 
     def _official(self) -> str:
-        text = f"{self.official:,}"
         if self.official_year:
-            text += f" in {self.official_year}"
-        return f"{text}, {self.official_source}" if self.official_source else text
+            text = Text("{n} in {year}", n=Figure(self.official), year=self.official_year)
+        else:
+            text = Text(_N, n=Figure(self.official))
+        return Text(_N_SOURCE, n=text, source=self.official_source) if self.official_source else text
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON fields: captured_share, official_population (value, year, source), too_few_points."""

@@ -1,9 +1,10 @@
-"""Take the README screenshots (Map, Gaps, Present) in headless Chromium: ``python docs/make_screenshots.py``.
+"""Take the README screenshots in headless Chromium: ``python docs/make_screenshots.py``.
 
-Starts ``streamlit run app.py`` on a free port with the demo workspace, opens each page,
-waits for the map canvas and saves ``docs/screenshot_<page>.png``; then Present on a
-projector's screen, ``docs/present_1280x720.png`` and ``docs/present_1920x1080.png``.
-``python docs/make_screenshots.py present`` takes only those two.
+Starts ``streamlit run app.py`` on a free port with the demo workspace and saves every page
+(Home, Map, Gaps, Compare, Present) at a projector's 1280x720 and a full-HD 1920x1080
+viewport as ``docs/<page>_<w>x<h>.png``, after the map canvas is drawn. The Map shows the
+hub coverage discs; Present shows its last step (suggested sites).
+``python docs/make_screenshots.py present`` takes only Present's two.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -24,13 +26,14 @@ from maps.story import STEPS  # noqa: E402
 from tests.browser import browser, free_port, set_viewport, wait_for_server  # noqa: E402
 
 OUT = ROOT / "docs"
-PAGES = {"map": "map", "gaps": "gaps", "present": "present", "home": "", "compare": "compare"}
-PROJECTOR_SIZES = ((1280, 720), (1920, 1080))  # Present full screen (viewport, no window frame)
+PAGES = {"home": "", "map": "map", "gaps": "gaps", "compare": "compare", "present": f"present?step={len(STEPS)}"}
+SIZES = ((1280, 720), (1920, 1080))  # a common projector, full HD (viewport, no window frame)
 
 
-def settle(driver: webdriver.Chrome, timeout_s: float = 90) -> None:
-    """Wait for a map canvas and for the app to stop running."""
-    WebDriverWait(driver, timeout_s).until(EC.presence_of_element_located((By.CSS_SELECTOR, "canvas")))
+def settle(driver: webdriver.Chrome, timeout_s: float = 90, *, canvas: bool = True) -> None:
+    """Wait for a map canvas (when the page has one) and for the app to stop running."""
+    if canvas:
+        WebDriverWait(driver, timeout_s).until(EC.presence_of_element_located((By.CSS_SELECTOR, "canvas")))
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
@@ -39,19 +42,18 @@ def settle(driver: webdriver.Chrome, timeout_s: float = 90) -> None:
     time.sleep(2.5)  # let deck.gl draw and fonts settle
 
 
-def present_screens(driver: webdriver.Chrome, url: str) -> None:
-    """Save Present's last step (suggested sites) at each projector size as ``docs/present_<w>x<h>.png``."""
-    for width, height in PROJECTOR_SIZES:
-        set_viewport(driver, width, height)
-        driver.get(url + f"present?step={len(STEPS)}")
-        settle(driver)
-        target = OUT / f"present_{width}x{height}.png"
-        driver.save_screenshot(str(target))
-        print(target.relative_to(ROOT))
-    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+def show_discs(driver: webdriver.Chrome) -> None:
+    """Turn on the Map's coverage discs (inside the "Analysis overlays" popover), then close the popover."""
+    driver.find_element(By.XPATH, "//button[.//p[contains(., 'Analysis overlays')]]").click()
+    time.sleep(0.8)
+    driver.find_element(By.XPATH, "//label[.//p[contains(., 'Coverage discs')]]").click()
+    time.sleep(1.0)
+    settle(driver)
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    time.sleep(0.8)
 
 
-def main(only_present: bool = False) -> None:
+def main(pages: tuple[str, ...] = tuple(PAGES)) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     server = subprocess.Popen(
@@ -64,22 +66,47 @@ def main(only_present: bool = False) -> None:
     try:
         wait_for_server(url)
         driver = browser()
-        for name, path in ({} if only_present else PAGES).items():
-            driver.get(url + path)
+        for width, height in SIZES:
+            set_viewport(driver, width, height)
+            for name in pages:
+                driver.get(url + PAGES[name])
+                settle(driver, canvas=name != "compare")
+                if name == "map":
+                    show_discs(driver)
+                target = OUT / f"{name}_{width}x{height}.png"
+                driver.save_screenshot(str(target))
+                print(target.relative_to(ROOT))
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=20)
+
+
+LANGUAGE_SHOTS = ("sv", "pl")  # Present in Swedish and Polish at 1280x720: docs/present_<lang>.png
+
+
+def language_screens(langs: tuple[str, ...] = LANGUAGE_SHOTS) -> None:
+    """Save Present's last step in each of `langs` at a projector's 1280x720 as ``docs/present_<lang>.png``."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--client.toolbarMode", "minimal"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    driver = None
+    try:
+        wait_for_server(url)
+        driver = browser()
+        set_viewport(driver, 1280, 720)
+        for lang in langs:
+            driver.get(url + f"present?step={len(STEPS)}&lang={lang}")
             settle(driver)
-            if name == "map":  # show the hub coverage discs too
-                driver.find_element(By.XPATH, "//label[.//p[contains(., 'Coverage discs')]]").click()
-                time.sleep(1.0)
-                settle(driver)
-            if name == "present":
-                for _ in range(5):  # step to the suggested sites
-                    driver.find_element(By.XPATH, "//button[.//p[contains(., 'Next')]]").click()
-                    time.sleep(1.0)
-                    settle(driver)
-            target = OUT / f"screenshot_{name}.png"
+            target = OUT / f"present_{lang}.png"
             driver.save_screenshot(str(target))
             print(target.relative_to(ROOT))
-        present_screens(driver, url)
     finally:
         if driver is not None:
             driver.quit()
@@ -88,4 +115,7 @@ def main(only_present: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main(only_present=sys.argv[1:] == ["present"])
+    if sys.argv[1:] == ["languages"]:  # python docs/make_screenshots.py languages
+        language_screens()
+    else:
+        main(tuple(sys.argv[1:]) or tuple(PAGES))

@@ -41,6 +41,7 @@ from geography.outlines import (
     write_outline_files,
 )
 from geography.regions import Region
+from i18n import Message, Text
 
 __all__ = [
     "APPROXIMATE", "APPROXIMATE_LABEL", "BOUNDARIES", "BOUNDARY_COLUMNS", "CRS", "GISCO_ATTRIBUTION",
@@ -114,7 +115,7 @@ def import_boundary(workspace, region_id: str, data: bytes, name: str, *, nuts: 
     )
     workspace.write_tables({BOUNDARIES: concat_frames(table, row)},
                            summary=f"imported boundary {name} for region {region_id}")
-    return Boundary(geometry, IMPORTED, f"imported boundary: {described}")
+    return Boundary(geometry, IMPORTED, Text("imported boundary: {what}", what=described))
 
 
 def remove_imported_boundary(workspace, region_id: str) -> bool:
@@ -135,7 +136,19 @@ def imported_boundary(workspace, region_id: str) -> Boundary | None:
     if rows.empty:
         return None
     row = rows.iloc[-1]
-    return Boundary(row.geometry, IMPORTED, f"imported boundary: {row['file']} (imported {row['fetched_at']})")
+    return Boundary(row.geometry, IMPORTED, Text("imported boundary: {file} (imported {when})", file=row["file"],
+                                                 when=row["fetched_at"]))
+
+
+_PLUS = "{a} + {b}"  # not a sentence: no entry in the catalogues
+
+
+def _plus(parts: list) -> str:
+    """Parts of a label joined with " + ", each still translatable (`i18n.Text`)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = Text(_PLUS, a=out, b=part)
+    return out
 
 
 # -- the chain ---------------------------------------------------------------------------
@@ -180,8 +193,8 @@ def _official_parts(
             scale.update({code: GISCO_SCALE for code in fetched})
         except BoundaryUnavailable as exc:
             network_failed = exc.network
-            notes.append(f"{exc}; using the approximate outline instead. "
-                         "Connect to the internet and run again, or import a boundary file for the region.")
+            notes.append(Text("{problem}; using the approximate outline instead. Connect to the internet and run "
+                              "again, or import a boundary file for the region.", problem=exc.args[0]))
     return found, scale, notes, network_failed
 
 
@@ -199,7 +212,7 @@ def _municipality_parts(region: Region, workspace) -> tuple[list[BaseGeometry], 
         else:
             shapes.append(match[0])
             by_file.setdefault(match[2], []).append(match[1])
-    described = [f"{', '.join(names)} from {file}" for file, names in by_file.items()]
+    described = [Text("{names} from {file}", names=", ".join(names), file=file) for file, names in by_file.items()]
     return shapes, described, missing
 
 
@@ -253,44 +266,54 @@ def boundary_for(
         if region.official_is_exact:
             geometry = shapely.union_all([official[c] for c in region.nuts])
             attribution = _gisco_attribution({scale[c] for c in region.nuts})
-            return Boundary(geometry, OFFICIAL, f"official boundary: {official_label}", attribution, notes)
+            return Boundary(geometry, OFFICIAL, Text("official boundary: {what}", what=official_label), attribution,
+                            notes)
     shapes, found, missing = _municipality_parts(region, workspace) if whole else ([], [], [])
     pieces = [official[c] for c in region.nuts] if whole else []
-    labels = [f"official {official_label}"] if official_label else []
+    labels = [Text("official {what}", what=official_label)] if official_label else []
     used_scales = {scale[c] for c in region.nuts} if whole else set()
     if found:
         pieces.extend(shapes)
-        labels.append(f"{' + '.join(found)} (imported area{'s' if len(shapes) > 1 else ''})")
+        labels.append(Text("{areas} (imported areas)", areas=_plus(found)) if len(shapes) > 1
+                      else Text("{areas} (imported area)", areas=_plus(found)))
     if whole and (region.nuts or found) and not missing and not (region.nuts_partial and not region.municipalities):
         geometry = polygonal(shapely.union_all(pieces))
         if geometry is not None:
             attribution = _gisco_attribution(used_scales) if used_scales else ""
-            return Boundary(geometry, IMPORTED, " + ".join(labels), attribution, notes)
+            return Boundary(geometry, IMPORTED, _plus(labels), attribution, notes)
     try:
         outline = approximate_outline(region)
     except BoundaryUnavailable as exc:
-        raise BoundaryUnavailable(f"{exc}. {' '.join(notes)}".strip()) from None
+        raise BoundaryUnavailable(Message(_PLUS.replace(" + ", ". "), a=exc.args[0], b=notes[0]) if notes
+                                  else exc.args[0]) from None
     partial = [c for c in region.nuts_partial if c in official]
     if not whole or not (pieces or partial):
         return Boundary(outline, APPROXIMATE, APPROXIMATE_LABEL, "GeoNames (CC BY 4.0)", notes, network_failed)
     if partial:
         rest = shapely.intersection(outline, shapely.union_all([official[c] for c in partial]))
         used_scales |= {scale[c] for c in partial}
-        how = f"the approximate outline clipped to {' + '.join(partial)} (Eurostat GISCO)"
+        how = Text("the approximate outline clipped to {codes} (Eurostat GISCO)", codes=" + ".join(partial))
     else:
         rest = shapely.difference(outline, shapely.union_all(pieces))
-        how = "the approximate outline outside the parts above"
-    what = (f"approximate {', '.join(missing)} (municipalit{'ies' if len(missing) > 1 else 'y'} not imported: {how})"
-            if missing else f"approximate rest of the region ({how})")
-    if missing:
-        which = f"Municipality {missing[0]} is" if len(missing) == 1 else f"Municipalities {', '.join(missing)} are"
-        notes.append(f"{which} not among the areas imported into the workspace, so that part of the {region.name} "
-                     "boundary is approximate. Import a municipality boundary file (GeoJSON, TopoJSON, "
-                     "GeoPackage …) to replace it.")
+        how = Text("the approximate outline outside the parts above")
+    if len(missing) == 1:
+        what = Text("approximate {names} (municipality not imported: {how})", names=missing[0], how=how)
+        notes.append(Text("Municipality {name} is not among the areas imported into the workspace, so that part "
+                          "of the {region} boundary is approximate. Import a municipality boundary file (GeoJSON, "
+                          "TopoJSON, GeoPackage …) to replace it.", name=missing[0], region=region.name))
+    elif missing:
+        what = Text("approximate {names} (municipalities not imported: {how})", names=", ".join(missing), how=how)
+        notes.append(Text("Municipalities {names} are not among the areas imported into the workspace, so that "
+                          "part of the {region} boundary is approximate. Import a municipality boundary file "
+                          "(GeoJSON, TopoJSON, GeoPackage …) to replace it.", names=", ".join(missing),
+                          region=region.name))
+    else:
+        what = Text("approximate rest of the region ({how})", how=how)
     geometry = polygonal(shapely.union_all(pieces + [rest])) or outline
     attribution = "; ".join(a for a in (_gisco_attribution(used_scales) if used_scales else "",
                                         "outline from GeoNames (CC BY 4.0)") if a)
-    label = "approximate boundary: " + " + ".join(labels + [what]) + "; not an official boundary of the whole region"
+    label = Text("approximate boundary: {parts}; not an official boundary of the whole region",
+                 parts=_plus(labels + [what]))
     return Boundary(geometry, APPROXIMATE, label, attribution, notes, network_failed)
 
 

@@ -17,6 +17,7 @@ from geography._cache import (
     read_cached,
 )
 from geography.boundary_files import read_boundary_bytes
+from i18n import Message
 from loaders.errors import ImportFileError
 
 NUTS_CACHE = "nuts_boundaries"         # workspace table: nuts_id, name, url, fetched_at, geometry
@@ -44,20 +45,21 @@ def _download(url: str, nuts_id: str, timeout_s: float) -> BaseGeometry:
             data = response.read()
     except urllib.error.HTTPError as exc:
         exc.close()  # the error carries the open response
-        raise BoundaryUnavailable(
-            f"GISCO has no NUTS 2021 boundary for '{nuts_id}' (HTTP {exc.code} from {url}). "
-            "Check the code in regions.json."
+        raise BoundaryUnavailable(Message(
+            "GISCO has no NUTS 2021 boundary for '{code}' (HTTP {status} from {url}). "
+            "Check the code in regions.json.", code=nuts_id, status=exc.code, url=url)
         ) from None
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise BoundaryUnavailable(
-            f"the official boundary of {nuts_id} could not be downloaded from {url} ({reason}); "
-            "this looks like no internet connection", network=True,
+        raise BoundaryUnavailable(Message(
+            "the official boundary of {code} could not be downloaded from {url} ({reason}); "
+            "this looks like no internet connection", code=nuts_id, url=url, reason=reason), network=True,
         ) from None
     try:
         geometry, _ = read_boundary_bytes(data, f"{nuts_id}.geojson", nuts=(nuts_id,))
     except ImportFileError as exc:
-        raise BoundaryUnavailable(f"the download from {url} is not a usable boundary ({exc})") from None
+        raise BoundaryUnavailable(Message("the download from {url} is not a usable boundary ({problem})",
+                                          url=url, problem=exc.args[0] if exc.args else "")) from None
     return geometry
 
 
@@ -95,8 +97,8 @@ def official_boundary(
     found, urls = _from_cache(cache, nuts_ids)
     missing = [c for c in nuts_ids if c not in found]
     if missing and not online:
-        raise BoundaryUnavailable(
-            f"offline: the official boundary of {', '.join(missing)} is not cached in the workspace yet"
+        raise BoundaryUnavailable(Message(
+            "offline: the official boundary of {codes} is not cached in the workspace yet", codes=", ".join(missing))
         )
     new_rows = []
     problem: BoundaryUnavailable | None = None

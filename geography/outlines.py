@@ -16,8 +16,9 @@ from errors import UsageError
 from geography._cache import APPROXIMATE, CRS, METRIC_CRS, BoundaryUnavailable
 from geography.boundary_files import read_boundary_file
 from geography.regions import Region
+from i18n import Message, Text
 
-APPROXIMATE_LABEL = (
+APPROXIMATE_LABEL = Text(
     "approximate outline (buffered concave hull of the region's GeoNames settlements), "
     "not an official boundary"
 )
@@ -133,9 +134,9 @@ def approximate_outline(region: Region) -> BaseGeometry:
         return geometry
     if region.outline_from:
         return outline_from_settlements(region.outline_from)
-    raise BoundaryUnavailable(
-        f"region '{region.id}' has no approximate outline: add \"outline\" (a GeoJSON file) or "
-        "\"outline_from\" (settlement selectors) to its entry, or import a boundary file"
+    raise BoundaryUnavailable(Message(
+        "region '{region}' has no approximate outline: add \"outline\" (a GeoJSON file) or "
+        "\"outline_from\" (settlement selectors) to its entry, or import a boundary file", region=region.id)
     )
 
 

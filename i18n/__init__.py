@@ -133,7 +133,7 @@ class Message:
         self.params = params
 
     def __str__(self) -> str:
-        return gettext(self.template).format(**self.params)
+        return gettext(self.template).format(**{k: tr(v) for k, v in self.params.items()})
 
     def __repr__(self) -> str:
         return f"Message({self.template!r}, **{self.params!r})"
@@ -143,6 +143,52 @@ class Message:
 
     def __hash__(self) -> int:
         return hash(self.template)
+
+
+class Text(str):
+    """English text that keeps its template and parameters, so it can be shown in another language later.
+
+    It *is* the English string (comparisons, JSON, storage and caches see English, as before);
+    `tr` shows it in the reader's language. For notes and labels that are computed once (a
+    cached boundary, an analysis report) and read by people of different languages.
+    Parameters are data (a file, a place) or other `Text`/`Message` values, translated in turn.
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, /, **params: Any) -> "Text":
+        token = _current.set(DEFAULT)  # the English value, whoever builds it
+        try:
+            value = template.format(**params)
+        finally:
+            _current.reset(token)
+        self = super().__new__(cls, value)
+        self.template, self.params = template, params
+        return self
+
+    def __reduce__(self):  # pickled by st.cache_data: keep the template, not only the English
+        return (_text, (self.template, self.params))
+
+    def translated(self) -> str:
+        """This text in the current language (its parameters translated too when they are texts)."""
+        return gettext(self.template).format(**{k: tr(v) for k, v in self.params.items()})
+
+
+def _text(template: str, params: dict[str, Any]) -> Text:
+    return Text(template, **params)
+
+
+def tr(value: Any) -> Any:
+    """Show `value` in the current language: a `Text` or `Message` translated, anything else as it is.
+
+    Plain strings are returned unchanged (they may be user data, never translated).
+    """
+    if isinstance(value, Text):
+        return value.translated()
+    if isinstance(value, Message):
+        return str(value)
+    return value
 
 
 _ACCEPT = re.compile(r"^\s*([A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
@@ -172,5 +218,5 @@ def negotiate(accept: str | None) -> str:
     return DEFAULT
 
 
-__all__ = ["DEFAULT", "LANGUAGES", "Message", "N_", "_", "catalogue", "check_language", "current", "gettext",
-           "negotiate", "ngettext", "set_language", "use"]
+__all__ = ["DEFAULT", "LANGUAGES", "Message", "N_", "Text", "_", "catalogue", "check_language", "current", "gettext",
+           "negotiate", "ngettext", "set_language", "tr", "use"]

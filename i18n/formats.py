@@ -64,4 +64,25 @@ def date(value: _dt.date | _dt.datetime, form: str = "long") -> str:
     return format_date(value, format=form, locale=locale())
 
 
-__all__ = ["DASH", "LOCALES", "date", "km", "locale", "minutes", "number", "percent"]
+class Figure:
+    """A figure inside an `i18n.Text` or `i18n.Message`, written as the language of whoever reads it.
+
+    ``Text("{n} people", n=Figure(203269))`` is "203,269 people" in English and
+    "203 269 …" in Swedish. `kind` is ``number``, ``percent`` (a share in 0..1) or ``km``.
+    """
+
+    def __init__(self, value: float | None, kind: str = "number", digits: int = 0) -> None:
+        self.value, self.kind, self.digits = value, kind, digits
+
+    def __format__(self, spec: str) -> str:
+        write = {"number": number, "percent": percent, "km": km}[self.kind]
+        return write(self.value, self.digits) if self.kind != "km" else km(self.value, self.digits or 1)
+
+    def __str__(self) -> str:
+        return format(self)
+
+    def __repr__(self) -> str:
+        return f"Figure({self.value!r}, {self.kind!r}, {self.digits!r})"
+
+
+__all__ = ["DASH", "LOCALES", "Figure", "date", "km", "locale", "minutes", "number", "percent"]

@@ -24,7 +24,7 @@ ROOT = LOCALES.parent
 SOURCES: tuple[str, ...] = ("app.py", "ui.py", "errors.py", "pages", "atlas", "exporters", "maps", "loaders",
                             "geography", "analysis", "workspace", "access", "i18n")
 KEYWORDS: dict[str, tuple[int, ...] | None] = {
-    "_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "Message": None,
+    "_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "Message": None, "Text": None,
 }
 POT = LOCALES / f"{DOMAIN}.pot"
 

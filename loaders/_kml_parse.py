@@ -13,6 +13,7 @@ from xml.parsers.expat import errors as expat_errors
 import defusedxml.ElementTree as safe_etree
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from i18n import Message
 from loaders._kml_elements import (
     CONTAINER,
     GX_NS,
@@ -94,10 +95,10 @@ def parse_with_declared_prefixes(data: bytes, label: str, error: ParseError) -> 
         except UnboundPrefix as again:
             error = again.error
     line, column = error.position
-    raise ImportFileError(
-        f"{label}: not valid XML at line {line}, column {column + 1}: a namespace prefix is used without "
-        "being declared and could not be repaired. Open the file in Google Earth and save it again."
-    )
+    raise ImportFileError(Message(
+        "{file}: not valid XML at line {line}, column {column}: a namespace prefix is used without "
+        "being declared and could not be repaired. Open the file in Google Earth and save it again.",
+        file=label, line=line, column=column + 1))
 
 
 def _prefixes_near(data: bytes, error: ParseError) -> set[bytes]:
@@ -375,14 +376,14 @@ def _xml_error(label: str, exc: ParseError) -> ImportFileError:
     line, column = getattr(exc, "position", (0, -1))
     reason = str(exc).split(": line ")[0]
     if reason in ("no element found", "unclosed token"):
-        return ImportFileError(
-            f"{label}: not valid XML at line {line}, column {column + 1} ({reason}): the file ends before "
-            "the KML is complete, so it is empty or was cut short. Export or download it again."
-        )
-    return ImportFileError(
-        f"{label}: not valid XML at line {line}, column {column + 1} ({reason}). The file is damaged, "
-        "cut short or was edited by hand: export it again, or fix that line in a text editor."
-    )
+        return ImportFileError(Message(
+            "{file}: not valid XML at line {line}, column {column} ({reason}): the file ends before "
+            "the KML is complete, so it is empty or was cut short. Export or download it again.",
+            file=label, line=line, column=column + 1, reason=reason))
+    return ImportFileError(Message(
+        "{file}: not valid XML at line {line}, column {column} ({reason}). The file is damaged, "
+        "cut short or was edited by hand: export it again, or fix that line in a text editor.",
+        file=label, line=line, column=column + 1, reason=reason))
 
 
 def _network_link_href(element: Any, local: Callable[[Any], str]) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from i18n import Text
+
 # Rough box around geographic Europe incl. the Canaries, Azores, Iceland and Cyprus.
 EUROPE_BBOX = (-32.0, 27.0, 45.0, 72.0)  # lon_min, lat_min, lon_max, lat_max
 EUROPEAN_COUNTRIES = frozenset(
@@ -74,7 +76,7 @@ def placeholder_point(lat: float, lon: float) -> str | None:
     with this reason (plus their own advice on how to fix it).
     """
     if lat == 0 and lon == 0:
-        return "latitude 0, longitude 0 is a placeholder, not a place."
+        return Text("latitude 0, longitude 0 is a placeholder, not a place.")
     return None
 
 
@@ -86,14 +88,14 @@ def check_point(lat: float, lon: float, *, country: str | None = None) -> str | 
     point lies inside it, the columns are plainly swapped and the point is rejected too.
     """
     if not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
-        hint = ""
         if -90 <= lon <= 90 and -180 <= lat <= 180:
-            hint = f" Swapping them gives latitude {lon}, longitude {lat}, which would be valid: check the column order."
-        return f"latitude {lat} / longitude {lon} is outside −90…90 / −180…180.{hint}"
+            return Text("latitude {lat} / longitude {lon} is outside −90…90 / −180…180. Swapping them gives latitude "
+                        "{lon}, longitude {lat}, which would be valid: check the column order.", lat=lat, lon=lon)
+        return Text("latitude {lat} / longitude {lon} is outside −90…90 / −180…180.", lat=lat, lon=lon)
     if country and country.upper() in EUROPEAN_COUNTRIES and not _in_europe(lat, lon):
         if _in_europe(lon, lat):
-            return (
-                f"latitude {lat}, longitude {lon} lies outside Europe but the row is in {country.upper()}; "
-                f"swapping them (latitude {lon}, longitude {lat}) would put it in Europe: check the column order."
-            )
+            return Text(
+                "latitude {lat}, longitude {lon} lies outside Europe but the row is in {country}; "
+                "swapping them (latitude {lon}, longitude {lat}) would put it in Europe: check the column order.",
+                lat=lat, lon=lon, country=country.upper())
     return None

@@ -56,6 +56,7 @@ from typing import IO, Any, Callable, Iterator
 import numpy as np
 import shapely
 
+from i18n import Message
 from loaders import safe_zip
 from loaders._kml_elements import GX_NS, KML_NS  # noqa: F401  (public constants, still importable from here)
 from loaders._kml_fields import put_field
@@ -109,11 +110,12 @@ def features_from_kml(data: bytes, source_file: str) -> LoadResult:
         The file only links to an online map (My Maps' "keep data up to date" export).
     """
     if not data:
-        raise ImportFileError(f"{source_file}: the file is empty (0 bytes). Export or download it again.")
+        raise ImportFileError(Message("{file}: the file is empty (0 bytes). Export or download it again.",
+                                      file=source_file))
     if data[:4] == b"PK\x03\x04":
-        raise ImportFileError(
-            f"{source_file}: this is a zip archive (a KMZ), not a plain KML. Rename it to .kmz and import it again."
-        )
+        raise ImportFileError(Message(
+            "{file}: this is a zip archive (a KMZ), not a plain KML. Rename it to .kmz and import it again.",
+            file=source_file))
     return _load(lambda: io.BytesIO(data), lambda: data, source_file)
 
 
@@ -155,10 +157,10 @@ def _pick_kml(archive: zipfile.ZipFile, source_file: str) -> zipfile.ZipInfo:
         return (top or kmls)[0]
     listed = ", ".join(i.filename for i in infos[:5]) or "nothing"
     more = f" and {len(infos) - 5} more" if len(infos) > 5 else ""
-    raise ImportFileError(
-        f"{source_file}: the KMZ holds no .kml file (found {listed}{more}). "
-        "Export the map again from Google My Maps (⋮ → Export to KML/KMZ) or Google Earth."
-    )
+    raise ImportFileError(Message(
+        "{file}: the KMZ holds no .kml file (found {listed}). "
+        "Export the map again from Google My Maps (⋮ → Export to KML/KMZ) or Google Earth.",
+        file=source_file, listed=listed + more))
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
+from i18n import N_, Message, Text, tr
 from loaders import columns as C
 from loaders.coords import EUROPE_BBOX, check_point, parse_number, parse_pair
 from loaders.errors import ImportFileError
@@ -37,11 +38,33 @@ _TEXT_FIELDS = (C.NAME, C.KIND, C.SECTORS, C.HELIX, C.ADDRESS, C.TOWN, C.WEBSITE
 _YES = frozenset("yes y ja j tak t x true 1 planned planerad planowany planowane planowana geplant".split())
 _NO = frozenset("no n nej nie false 0 - existing befintlig istniejacy".split())
 _HAS_DIGIT = re.compile(r"\d")
-_EXPECTED_HEADER = (
+_EXPECTED_HEADER = Text(
     "expected a row with a name column such as Name/Namn/Nazwa/Organisation and at least one other "
     "known column such as Town/Ort/Miejscowość, Address/Adress/Adres, Type/Typ/Rodzaj or "
     "Latitude/Latitud/Szerokość"
 )
+# Joins of translatable parts (no words of their own, so not in the catalogues).
+_ORDER_PAIR, _WITH_ORDER, _TWO = " ({lat}/{lon})", "{problem}{order}.", "{a} {b}"
+
+
+class _Stripped:
+    """A text without its final full stop, in whatever language it is shown."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __format__(self, spec: str) -> str:
+        return str(tr(self.text)).rstrip(".")
+
+
+def _joined(problems: list[str]) -> str:
+    """A row's problems in one reason, each part still translatable (`i18n.Text`)."""
+    out = problems[0]
+    for problem in problems[1:]:
+        out = Text(_TWO, a=out, b=problem)
+    return out
+
+
 _CSV_DELIMITERS = (",", ";", "\t", "|")
 MAX_CSV_BYTES = 100 * 1024 * 1024
 """Largest CSV audit sheet we read (bytes; about a million rows). One cell may hold at most
@@ -272,10 +295,9 @@ class _Reader:
                 value = cells[index]
                 record[name] = (value.rstrip() or None) if value.__class__ is str else _text(value)
             if record["name"] is None:
-                self._reject(ref, (
-                    f"the name (column '{headers[i_name]}') is empty. Fill in the name, or delete "
-                    "the row if it is a note or a total."
-                ), cells, plan)
+                self._reject(ref, Text(
+                    "the name (column '{column}') is empty. Fill in the name, or delete "
+                    "the row if it is a note or a total.", column=headers[i_name]), cells, plan)
                 continue
             attributes = {}
             for index, header in attribute_columns:
@@ -381,17 +403,16 @@ class _Reader:
                     try:
                         point = parse_pair(pair_raw if isinstance(pair_raw, str) else pair_text)
                     except ValueError:
-                        problems.append(
-                            f"'{pair_text}' in column '{plan.header(C.PAIR)}' is not a 'latitude, "
+                        problems.append(Text(
+                            "'{value}' in column '{column}' is not a 'latitude, "
                             "longitude' pair. Write it as 56.16, 15.59 (or 56,16; 15,59), "
-                            "or leave it empty to look the town up."
-                        )
+                            "or leave it empty to look the town up.", value=pair_text, column=plan.header(C.PAIR)))
             if point is not None and not fast:
                 problem = self._check(point, prefer, lat_raw, lon_raw, plan)
                 if problem:
                     problems.append(problem)
             if problems:
-                self._reject(ref, " ".join(problems), cells, plan)
+                self._reject(ref, _joined(problems), cells, plan)
                 continue
 
             if point is not None:
@@ -425,10 +446,11 @@ class _Reader:
         try:
             return parse_number(raw)
         except ValueError:
-            problems.append(
-                f"{label} '{_text(raw)}' (column '{plan.header(field_name)}') is not a number. "
-                "Write decimal degrees such as 56.16 or 56,16 (or 56° 9' 36\" N)."
-            )
+            problems.append(Text(
+                "{label} '{value}' (column '{column}') is not a number. "
+                "Write decimal degrees such as 56.16 or 56,16 (or 56° 9' 36\" N).",
+                label=Text(label) if label in (N_("latitude"), N_("longitude")) else label, value=_text(raw),
+                column=plan.header(field_name)))
             return None
 
     def _check(self, point: tuple[float, float], country: str | None, lat_raw: Any, lon_raw: Any, plan: _Plan) -> str | None:
@@ -436,27 +458,32 @@ class _Reader:
         if _LAT_MIN <= lat <= _LAT_MAX and _LON_MIN <= lon <= _LON_MAX:
             return None  # inside Europe: neither impossible nor swapped (the common case)
         order = (
-            f" ({plan.header(C.LAT)}/{plan.header(C.LON)})" if C.LAT in plan.fields and C.LON in plan.fields
-            else f" in column '{plan.header(C.PAIR)}'" if C.PAIR in plan.fields else ""
+            Text(_ORDER_PAIR, lat=plan.header(C.LAT), lon=plan.header(C.LON))
+            if C.LAT in plan.fields and C.LON in plan.fields
+            else Text(" in column '{column}'", column=plan.header(C.PAIR)) if C.PAIR in plan.fields else ""
         )
         if lat == 0 and lon == 0:
-            return ("latitude 0, longitude 0 is a placeholder, not a place. "
-                    "Enter the real coordinates, or leave them empty to look the town up.")
+            return Text("latitude 0, longitude 0 is a placeholder, not a place. "
+                        "Enter the real coordinates, or leave them empty to look the town up.")
         problem = check_point(lat, lon, country=country)
         if problem is None:
             return None
         lat_text = _text(lat_raw) if not _blank(lat_raw) else f"{lat:g}"
         lon_text = _text(lon_raw) if not _blank(lon_raw) else f"{lon:g}"
         if abs(lat) > 1000 or abs(lon) > 1000:
-            return (f"latitude '{lat_text}', longitude '{lon_text}' look like projected coordinates "
-                    "(metres, e.g. SWEREF 99 TM or Irish Grid), not degrees. "
-                    "Convert them to WGS 84 latitude/longitude (EPSG:4326).")
+            return Text("latitude '{lat}', longitude '{lon}' look like projected coordinates "
+                        "(metres, e.g. SWEREF 99 TM or Irish Grid), not degrees. "
+                        "Convert them to WGS 84 latitude/longitude (EPSG:4326).", lat=lat_text, lon=lon_text)
         if not -90 <= lat <= 90:
-            swap = " Swapping latitude and longitude would give a valid point." if -90 <= lon <= 90 else ""
-            return f"latitude '{lat_text}' is outside −90…90.{swap} Check the column order{order}."
+            if -90 <= lon <= 90:
+                return Text("latitude '{value}' is outside −90…90. Swapping latitude and longitude would give a "
+                            "valid point. Check the column order{order}.", value=lat_text, order=order)
+            return Text("latitude '{value}' is outside −90…90. Check the column order{order}.", value=lat_text,
+                        order=order)
         if not -180 <= lon <= 180:
-            return f"longitude '{lon_text}' is outside −180…180. Check the column order{order}."
-        return problem.rstrip(".") + f"{order}."
+            return Text("longitude '{value}' is outside −180…180. Check the column order{order}.", value=lon_text,
+                        order=order)
+        return Text(_WITH_ORDER, problem=_Stripped(problem), order=order)
 
     def finish(self) -> LoadResult:
         """Attach the points, qualify ids repeated across sheets and build the LoadResult."""
@@ -867,11 +894,10 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
             else:
                 skipped.append(f"sheet '{meta.name}' {why}")
     if not tables_read:
-        detail = "; ".join(skipped) if skipped else "the workbook has no worksheets"
-        raise ImportFileError(
-            f"{source_file}: no header row found in any sheet; {_EXPECTED_HEADER}. In this file, "
-            f"{detail}. Add a header row to the sheet, or rename its columns."
-        )
+        detail = "; ".join(skipped) if skipped else Text("the workbook has no worksheets")
+        raise ImportFileError(Message(
+            "{file}: no header row found in any sheet; {expected}. In this file, {detail}. Add a header row to "
+            "the sheet, or rename its columns.", file=source_file, expected=_EXPECTED_HEADER, detail=detail))
     reader.notes.extend(f"{s}: skipped." for s in skipped)
     return reader.finish()
 
@@ -957,10 +983,9 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
         The file is empty, is not text, or has no header row.
     """
     if not data:
-        raise ImportFileError(
-            f"{source_file}: the file is empty (0 bytes). Export the sheet again as CSV with a "
-            "header row such as Name, Town, Latitude, Longitude."
-        )
+        raise ImportFileError(Message(
+            "{file}: the file is empty (0 bytes). Export the sheet again as CSV with a "
+            "header row such as Name, Town, Latitude, Longitude.", file=source_file))
     if len(data) > MAX_CSV_BYTES:
         raise ImportFileError(
             f"{source_file}: the file is {len(data) / _MB:,.0f} MB, over the {MAX_CSV_BYTES // _MB} MB limit "
@@ -969,15 +994,13 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
         )
     text, encoding = _decode(data, source_file)
     if not text.strip():
-        raise ImportFileError(
-            f"{source_file}: the file holds only blank lines or spaces. Export the sheet again as "
-            "CSV with a header row such as Name, Town, Latitude, Longitude."
-        )
+        raise ImportFileError(Message(
+            "{file}: the file holds only blank lines or spaces. Export the sheet again as "
+            "CSV with a header row such as Name, Town, Latitude, Longitude.", file=source_file))
     if "\x00" in text:
-        raise ImportFileError(
-            f"{source_file}: the file contains NUL bytes, so it is not CSV text. "
-            "Export the sheet again as CSV (UTF-8)."
-        )
+        raise ImportFileError(Message(
+            "{file}: the file contains NUL bytes, so it is not CSV text. "
+            "Export the sheet again as CSV (UTF-8).", file=source_file))
     delimiters = _CSV_DELIMITERS
     first_line, _, rest = text.partition("\n")
     if re.fullmatch(r"sep=.", first_line.rstrip("\r"), flags=re.IGNORECASE):
@@ -997,11 +1020,10 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
         except csv.Error as exc:
             if _is_field_limit(exc):
                 raise _field_too_long(source_file, head_reader.line_num) from None
-        raise ImportFileError(
-            f"{source_file}: no header row found in the first {HEADER_SCAN_ROWS} rows; "
-            f"{_EXPECTED_HEADER}, separated by ',' or ';' (this file's {_first_cells(head)}). "
-            "Add a header row or rename the columns."
-        )
+        raise ImportFileError(Message(
+            "{file}: no header row found in the first {n} rows; {expected}, separated by ',' or ';' (this "
+            "file's {cells}). Add a header row or rename the columns.", file=source_file, n=HEADER_SCAN_ROWS,
+            expected=_EXPECTED_HEADER, cells=_first_cells(head)))
     delimiter, _ = sniffed
     reader = _Reader(source_file, country)
     if encoding != "UTF-8":
