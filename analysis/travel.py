@@ -791,6 +791,18 @@ def site(router: Router, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         optimal_sites=optimal_sites, seconds=seconds, minutes=limit, mode=router.mode)
 
 
+def outline(points: shapely.MultiPoint, ratio: float) -> shapely.Geometry:
+    """The concave hull of `points` (metres, a local projection); their convex hull where GEOS cannot build one.
+
+    GEOS' concave hull fails on some point sets laid out on a regular lattice
+    ("LocateFailureException: Could not locate vertex"): a street grid can be one.
+    """
+    try:
+        return shapely.concave_hull(points, ratio=ratio)
+    except shapely.errors.GEOSException:
+        return shapely.convex_hull(points)
+
+
 def isochrones(router: Router, facilities: gpd.GeoDataFrame, *, minutes: float, layer: str | None = None,
                include_planned: bool = False, ratio: float = 0.3) -> gpd.GeoDataFrame:
     """Draw, per facility, the area from which it is reached within `minutes` (see the module docstring).
@@ -820,7 +832,7 @@ def isochrones(router: Router, facilities: gpd.GeoDataFrame, *, minutes: float, 
             lon, lat = router.network.lon[nodes], router.network.lat[nodes]
             crs = local_crs(float(router.network.lon[node]), float(router.network.lat[node]), kind="aeqd")
             points = project(shapely.multipoints(np.column_stack([lon, lat])), crs)
-            hull = shapely.concave_hull(points, ratio=ratio).buffer(ISOCHRONE_BUFFER_M.get(router.mode, 100.0))
+            hull = outline(points, ratio).buffer(ISOCHRONE_BUFFER_M.get(router.mode, 100.0))
             shapes.append(unproject(hull, crs))
         frames.append(gpd.GeoDataFrame({
             "feature_id": chosen["feature_id"].to_numpy(dtype=object), "name": chosen["name"].to_numpy(dtype=object),

@@ -18,6 +18,7 @@ from scipy.sparse import csgraph
 from osm_fixtures import SEGMENT_M, helsinki, write_town
 
 from analysis import travel
+from analysis.crs import local_crs, project
 from geography.network import RoadNetwork, build_networks
 
 DATA = Path(__file__).resolve().parent / "data" / "travel"
@@ -276,3 +277,14 @@ def test_a_ring_of_chain_nodes_alone_is_searched():
     assert minutes[2] * 60 == pytest.approx(10.0) and minutes[4] * 60 == pytest.approx(20.0)  # one-way speeds differ
     minutes, _ = router.minutes_to_nearest(np.array([14]))  # a one-way chain node: 12 -> 13 -> 14 -> 15
     assert np.isinf(minutes[15]) and minutes[12] * 60 == pytest.approx(10.0)
+
+
+def test_an_outline_where_geos_cannot_build_a_concave_hull():
+    """2,597 nodes of a street lattice reached within 60 minutes: GEOS' concave hull raises on them."""
+    lonlat = np.load(DATA / "concave_hull_fails.npy")
+    crs = local_crs(-8.59, 53.9, kind="aeqd")
+    points = project(shapely.multipoints(lonlat), crs)
+    with pytest.raises(shapely.errors.GEOSException):
+        shapely.concave_hull(points, ratio=0.3)
+    shape = travel.outline(points, 0.3)
+    assert shape.geom_type == "Polygon" and shape.covers(points)
