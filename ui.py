@@ -77,6 +77,12 @@ AREAS_COUNTRY = "data.areas_country"  # ISO country of areas when the file has n
 AREAS_ROUND = "data.areas_round"     # int: the round of the area-file uploader
 AREAS_REMOVE = "data.areas_remove"   # imported area file picked to remove
 GEO_MESSAGE = "data.geo_message"     # list of lines: what the last geography import or removal did
+NETWORK_FILE = "data.network_file"   # street-network (.osm.pbf) uploader (key prefix, same rounds as above)
+NETWORK_ROUND = "data.network_round"  # int: the round of the street-network uploader
+NETWORK_REMOVE = "data.network_remove"  # stored street network picked to remove
+# Travel time, when the workspace holds a street network for the region (shared by Gaps, Map and Present).
+MEASURE = "travel.measure"           # "km" (great-circle distance) or "minutes" (travel time on the network)
+TRAVEL_MODE = "travel.mode"          # "drive", "walk" or "bike"
 
 
 def field_key(feature_id: str, name: str) -> str:
@@ -366,17 +372,27 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
            radius: tuple[tuple[str, float], ...], include_planned: bool = False, sector: str = "") -> dict:
     """The analysis report (as ``atlas analyze --json``, without the gap list): figures, facilities inside,
     boundary, demand and its share of the official population, notes."""
+    from atlas.analyze import report as build_report
+
+    inp = _report_inputs(path, stamp, region_id, online, population, radius, sector)
+    return build_report(inp, coverage(path, stamp, region_id, online, population, radius, include_planned, sector),
+                        include_planned=include_planned, max_gaps=0, count_facilities=False)
+
+
+def _report_inputs(path: str, stamp: int, region_id: str, online: bool, population: str,
+                   radius: tuple[tuple[str, float], ...] | None, sector: str):
+    """The resolved `atlas.analyze.AnalysisInputs` of a dashboard report, from the cached boundary and demand."""
     import dataclasses
 
     from atlas.analyze import in_sector, inputs
-    from atlas.analyze import report as build_report
     from geography.demand_layers import GEONAMES, KIND_POINTS, get_layer
 
     bound = boundary(path, stamp, region_id, online, population)
     workspace = Workspace(path)
     # The demand is already inside the boundary and countries; the pages take areas from `areas`.
     inp = inputs(workspace=workspace, region=region_id, facilities=facilities(path, stamp), boundary=bound,
-                 demand=demand(path, stamp, region_id, online, population), radius_km=dict(radius), online=False,
+                 demand=demand(path, stamp, region_id, online, population),
+                 radius_km=dict(radius) if radius else None, online=False,
                  registry=registry(path, stamp), areas=False, demand_inside=True)
     inp = in_sector(inp, sector)
     if population == GEONAMES:
@@ -387,8 +403,7 @@ def report(path: str, stamp: int, region_id: str, online: bool, population: str,
         layer = get_layer(workspace, population)
         inp = dataclasses.replace(inp, demand_source=layer.name, demand_kind=KIND_POINTS.get(layer.kind, "points"),
                                   notes=[*inp.notes, *(n for n in layer.notes if "cell centres" in n)])
-    return build_report(inp, coverage(path, stamp, region_id, online, population, radius, include_planned, sector),
-                        include_planned=include_planned, max_gaps=0, count_facilities=False)
+    return inp
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
@@ -490,6 +505,186 @@ def comparison(path: str, stamp: int, online: bool, include_planned: bool = Fals
 def radius_items(ctx: Context) -> tuple[tuple[str, float], ...]:
     """The region's default radius per layer as hashable (layer, km) pairs."""
     return tuple(ctx.registry.radius_km(ctx.region).items())
+
+
+# -- travel time on a street network stored in the workspace ----------------------------------------
+# The cached results below are keyed like the km ones plus the extract's SHA-256 and the travel mode
+# (and the minutes per layer); the built graph itself is cached by the engine in the workspace's
+# networks/ folder, and the prepared Router per process here.
+def network_folder(path: str) -> str:
+    """Where the workspace's extracts and built graphs live: its ``networks/`` folder, or (PostGIS) a private one."""
+    from atlas.data_ops import network_folder as folder
+
+    found = folder(Workspace(path))
+    return str(found) if found is not None else _private_network_folder()
+
+
+@st.cache_resource(show_spinner=False)
+def _private_network_folder() -> str:
+    """A folder of this process for a PostGIS workspace's extracts (it has no folder of its own)."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="atlas-networks-")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def street_network(path: str, stamp: int, region_id: str, online: bool, population: str) -> dict | None:
+    """The stored street network that covers the region most (``file``, ``sha256``, ``counts``), or None."""
+    from geography.network_files import network_for
+    from maps.records import bounds_of
+
+    bound = boundary(path, stamp, region_id, online, population)
+    entry = network_for(Workspace(path), bounds_of([bound.geometry]))
+    return None if entry is None else {"file": entry.file, "sha256": entry.sha256, "counts": entry.counts}
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def router(path: str, sha256: str, mode: str):
+    """The `analysis.travel.Router` of the stored extract `sha256` for `mode` (one per process)."""
+    from analysis.travel import Router
+    from geography.network_files import get_network, load_stored
+
+    workspace = Workspace(path)
+    return Router(load_stored(workspace, get_network(workspace, sha256), mode, folder=network_folder(path)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)  # shared like `_demand`
+def travel_nearest(path: str, stamp: int, region_id: str, online: bool, population: str, sha256: str, mode: str,
+                   include_planned: bool = False, towns_only: bool = False, sector: str = ""):
+    """Minutes to the nearest facility of every layer for each demand point (or town): what no slider changes."""
+    from analysis.travel import nearest_facilities
+    from loaders.layers import LAYERS
+
+    frame = towns(path, stamp, region_id, online, population) if towns_only else demand(
+        path, stamp, region_id, online, population)
+    return nearest_facilities(router(path, sha256, mode), frame, facilities(path, stamp, sector), LAYERS,
+                              include_planned=include_planned)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared like `_demand`
+def travel_coverage(path: str, stamp: int, region_id: str, online: bool, population: str, sha256: str, mode: str,
+                    minutes: tuple[tuple[str, float], ...], include_planned: bool = False, sector: str = "",
+                    towns_only: bool = False):
+    """Coverage in minutes of travel (`minutes`: (layer, minutes) pairs) of the demand, or of the towns."""
+    from analysis import travel
+
+    towns_only = towns_only and population != "geonames"  # with GeoNames demand the towns are the demand
+    frame = towns(path, stamp, region_id, online, population) if towns_only else demand(
+        path, stamp, region_id, online, population)
+    return travel.coverage(router(path, sha256, mode), frame, facilities(path, stamp, sector), minutes=dict(minutes),
+                           include_planned=include_planned,
+                           nearest=travel_nearest(path, stamp, region_id, online, population, sha256, mode,
+                                                  include_planned, towns_only, sector))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied (see `_demand`)
+def travel_report(path: str, stamp: int, region_id: str, online: bool, population: str, sha256: str, mode: str,
+                  minutes: tuple[tuple[str, float], ...], include_planned: bool = False, sector: str = "") -> dict:
+    """The report of `report` in minutes of travel (``measure``, ``mode``, ``minutes``, ``off_network``, ``network``)."""
+    from atlas.analyze import report as build_report
+
+    inp = _report_inputs(path, stamp, region_id, online, population, None, sector)
+    return build_report(inp, travel_coverage(path, stamp, region_id, online, population, sha256, mode, minutes,
+                                             include_planned, sector),
+                        include_planned=include_planned, max_gaps=0, count_facilities=False)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)  # shared, not copied (see `_demand`)
+def travel_siting(path: str, stamp: int, region_id: str, online: bool, population: str, sha256: str, mode: str,
+                  layer: str, minutes: float, k: int, include_planned: bool, sector: str = ""):
+    """Best `k` new sites of `layer` within `minutes` of travel (greedy, with the optimum when small); as `siting`."""
+    from analysis.travel import site
+
+    return site(router(path, sha256, mode), demand(path, stamp, region_id, online, population),
+                facilities(path, stamp, sector), layer=layer, minutes=minutes, k=k, include_planned=include_planned,
+                time_limit_s=2.0,
+                candidates=None if population == "geonames" else towns(path, stamp, region_id, online, population))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)  # shared, not copied (see `_demand`)
+def travel_catchments(path: str, stamp: int, region_id: str, online: bool, population: str, sha256: str, mode: str,
+                      layer: str, include_planned: bool) -> gpd.GeoDataFrame:
+    """Catchments of `layer` by travel time: the demand's cells merged by the facility each reaches first."""
+    from atlas.travel_views import catchment_polygons
+
+    found = travel_nearest(path, stamp, region_id, online, population, sha256, mode, include_planned)
+    return catchment_polygons(found.layers[layer][1], demand(path, stamp, region_id, online, population),
+                              facilities(path, stamp), boundary(path, stamp, region_id, online, population).geometry,
+                              layer=layer)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def travel_facilities_off(path: str, stamp: int, region_id: str, online: bool, population: str, sha256: str,
+                          mode: str, include_planned: bool = False, sector: str = ""):
+    """The region's facilities off the `mode` network (name, layer, km to the network): they serve nobody."""
+    from atlas.travel_views import off_network_facilities
+
+    return off_network_facilities(router(path, sha256, mode), facilities(path, stamp, sector),
+                                  boundary(path, stamp, region_id, online, population).geometry,
+                                  include_planned=include_planned)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)  # shared, not copied (see `_demand`)
+def isochrones(path: str, stamp: int, sha256: str, mode: str, layer: str, minutes: float,
+               include_planned: bool = False, sector: str = "") -> gpd.GeoDataFrame:
+    """The area each facility of `layer` is reached from within `minutes` (facilities on the network only)."""
+    from analysis.travel import isochrones as build
+
+    shapes = build(router(path, sha256, mode), facilities(path, stamp, sector), minutes=minutes, layer=layer,
+                   include_planned=include_planned)
+    return shapes[shapes["nodes"] > 0].reset_index(drop=True)
+
+
+def travel_choice(ctx: Context) -> tuple[dict | None, str, str]:
+    """Draw the km/minutes switch and (in minutes) the mode choice when the region has a street network.
+
+    Returns (the network or None, the measure ``km``/``minutes``, the mode). Without a
+    network nothing is drawn and the measure is km. The choice is kept in session state, so
+    Gaps, Map and Present follow it.
+    """
+    from atlas.travel_views import KM, MEASURES, MINUTES, MODE_LABELS
+
+    network = street_network(*ctx.key())
+    if network is None:
+        return None, KM, "drive"
+    if st.session_state.get(MEASURE) not in MEASURES:
+        st.session_state[MEASURE] = KM
+    if st.session_state.get(TRAVEL_MODE) not in MODE_LABELS:
+        st.session_state[TRAVEL_MODE] = "drive"
+    from loaders.layers import LAYERS
+
+    for key in (MEASURE, TRAVEL_MODE, *(minutes_key(ctx, layer) for layer in LAYERS)):
+        if key in st.session_state:  # kept when the user moves to another page (see `sidebar`)
+            st.session_state[key] = st.session_state[key]
+    measure = st.segmented_control(_("Measure"), list(MEASURES), key=MEASURE, format_func=lambda m: _(MEASURES[m]),
+                                   help=_("Straight-line km, or minutes of travel on the street network {file}.").format(
+                                       file=network["file"])) or KM
+    mode = "drive"
+    if measure == MINUTES:
+        mode = st.segmented_control(_("Travel by"), list(MODE_LABELS), key=TRAVEL_MODE,
+                                    format_func=lambda m: _(MODE_LABELS[m])) or "drive"
+    return network, measure, mode
+
+
+def chosen_travel(ctx: Context) -> tuple[dict | None, str]:
+    """The network and mode when this session chose minutes (on Gaps or Map) and the region has one; else (None, "")."""
+    if st.session_state.get(MEASURE) != "minutes":
+        return None, ""
+    network = street_network(*ctx.key())
+    return (network, st.session_state.get(TRAVEL_MODE) or "drive") if network is not None else (None, "")
+
+
+def travel_minutes(ctx: Context) -> tuple[tuple[str, float], ...]:
+    """The minutes per layer this session set on Gaps (30 each until moved), as hashable (layer, minutes) pairs."""
+    from atlas.travel_views import DEFAULT_MINUTES
+    from loaders.layers import LAYERS
+
+    return tuple((layer, float(st.session_state.get(minutes_key(ctx, layer), DEFAULT_MINUTES))) for layer in LAYERS)
+
+
+def minutes_key(ctx: Context, layer: str) -> str:
+    """Session-state key of Gaps' minutes slider of `layer` for the region (read by Map and Present)."""
+    return f"gaps.minutes.{ctx.region.id}.{layer}"
 
 
 # -- page set-up and sidebar -------------------------------------------------------------------

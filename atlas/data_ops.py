@@ -19,17 +19,24 @@ import access
 from analysis.distance import pairwise_km
 from errors import UsageError, WorkspaceError
 from exporters.csv import csv_text
-from i18n import N_, Message, formats, ngettext
-from i18n import gettext as _
 from geography.areas import areas, import_areas, remove_areas
 from geography.demand_layers import demand_layers, import_demand, remove_demand
+from i18n import N_, Message, formats, ngettext
+from i18n import gettext as _
 from loaders import columns as C
 from loaders import gazetteer
 from loaders.coords import check_point, parse_number, parse_pair, placeholder_point
 from loaders.errors import ImportFileError
-from loaders.layers import ALL_LAYERS, EXISTING, STATUSES, UNCLASSIFIED, layer_from_name, status_from_text
+from loaders.layers import (
+    ALL_LAYERS,
+    EXISTING,
+    STATUSES,
+    UNCLASSIFIED,
+    layer_from_name,
+    status_from_text,
+)
 from loaders.vocabulary import normalise_fields
-from maps.style import layer_short_label
+from maps.style import kind_label, layer_short_label, status_label
 from workspace import EDITABLE, GPKG_NAME, Workspace, sha256
 
 PREVIEW_ROWS = 200
@@ -444,7 +451,7 @@ def accept_rejected(workspace: Workspace, rejected_id: int, values: dict[str, An
     else:
         point, source = typed_point(values.get("lat"), values.get("lon"), country=fields["country"]), "coordinates"
     fields = {k: v for k, v in fields.items() if v is not None}
-    change, _ = workspace.accept_rejected(int(rejected_id), fields, point, location_source=source)
+    change, _feature = workspace.accept_rejected(int(rejected_id), fields, point, location_source=source)
     where = f"{place['name']} ({place['country']}), " if place is not None else ""
     return _("Accepted {name} as a feature of {layer} at {where}{point} (change {change}; undo it below).").format(
         name=fields.get("name") or _("(no name)"), layer=layer_short_label(fields.get("layer") or UNCLASSIFIED),
@@ -530,15 +537,16 @@ def import_population(workspace: Workspace, file: str, data: bytes, *, name: str
     errors (`errors.ImportFileError`, `errors.UsageError`) when nothing could be stored.
     """
     layer, load = import_demand(workspace, data, file, name=blank(name))
-    first = ngettext("Stored population layer {layer} from {file} ({count} row read). "
+    # English keeps its "(s)" (one msgid for both forms); the catalogues give each language its plural forms.
+    first = ngettext("Stored population layer {layer} from {file} ({count} row(s) read). "
                      "Choose it as Population in the sidebar.",
-                     "Stored population layer {layer} from {file} ({count} rows read). "
+                     "Stored population layer {layer} from {file} ({count} row(s) read). "
                      "Choose it as Population in the sidebar.", load.rows_read).format(
         layer=layer.label(), file=layer.file, count=formats.number(load.rows_read))
     lines = [first]
     lines += [_("Note: {note}").format(note=note) for note in layer.notes]
     if load.rejected:
-        lines.append(ngettext("{count} row rejected, e.g.:", "{count} rows rejected, e.g.:", len(load.rejected)).format(
+        lines.append(ngettext("{count} row(s) rejected, e.g.:", "{count} row(s) rejected, e.g.:", len(load.rejected)).format(
             count=formats.number(len(load.rejected))))
         lines += [f"{r.where}: {r.reason}" for r in load.rejected[:REJECTED_SHOWN]]
         if len(load.rejected) > REJECTED_SHOWN:
@@ -592,8 +600,56 @@ def remove_area_file(workspace: Workspace, file: str) -> str:
     if not removed:
         raise UsageError(Message("the workspace has no areas from '{file}' (they may have been removed already).",
                                  file=file))
-    return ngettext("Removed the {count} area imported from {file}.", "Removed the {count} areas imported from {file}.",
+    return ngettext("Removed the {count} area(s) imported from {file}.", "Removed the {count} area(s) imported from {file}.",
                     removed).format(count=formats.number(removed), file=file)
+
+
+# -- geography: street networks ---------------------------------------------------------------------------
+def network_folder(workspace: Workspace) -> Path | None:
+    """The folder a workspace keeps street-network extracts and built graphs in (None for PostGIS)."""
+    from atlas.analyze import network_cache
+
+    return network_cache(workspace)
+
+
+def import_street_network(workspace: Workspace, file: str, data: bytes, *, folder: str | Path) -> str:
+    """Store an uploaded ``.osm.pbf`` extract (checked and built for every mode); return a one-line summary.
+
+    `folder` is where the extract and its built graphs are cached (`network_folder`, or a
+    private folder for a PostGIS workspace). Raises `errors.ImportFileError` for a file that
+    is not a usable extract.
+    """
+    from geography.network_files import import_network
+
+    entry = import_network(workspace, data, file, folder=folder)
+    counts = entry.counts
+    return _("Stored street network {file} ({size} MB): drive {drive_nodes} nodes / {drive_edges} edges, walk "
+             "{walk_nodes} / {walk_edges}, bike {bike_nodes} / {bike_edges}. Gaps and Map now offer travel time "
+             "for the regions it covers.").format(
+        file=entry.file, size=formats.number(entry.bytes / 1e6, 2),
+        **{f"{mode}_{what}": formats.number(counts[mode][what]) for mode in counts for what in ("nodes", "edges")})
+
+
+def street_networks(workspace: Workspace) -> pd.DataFrame:
+    """The street-network extracts stored in the workspace: file, MB, nodes and edges per mode, imported."""
+    from geography.network import MODES
+    from geography.network_files import describe, stored_networks
+
+    columns = ["file", "MB", *(f"{m} {w}" for m in MODES for w in ("nodes", "edges")), "imported"]
+    table = pd.DataFrame([describe(e) for e in stored_networks(workspace)], columns=columns)
+    table["imported"] = _when(table["imported"])
+    return table
+
+
+def remove_street_network(workspace: Workspace, file: str) -> str:
+    """Remove the stored extract `file`; return a sentence saying so."""
+    from geography.network_files import remove_network
+
+    if not remove_network(workspace, file):
+        raise UsageError(Message("the workspace has no street network '{file}' (it may have been removed already).",
+                                 file=file))
+    return _("Removed street network {file}. Figures are in km again where it was used (undo it under Changes).").format(
+        file=file)
 
 
 # The headers of the tables the Data page shows, as readers see them. The frames keep these canonical
@@ -611,13 +667,15 @@ COLUMN_LABELS: dict[str, str] = {
 def shown(table: pd.DataFrame) -> pd.DataFrame:
     """`table` with its column headers in the reader's language (canonical feature columns too), for display.
 
-    Layer ids in a ``layer`` column are shown by their short names ("hubs", "nav"); the data is not translated.
+    Canonical values are shown in the reader's words: layer ids by their short names ("hubs", "nav"), the
+    shared vocabulary's kinds and the statuses; names and everything else users typed are not translated.
     """
     from maps.filters import field_label
 
     out = table.rename(columns=lambda c: _(COLUMN_LABELS[c]) if c in COLUMN_LABELS else field_label(c))
-    if "layer" in table.columns:
-        out[field_label("layer")] = table["layer"].map(lambda v: layer_short_label(v) if isinstance(v, str) else v)
+    for column, label in (("layer", layer_short_label), ("kind", kind_label), ("status", status_label)):
+        if column in table.columns:  # canonical values only; anything a user typed stays as written
+            out[field_label(column)] = table[column].map(lambda v, f=label: f(v) if isinstance(v, str) else v)
     return out
 
 

@@ -16,6 +16,7 @@ from loaders.layers import LAYERS, PLANNED
 from maps.deck import build_deck
 from maps.features import AGGREGATE_ABOVE, facility_layers
 from maps.filters import filter_features
+from maps.isochrones import isochrone_label, isochrone_layers
 from maps.legend import legend_items
 from maps.overlays import (
     LABELS_ID,
@@ -30,6 +31,7 @@ from maps.overlays import (
     uncovered_layer,
 )
 from maps.records import bounds_of
+from maps.style import LAYER_RGB, hex_colour
 from maps.view import fit_view
 
 
@@ -190,6 +192,9 @@ class MapContent:
         the share of `areas_layer` (None: full support).
     attribution
         Copyright notice of the boundary data (shown in the legend).
+    isochrones
+        Areas each facility is reached from within a travel time (`analysis.travel.isochrones`:
+        ``layer``, ``name``, ``minutes``, ``mode``, polygons).
     """
 
     facilities: FacilityMap | None = None
@@ -211,6 +216,7 @@ class MapContent:
     areas: gpd.GeoDataFrame | None = None
     areas_layer: str | None = "hubs"
     attribution: str = ""
+    isochrones: gpd.GeoDataFrame | None = None
 
 
 def _bounds(content: MapContent) -> tuple[float, float, float, float] | None:
@@ -251,6 +257,7 @@ def atlas_layers(content: MapContent, *, scale: float = 1.0, zoom: float | None 
         layers += h3_grid_layer(c.h3_grid, layer=c.h3_layer)
     layers += gap_layer(c.gaps)
     layers += fm.discs
+    layers += isochrone_layers(c.isochrones)
     for layer, polygons in (c.catchments or {}).items():
         layers += catchment_layers(polygons, layer=layer)
     towns = settlement_layers(c.settlements, scale=scale, zoom=zoom)
@@ -282,7 +289,7 @@ def atlas_legend(content: MapContent) -> list[dict]:
     """Return the legend entries matching what `atlas_layers` draws."""
     c = content
     fm = _facilities(c, 1.0)
-    return legend_items(
+    items = legend_items(
         list(fm.present or c.layers), planned=fm.planned,
         boundary_source=c.boundary_source or None, discs=bool(fm.discs),
         gaps=c.gaps is not None and len(c.gaps) > 0,
@@ -292,3 +299,9 @@ def atlas_legend(content: MapContent) -> list[dict]:
         attribution=c.attribution,
         catchments=[layer for layer, polygons in (c.catchments or {}).items() if polygons is not None and len(polygons)],
     )
+    if c.isochrones is not None and len(c.isochrones):
+        shown = c.isochrones.drop_duplicates(["layer", "minutes", "mode"])
+        at = next((i for i, item in enumerate(items) if item["symbol"] in ("dashed", "line", "note")), len(items))
+        items[at:at] = [{"label": isochrone_label(r.layer, r.minutes, r.mode), "colour": hex_colour(LAYER_RGB[r.layer]),
+                         "symbol": "area"} for r in shown.itertuples(index=False)]
+    return items

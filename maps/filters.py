@@ -13,7 +13,13 @@ from i18n import N_, formats, ngettext
 from i18n import gettext as _
 from loaders.features import COLUMNS
 from maps.features import FEATURE_ID_FIELD
-from maps.style import boundary_source_label, kind_label, layer_label, layer_short_label, sector_label, status_label
+from maps.style import (
+    boundary_source_label,
+    kind_label,
+    layer_short_label,
+    sector_label,
+    status_label,
+)
 
 _SPLIT = re.compile(r"\s*[;,/|]\s*")
 _TAG = re.compile(r"<[^>]+>")
@@ -141,7 +147,7 @@ def record_for_display(record: pd.DataFrame) -> pd.DataFrame:
     stay as written.
     """
     values = {
-        "layer": layer_label, "status": status_label, "kind": kind_label,
+        "layer": layer_short_label, "status": status_label, "kind": kind_label,
         "sectors": lambda v: "; ".join(sector_label(s) for s in sectors_of(v)) if v else v,
     }
     shown = [values[f](v) if f in values and v else v for f, v in zip(record["field"], record["value"])]

@@ -3,16 +3,26 @@ from __future__ import annotations
 
 from html import escape
 
+from i18n import N_, formats
+from i18n import gettext as _
 from maps.style import (
     BOUNDARY_RGB,
     DISTANCE_RGB,
     DISTANCE_STOPS_KM,
     GAP_RGB,
-    LAYER_LABELS,
     LAYER_RGB,
     SHARE_RGB,
     SITE_RGB,
+    boundary_source_label,
     hex_colour,
+    layer_label,
+)
+
+# The copyright notices the shipped and downloaded GISCO boundaries carry (geography.gisco), marked so
+# that the legend shows them in the reader's language; any other attribution is shown as given.
+ATTRIBUTIONS = (
+    N_("© EuroGeographics for the administrative boundaries (Eurostat GISCO, NUTS 2021, 1:1 million)"),
+    N_("© EuroGeographics for the administrative boundaries (Eurostat GISCO, NUTS 2021, 1:20 million)"),
 )
 
 # Legend symbol kinds: "dot" (existing facility), "ring" (planned), "line", "dashed",
@@ -34,40 +44,45 @@ def legend_items(
     attribution: str = "",
     catchments: tuple[str, ...] | list[str] = (),
 ) -> list[dict]:
-    """Return the legend entries for what the map shows: ``{"label", "colour", "symbol"}``."""
+    """Return the legend entries for what the map shows: ``{"label", "colour", "symbol"}``, in the current language."""
     items = []
     for layer in layers:
         colour = hex_colour(LAYER_RGB[layer])
-        items.append({"label": LAYER_LABELS[layer], "colour": colour, "symbol": "dot"})
+        items.append({"label": layer_label(layer), "colour": colour, "symbol": "dot"})
     if planned and layers:
-        items.append({"label": "Planned (hollow ring, layer colour)", "colour": hex_colour(LAYER_RGB[layers[0]]),
+        items.append({"label": _("Planned (hollow ring, layer colour)"), "colour": hex_colour(LAYER_RGB[layers[0]]),
                       "symbol": "ring"})
     if discs:
-        items.append({"label": "Within reach (coverage radius)", "colour": hex_colour(LAYER_RGB[layers[0]]) if layers
-                      else "#888888", "symbol": "area"})
+        items.append({"label": _("Within reach (coverage radius)"), "colour": hex_colour(LAYER_RGB[layers[0]])
+                      if layers else "#888888", "symbol": "area"})
     if gaps:
-        items.append({"label": "Gap area (out of reach)", "colour": hex_colour(GAP_RGB), "symbol": "area"})
+        items.append({"label": _("Gap area (out of reach)"), "colour": hex_colour(GAP_RGB), "symbol": "area"})
     if uncovered:
-        items.append({"label": "Town out of reach", "colour": hex_colour(GAP_RGB), "symbol": "ring"})
+        items.append({"label": _("Town out of reach"), "colour": hex_colour(GAP_RGB), "symbol": "ring"})
     for layer in catchments:
-        items.append({"label": f"Catchment: the area nearest each of the {LAYER_LABELS[layer].lower()}",
+        items.append({"label": _("Catchment: the area nearest each of the {layer}").format(
+                          layer=layer_label(layer).lower()),
                       "colour": hex_colour(LAYER_RGB[layer]), "symbol": "area"})
     if sites:
-        items.append({"label": "Suggested new site", "colour": hex_colour(SITE_RGB), "symbol": "dot"})
+        items.append({"label": _("Suggested new site"), "colour": hex_colour(SITE_RGB), "symbol": "dot"})
     if h3_layer:
-        items.append({"label": f"Distance to nearest ({LAYER_LABELS[h3_layer].lower()}): "
-                      f"{DISTANCE_STOPS_KM[0]:.0f}–{DISTANCE_STOPS_KM[-1]:.0f}+ km",
+        items.append({"label": _("Distance to nearest ({layer}): {low}–{high}+ km").format(
+                          layer=layer_label(h3_layer).lower(), low=formats.number(DISTANCE_STOPS_KM[0]),
+                          high=formats.number(DISTANCE_STOPS_KM[-1])),
                       "colour": [hex_colour(c) for c in DISTANCE_RGB], "symbol": "ramp"})
     if area_shares:
-        what = f"within reach of {LAYER_LABELS[area_layer].lower()}" if area_layer else "with full support"
-        items.append({"label": f"Share of an area's people {what}: 0–100%",
-                      "colour": [hex_colour(c) for c in SHARE_RGB], "symbol": "ramp"})
+        scale = f"{formats.number(0)}–{formats.percent(1)}"
+        label = (_("Share of an area's people within reach of {layer}: {scale}").format(
+                     layer=layer_label(area_layer).lower(), scale=scale) if area_layer else
+                 _("Share of an area's people with full support: {scale}").format(scale=scale))
+        items.append({"label": label, "colour": [hex_colour(c) for c in SHARE_RGB], "symbol": "ramp"})
     if boundary_source:
         approximate = boundary_source == "approximate"
-        items.append({"label": f"Region boundary ({boundary_source})", "colour": hex_colour(BOUNDARY_RGB),
-                      "symbol": "dashed" if approximate else "line"})
+        items.append({"label": _("Region boundary ({source})").format(source=boundary_source_label(boundary_source)),
+                      "colour": hex_colour(BOUNDARY_RGB), "symbol": "dashed" if approximate else "line"})
     if attribution:
-        items.append({"label": attribution, "colour": "", "symbol": "note"})
+        items.append({"label": _(attribution) if attribution in ATTRIBUTIONS else attribution, "colour": "",
+                      "symbol": "note"})
     return items
 
 

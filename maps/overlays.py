@@ -14,6 +14,8 @@ import pandas as pd
 import pydeck as pdk
 from shapely.geometry.base import BaseGeometry
 
+from i18n import formats, ngettext
+from i18n import gettext as _
 from loaders.layers import LAYERS, PLANNED
 from maps.records import (
     line_paths,
@@ -31,6 +33,8 @@ from maps.style import (
     SITE_RGB,
     WHITE,
     distance_rgb,
+    layer_label,
+    layer_short_label,
     rgba,
     share_rgb,
 )
@@ -174,10 +178,11 @@ def gap_layer(gaps: gpd.GeoDataFrame | None) -> list[pdk.Layer]:
         return []
     area = gaps["area_km2"] if "area_km2" in gaps else pd.Series(np.nan, index=gaps.index)
     population = gaps["population"] if "population" in gaps else pd.Series(0, index=gaps.index)
-    label = gaps["layer"].map(lambda v: f"Gap: no {LAYER_LABELS.get(v, v).lower()}") if "layer" in gaps else None
+    gap = _("Gap: no {layer}")
+    label = gaps["layer"].map(lambda v: gap.format(layer=layer_label(v).lower())) if "layer" in gaps else None
     fields = [
-        tooltip_fields(label.iloc[i] if label is not None else "Gap area",
-                       f"{_number(a)} km² · {_number(p)} people in settlements")
+        tooltip_fields(label.iloc[i] if label is not None else _("Gap area"),
+                       _("{area} km² · {people} in settlements").format(area=_number(a), people=_people(p)))
         for i, (a, p) in enumerate(zip(area.tolist(), population.tolist()))
     ]
     return [pdk.Layer(
@@ -196,13 +201,14 @@ def area_share_layer(areas: gpd.GeoDataFrame | None, *, layer: str | None) -> li
     if areas is None or len(areas) == 0:
         return []
     column = f"coverage_share_{layer}" if layer else "full_support_share"
-    what = f"within reach of {LAYER_LABELS.get(layer, layer).lower()}" if layer else "with full support"
+    what = _("{share} of people within reach of {layer}") if layer else _("{share} of people with full support")
+    reach = layer_label(layer).lower() if layer else ""
     records = []
     for geometry, name, share, people in zip(areas.geometry.values, areas["name"].tolist(),
                                              areas[column].tolist(), areas["population"].tolist()):
         share = float(share)
-        figure = f"{share:.0%} of people {what}" if math.isfinite(share) else "no people counted here"
-        fields = {"c": rgba(share_rgb(share), 170), **tooltip_fields(text(name), figure, f"{_number(people)} people")}
+        figure = what.format(share=formats.percent(share), layer=reach) if math.isfinite(share) else _("no people counted here")
+        fields = {"c": rgba(share_rgb(share), 170), **tooltip_fields(text(name), figure, _people(people))}
         for rings in polygon_rings(geometry):
             records.append({**fields, "polygon": rings})
     return [pdk.Layer(
@@ -225,9 +231,9 @@ def h3_grid_layer(grid: pd.DataFrame | None, *, layer: str, column: str | None =
     records = []
     for cell, km in zip(grid[cell_col].tolist(), grid[column].tolist()):
         km = float(km)
-        label = "no facility" if not math.isfinite(km) else f"{km:.1f} km"
+        label = _("no facility") if not math.isfinite(km) else formats.km(km)
         records.append({"h": str(cell), "c": rgba(distance_rgb(km), 150),
-                        **tooltip_fields(f"{label} to the nearest", LAYER_LABELS.get(layer, layer))})
+                        **tooltip_fields(_("{distance} to the nearest").format(distance=label), layer_label(layer))})
     return [pdk.Layer(
         "H3HexagonLayer", data=records, id=H3_ID, get_hexagon="h", get_fill_color="c",
         stroked=False, filled=True, extruded=False, pickable=True, auto_highlight=True,
@@ -241,7 +247,8 @@ def catchment_layers(catchments: gpd.GeoDataFrame | None, *, layer: str) -> list
     colour = LAYER_RGB.get(layer, LAYER_RGB["unclassified"])
     names = catchments["name"] if "name" in catchments else pd.Series("", index=catchments.index)
     population = catchments["population"] if "population" in catchments else pd.Series(np.nan, index=catchments.index)
-    fields = [tooltip_fields(f"Catchment of {text(n)}", f"{_number(p)} people in settlements")
+    fields = [tooltip_fields(_("Catchment of {name}").format(name=text(n)),
+                             _("{people} in settlements").format(people=_people(p)))
               for n, p in zip(names.tolist(), population.tolist())]
     return [pdk.Layer(
         "PolygonLayer", data=_polygon_records(catchments, fields), id=catchment_layer_id(layer),
@@ -255,7 +262,7 @@ def uncovered_layer(settlements: gpd.GeoDataFrame | None, *, scale: float = 1.0)
     if settlements is None or len(settlements) == 0:
         return []
     km_cols = [c for c in settlements.columns if c.startswith("nearest_km_") and c[11:] in LAYER_LABELS]
-    short = {c: LAYER_LABELS[c[11:]].split(" ")[0].lower() for c in km_cols}  # "hubs", "training", …
+    short = {c: layer_short_label(c[11:]) for c in km_cols}  # "hubs", "training", …
     distances = {c: settlements[c].tolist() for c in km_cols}
     population = settlements["population"].tolist()
     records = []
@@ -263,7 +270,7 @@ def uncovered_layer(settlements: gpd.GeoDataFrame | None, *, scale: float = 1.0)
         far = " · ".join(f"{short[c]} {_km(distances[c][i])}" for c in km_cols)
         radius = 4 + 2.2 * math.log10(max(float(population[i]), 1.0))
         records.append({"p": p, "r": round(radius * scale, 1),
-                        **tooltip_fields(name, f"{_number(population[i])} people", f"nearest: {far}")})
+                        **tooltip_fields(name, _people(population[i]), _("nearest: {distances}").format(distances=far))})
     return [pdk.Layer(
         "ScatterplotLayer", data=records, id=UNCOVERED_ID, get_position="p", get_radius="r",
         radius_units="'pixels'", get_fill_color=rgba(GAP_RGB, 60), get_line_color=rgba(GAP_RGB),
@@ -277,8 +284,9 @@ def site_layers(sites: list[dict] | None, *, layer: str = "hubs", scale: float =
         return []
     records = [
         {"p": [round(float(s["lon"]), 5), round(float(s["lat"]), 5)], "t": str(i),
-         **tooltip_fields(f"Suggested site {i}: near {text(s.get('name'))}",
-                          f"{LAYER_LABELS.get(layer, layer)} · adds {_number(s.get('added_population'))} people")}
+         **tooltip_fields(_("Suggested site {number}: near {name}").format(number=i, name=text(s.get("name"))),
+                          _("{layer} · adds {people}").format(layer=layer_label(layer),
+                                                               people=_people(s.get("added_population"))))}
         for i, s in enumerate(sites, start=1)
     ]
     return [
@@ -297,12 +305,24 @@ def _number(value) -> str:
         v = float(value)
     except (TypeError, ValueError):
         return "?"
-    return "?" if not math.isfinite(v) else f"{v:,.0f}"
+    return "?" if not math.isfinite(v) else formats.number(v)
+
+
+def _people(value) -> str:
+    """ "1 person", "2,345 people" in the reader's language ("?" when unknown)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not math.isfinite(v):
+        return _("? people")
+    n = round(v)
+    return ngettext("{count} person", "{count} people", n).format(count=formats.number(n))
 
 
 def _km(value) -> str:
     v = float(value)
-    return "none" if not math.isfinite(v) else f"{v:.0f} km"
+    return _("none") if not math.isfinite(v) else formats.km(v, 0)
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from i18n import N_, Message, formats, ngettext
 from i18n import gettext as _
 from loaders.layers import HUBS, LAYERS, NETWORKS, TRAINING
 from maps.compose import FacilityMap, MapContent
+from maps.isochrones import MODE_PHRASES
 from maps.style import LAYER_LABELS, layer_label
 
 
@@ -74,6 +75,8 @@ def step_content(
     demand_kind: str = "settlements of 500+",
     too_few: bool = False,
     attribution: str = "",
+    isochrones: Callable[[str], gpd.GeoDataFrame] | None = None,
+    mode: str = "",
 ) -> tuple[MapContent, str]:
     """Return the map content and the one big sentence for a story step.
 
@@ -83,10 +86,19 @@ def step_content(
     `settlements` label the map; `result` counts the demand, whose points are
     `demand_kind`. With `too_few` demand points no share is claimed (one city point is
     0 % or 100 % covered) and the sentences say to load a population grid.
+
+    A travel-time `result` (``measure == "minutes"``, `analysis.travel.TravelCoverage`) is
+    told in minutes by `mode` ("within 30 min by car"); `isochrones(layer)` then returns the
+    areas drawn instead of coverage discs.
     """
     base = dict(boundary=boundary, boundary_source=boundary_source, settlements=settlements,
                 attribution=attribution)
-    radius = result.radius_km
+    minutes = getattr(result, "measure", "km") == "minutes"
+    radius = result.minutes if minutes else result.radius_km
+    reach = {layer: (_("{minutes} {mode}").format(minutes=formats.minutes(value), mode=_(MODE_PHRASES.get(mode, mode)))
+                     if minutes else formats.km(value)) for layer, value in radius.items()}
+    discs = (lambda layer: None) if minutes else (lambda layer: {layer: radius[layer]})
+    shapes = (lambda layer: isochrones(layer)) if minutes and isochrones is not None else (lambda layer: None)
     points = len(result.settlements)
     if step.id == "region":
         text = _("{people} people live in {points}; ").format(
@@ -102,10 +114,10 @@ def step_content(
         text = (f"{formats.number(counts[layer]['existing'])} {layer_label(layer).lower()}"
                 + (_(" (+{count} planned)").format(count=formats.number(planned)) if planned else "")
                 + (_(": within {radius} of whom cannot be told from {points}.").format(
-                    radius=formats.km(radius[layer]), points=_count(points, "demand points"))
+                    radius=reach[layer], points=_count(points, "demand points"))
                    if too_few else _(": {share} of people within {radius}.").format(
-                    share=formats.percent(figures["coverage_share"]), radius=formats.km(radius[layer]))))
-        return MapContent(**base, facilities=facilities((layer,), {layer: radius[layer]})), text
+                    share=formats.percent(figures["coverage_share"]), radius=reach[layer])))
+        return MapContent(**base, facilities=facilities((layer,), discs(layer)), isochrones=shapes(layer)), text
     left_out = result.settlements[~result.settlements[f"covered_{HUBS}"]]
     if too_few:
         text = _("With {points} the gaps cannot be found; load a population grid "
@@ -114,7 +126,7 @@ def step_content(
     if step.id == "gaps":
         people = int(left_out["population"].sum())
         text = _("{people} people in {points} have no hub within {radius}").format(
-            people=formats.number(people), points=_count(len(left_out), demand_kind), radius=formats.km(radius[HUBS]))
+            people=formats.number(people), points=_count(len(left_out), demand_kind), radius=reach[HUBS])
         text += (_("; the largest is {name}.").format(name=left_out.sort_values("population").iloc[-1]["name"])
                  if len(left_out) else ".")
         return MapContent(**base, facilities=facilities((HUBS,), None), gaps=gaps, uncovered=left_out), text
@@ -125,8 +137,8 @@ def step_content(
                      "{count} new hubs near {names} would bring {people} more people within reach.", len(sites)).format(
                 count=formats.number(len(sites)), names=names, people=formats.number(added))
             if sites else _("No new hub would bring more people within reach: everyone counted has one."))
-    return MapContent(**base, facilities=facilities((HUBS,), {HUBS: radius[HUBS]}), uncovered=left_out,
-                      sites=sites, sites_layer=HUBS), text
+    return MapContent(**base, facilities=facilities((HUBS,), discs(HUBS)), uncovered=left_out,
+                      sites=sites, sites_layer=HUBS, isochrones=shapes(HUBS)), text
 
 
 # What demand points are (`demand_kind`: data names from the analysis) counted in running text, with

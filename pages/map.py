@@ -54,6 +54,10 @@ if not ui.empty_state(ctx, N_("the map")):
                                          "of its people within reach of the chosen layer."))
             focus = st.selectbox(_("Layer for gaps, grid, catchments and areas"), LAYERS, key="map.focus",
                                  format_func=layer_label)
+            network, measure, mode = ui.travel_choice(ctx)  # nothing drawn without a street network
+            iso_on = measure == "minutes" and st.toggle(
+                _("Isochrones (travel time)"), key="map.isochrones",
+                help=_("The area each facility of the chosen layer is reached from within the minutes set on Gaps."))
 
     map_col, side = st.columns([7, 3])
     event = None
@@ -67,7 +71,10 @@ if not ui.empty_state(ctx, N_("the map")):
             facilities=facilities, boundary=bound.geometry, boundary_source=bound.source,
             settlements=ui.towns(*key), gaps=ui.gap_areas(*key, radius, False, focus) if gaps_on else None,
             h3_grid=ui.h3_grid(*key, False) if grid_on else None, h3_layer=focus,
-            catchments={focus: ui.catchments(*key, focus, False)} if catchments_on else {},
+            catchments=({focus: ui.travel_catchments(*key, network["sha256"], mode, focus, False)}
+                        if measure == "minutes" else {focus: ui.catchments(*key, focus, False)}) if catchments_on else {},
+            isochrones=ui.isochrones(ctx.path, ctx.stamp, network["sha256"], mode, focus,
+                                     dict(ui.travel_minutes(ctx))[focus]) if iso_on else None,
             areas=areas, areas_layer=focus,
             attribution=bound.attribution,
         )
@@ -76,6 +83,15 @@ if not ui.empty_state(ctx, N_("the map")):
             event = st.pydeck_chart(deck, height=MAP_HEIGHT_PX, on_select="rerun", selection_mode="single-object",
                                     key="map.deck")
             st.caption(md(map_caption(facilities, workspace["count"], bound.source, radius, region=ctx.region.name)))
+            if measure == "minutes" and (catchments_on or iso_on):
+                from atlas.travel_views import mode_phrase, reach_text
+
+                st.caption(_("Travel time {mode} on the street network {file}.").format(
+                    mode=mode_phrase(mode), file=md(network["file"]))
+                    + (" " + _("Catchments: each place belongs to the facility it reaches first by road.")
+                       if catchments_on else "")
+                    + (" " + _("Isochrones: where each facility is reached from {reach}.").format(
+                        reach=reach_text(dict(ui.travel_minutes(ctx))[focus], mode)) if iso_on else ""))
             if shares_on and areas is None:
                 st.caption(_("Coverage by area: {region} has no areas to colour (fewer than two NUTS 3 regions and no "
                              "imported municipalities or counties). Import an area file on the Data page.").format(

@@ -133,24 +133,33 @@ if not ui.empty_state(ctx, N_("the presentation")):
     step = STEPS[index]
     key = ctx.key()
     radius = ui.radius_items(ctx)
+    network, mode = ui.chosen_travel(ctx)  # minutes when the session chose them on Gaps or Map
+    minutes = ui.travel_minutes(ctx) if network else ()
     try:
         bound = ui.boundary(*key)
-        result = ui.coverage(*key, radius, False)
-        rep = ui.report(*key, radius, False)
+        if network:
+            sha = network["sha256"]
+            result = ui.travel_coverage(*key, sha, mode, minutes, False)
+            rep = ui.travel_report(*key, sha, mode, minutes, False)
+        else:
+            result = ui.coverage(*key, radius, False)
+            rep = ui.report(*key, radius, False)
         content, sentence = step_content(
             step, boundary=bound.geometry, boundary_source=bound.source,
             facilities=lambda shown, radius_km: ui.facility_map(
                 *key, shown, radius=tuple(radius_km.items()) if radius_km else None, scale=2.0),
             settlements=ui.towns(*key), result=result, counts=ui.facility_counts(*key),
-            gaps=ui.gap_areas(*key, radius, False, HUBS) if step.id == "gaps" else None,
-            sites=ui.siting(*key, HUBS, dict(radius)[HUBS], 3, False).sites if step.id == "sites" else None,
+            gaps=ui.gap_areas(*key, radius, False, HUBS) if step.id == "gaps" and not network else None,
+            sites=(ui.travel_siting(*key, network["sha256"], mode, HUBS, dict(minutes)[HUBS], 3, False) if network
+                   else ui.siting(*key, HUBS, dict(radius)[HUBS], 3, False)).sites if step.id == "sites" else None,
+            isochrones=(lambda layer: ui.isochrones(ctx.path, ctx.stamp, network["sha256"], mode, layer,
+                                                    dict(minutes)[layer])) if network else None, mode=mode,
             demand_kind=("settlements of 500+" if rep["demand"]["source"] == "geonames" else rep["demand"]["kind"]),
             too_few=rep["demand"]["too_few_points"], attribution=bound.attribution,
         )
         where = ctx.workspace_name or ctx.workspace.name
-        note = (f'<p class="atlas-demo">'
-                f'{escape(_("Illustrative data: invented facilities in real towns, not a real audit."))}</p>'
-                if is_demo(ctx.workspace.path) else "")
+        demo = _("Illustrative data: invented facilities in real towns, not a real audit.")
+        note = f'<p class="atlas-demo">{escape(demo)}</p>' if is_demo(ctx.workspace.path) else ""
         st.html(f'<div class="atlas-present"><h1>{escape(ctx.region.name)} · {escape(step.label)}</h1>'
                 f"<p>{escape(sentence)}</p>{note}</div>")
         map_col, legend_col = st.columns([2, 1])
