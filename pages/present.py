@@ -40,6 +40,7 @@ header[data-testid="stHeader"] {display: none !important;}
 p.atlas-meta {font-size: 1.5rem; line-height: 1.3; color: #222; margin: 0;}
 .atlas-legend .atlas-attribution {font-size: 1.5rem !important; color: #222 !important;}
 .st-key-present-bar {position: fixed; left: 0; right: 0; bottom: 0; z-index: 999990; background: #fff;
+  flex-wrap: nowrap !important;
   border-top: 2px solid #ccc; padding: .5rem 1rem; box-shadow: 0 -4px 12px rgba(0,0,0,.08);}
 .st-key-present-bar p, .st-key-present-bar label {font-size: 1.5rem !important; line-height: 1.2;}
 .st-key-present-bar input {font-size: 1.5rem !important;}
@@ -185,7 +186,8 @@ if not ui.empty_state(ctx, N_("the presentation")):
         st.error(md(exc))
 
     with st.container(key="present-bar", horizontal=True, vertical_alignment="center", gap="small"):
-        st.button(_("First"), icon=":material/first_page:", key="present.first", help=_("First step (Home)"),
+        # First and Last are icons only (named in their tooltips), so the bar stays one row in every language.
+        st.button("", icon=":material/first_page:", key="present.first", help=_("First step (Home)"),
                   disabled=index == 0, on_click=_go, args=(0,))
         st.button(_("◀ Previous"), key="present.prev", help=_("Previous step (←, PageUp)"), disabled=index == 0,
                   on_click=_go, args=(index - 1,))
@@ -193,7 +195,7 @@ if not ui.empty_state(ctx, N_("the presentation")):
         st.html(f'<p class="atlas-step">{escape(step_line)}</p>', width="content")
         st.button(_("Next ▶"), key="present.next", help=_("Next step (→, PageDown, Space)"),
                   disabled=index == count - 1, on_click=_go, args=(index + 1,), type="primary")
-        st.button(_("Last"), icon=":material/last_page:", key="present.last", help=_("Last step (End)"),
+        st.button("", icon=":material/last_page:", key="present.last", help=_("Last step (End)"),
                   disabled=index == count - 1, on_click=_go, args=(count - 1,))
         st.space("stretch")
         auto = st.toggle(_("Auto-advance"), key=ui.PRESENT_AUTO, on_change=_restart_clock,

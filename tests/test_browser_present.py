@@ -180,3 +180,32 @@ def test_present_auto_advances_and_wraps_round():
             assert title(driver).endswith(STEPS[1].title)
         finally:
             driver.quit()
+
+
+def test_the_bar_stays_one_row_in_swedish_and_polish():
+    """Longer words must not wrap the bar onto a second row, which would cover the slide's last line."""
+    with streamlit_server("--browser.gatherUsageStats", "false") as url:
+        driver = browser(WIDTH, HEIGHT)
+        try:
+            set_viewport(driver, WIDTH, HEIGHT)
+            for lang, demo in (("sv", "Illustrativa data"), ("pl", "Dane poglądowe")):
+                driver.get(url + f"present?lang={lang}&step={len(STEPS)}")
+                WebDriverWait(driver, 180).until(
+                    lambda d: title(d) and d.find_elements(By.CSS_SELECTOR, "canvas")
+                    and not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'),
+                    message=f"Present did not show in {lang}")
+                time.sleep(0.8)
+                assert not driver.find_elements(By.CSS_SELECTOR, ERRORS)
+                bar = rect(driver, ".st-key-present-bar")
+                assert bar["bottom"] - bar["top"] <= 80, (lang, "the bar wrapped", bar)
+                for css in (".st-key-present-next button", ".st-key-present-prev button"):
+                    assert in_viewport(rect(driver, css)), (lang, css)
+                for css in (".atlas-present h1", ".atlas-demo", MAP):
+                    assert rect(driver, css)["bottom"] <= bar["top"], (lang, css, "hidden under the bar")
+                assert driver.find_element(By.CSS_SELECTOR, ".atlas-demo").text.startswith(demo)
+                small = [(text, size) for text, size in driver.execute_script(SLIDE_TEXTS) if size < MIN_FONT_PX]
+                assert not small, (lang, small)
+                scroll_down(driver)
+                assert rect(driver, ".atlas-meta")["bottom"] <= rect(driver, ".st-key-present-bar")["top"], lang
+        finally:
+            driver.quit()
