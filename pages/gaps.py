@@ -39,16 +39,18 @@ def travel_gaps(network: dict, mode: str, minutes: tuple[tuple[str, float], ...]
         bound = ui.boundary(*key)
         result = ui.travel_coverage(*key, sha, mode, minutes, planned, sector)
         rep = ui.travel_report(*key, sha, mode, minutes, planned, sector)
+        st.caption(_("Share of the population within reach by travel time: {limits}.").format(
+            limits=", ".join(f"{layer_short_label(layer)} {reach_text(limit[layer], mode)}" for layer in LAYERS)))
         figures = st.columns(5)
         for col, layer in zip(figures, LAYERS):
-            col.metric(_("{layer} {reach}").format(layer=layer_label(layer), reach=reach_text(limit[layer], mode)),
+            col.metric(metric_label(layer),
                        share_text(rep["layers"][layer]["coverage_share"]),
                        help=_("{count} {kind} are not {reach} of {layer}.").format(
                            count=formats.number(result.layers[layer]["uncovered_settlements"]),
                            kind=kind_name(rep["demand"]["kind"]), reach=reach_text(limit[layer], mode),
                            layer=layer_label(layer).lower()))
-        figures[3].metric(_("Full support (travel time {mode})").format(mode=mode_phrase(mode)),
-                          share_text(rep["full_support_share"]))
+        figures[3].metric(_("Full support"), share_text(rep["full_support_share"]),
+                          help=_("Within reach of all three layers (travel time {mode}).").format(mode=mode_phrase(mode)))
         figures[4].metric(_("Population"), formats.number(result.population))
         if warning := rep["demand"].get("warning"):
             st.warning(md(tr(warning)), icon=":material/groups:")
@@ -126,6 +128,12 @@ def travel_gaps(network: dict, mode: str, minutes: tuple[tuple[str, float], ...]
         st.error(md(exc))
 
 
+def metric_label(layer: str) -> str:
+    """A coverage figure's label, short enough for a fifth of a 1280 px page ("Hubs coverage")."""
+    text = _("{layer} coverage").format(layer=layer_short_label(layer))
+    return text[:1].upper() + text[1:]
+
+
 def kind_name(kind: str) -> str:
     """What the demand points are ("settlements", "grid cells"), in the reader's language."""
     return _(kind)
@@ -184,7 +192,8 @@ if not ui.empty_state(ctx, "the gap analysis"):
     defaults = dict(ui.radius_items(ctx))
     with st.container(border=True):
         network, measure, mode = ui.travel_choice(ctx)
-        cols = st.columns(5)
+        # Two rows, so no label is cut short on a 1280 px screen: the reach per layer, then the choices.
+        cols = st.columns(3)
         if measure == "minutes":  # travel time on the street network: minutes per layer instead of km
             for layer in LAYERS:
                 st.session_state.setdefault(ui.minutes_key(ctx, layer), 30)
@@ -196,17 +205,18 @@ if not ui.empty_state(ctx, "the gap analysis"):
                                      key=f"gaps.radius.{ctx.region.id}.{layer}")))
             for col, layer in zip(cols, LAYERS)
         )
-        planned = cols[3].toggle(_("Count planned sites"), key="gaps.planned",
-                                 help=_("A scenario: planned facilities count as if they were open."))
-        focus = cols[3].selectbox(_("Focus layer"), LAYERS, key="gaps.focus", format_func=layer_label)
-        sector = cols[3].selectbox(_("Sector"), ["", *sectors_in(ui.facilities(ctx.path, ctx.stamp))], key="gaps.sector",
+        choices, sites_col, drawings = st.columns(3)
+        focus = choices.selectbox(_("Focus layer"), LAYERS, key="gaps.focus", format_func=layer_label)
+        sector = choices.selectbox(_("Sector"), ["", *sectors_in(ui.facilities(ctx.path, ctx.stamp))], key="gaps.sector",
                                    format_func=lambda name: sector_label(name) if name else _("All sectors"),
                                    help=_("Count only the facilities that list this creative sector (or all sectors)."))
-        k = cols[4].slider(_("New sites to suggest"), 0, 10, 3, key="gaps.k")
+        k = sites_col.slider(_("New sites to suggest"), 0, 10, 3, key="gaps.k")
+        planned = sites_col.toggle(_("Count planned sites"), key="gaps.planned",
+                                   help=_("A scenario: planned facilities count as if they were open."))
         km_only = _("Drawn for distances in km; in travel time the map shows each facility's isochrone.")
-        show_gaps = cols[4].toggle(_("Show gap areas"), value=True, key="gaps.areas", disabled=measure == "minutes",
+        show_gaps = drawings.toggle(_("Show gap areas"), value=True, key="gaps.areas", disabled=measure == "minutes",
                                    help=km_only if measure == "minutes" else None)
-        show_shares = cols[4].toggle(_("Shade areas by coverage"), key="gaps.choropleth", disabled=measure == "minutes",
+        show_shares = drawings.toggle(_("Shade areas by coverage"), key="gaps.choropleth", disabled=measure == "minutes",
                                      help=km_only if measure == "minutes" else
                                      _("Colour each municipality/county (imported areas, else NUTS 3) by the "
                                        "share of its people within reach of the focus layer."))
@@ -221,9 +231,9 @@ if not ui.empty_state(ctx, "the gap analysis"):
         rep = ui.report(*key, radius, planned, sector)
         figures = st.columns(5)
         for col, layer in zip(figures, LAYERS):
-            col.metric(_("{layer} coverage").format(layer=layer_label(layer)),
+            col.metric(metric_label(layer),
                        share_text(rep["layers"][layer]["coverage_share"]),
-                       help=_("{count} {kind} beyond {km}.").format(
+                       help=layer_label(layer) + ". " + _("{count} {kind} beyond {km}.").format(
                            count=formats.number(result.layers[layer]["uncovered_settlements"]),
                            kind=kind_name(rep["demand"]["kind"]), km=formats.km(dict(radius)[layer])))
         figures[3].metric(_("Full support"), share_text(rep["full_support_share"]))

@@ -220,3 +220,19 @@ if __name__ == "__main__":
     except BrowserMissing as exc:
         print(exc, file=sys.stderr)
         sys.exit(1)
+
+
+# Text cut short: an element holding text that is wider inside than its box shows, and hides the
+# rest (Streamlit's labels end in an ellipsis when their column is too narrow).
+TRUNCATED_JS = """
+const out = [];
+for (const root of document.querySelectorAll(arguments[0])) {
+  for (const el of root.querySelectorAll('*')) {
+    const style = getComputedStyle(el);
+    if (el.textContent.trim() && el.scrollWidth > el.clientWidth + 1
+        && (style.overflow !== 'visible' || style.textOverflow === 'ellipsis'))
+      out.push(el.textContent.trim().slice(0, 60));
+  }
+}
+return out;
+"""

@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 import ui
 from maps.features import LEADERS_ID, SPREAD_PX
 from maps.view import project
-from tests.browser import browser, streamlit_server
+from tests.browser import TRUNCATED_JS, browser, streamlit_server
 
 MAP = "pages/map.py"
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -36,20 +36,6 @@ for (const h of document.querySelectorAll('[data-testid="stMain"] h3')) {
   if (h.textContent.trim() === 'Selected: ' + name) { const r = h.getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; }
 }
 return null;
-"""
-# Text cut short: an element holding text that is wider inside than its box shows, and hides the
-# rest (Streamlit's labels end in an ellipsis when their column is too narrow).
-TRUNCATED_JS = """
-const out = [];
-for (const root of document.querySelectorAll(arguments[0])) {
-  for (const el of root.querySelectorAll('*')) {
-    const style = getComputedStyle(el);
-    if (el.textContent.trim() && el.scrollWidth > el.clientWidth + 1
-        && (style.overflow !== 'visible' || style.textOverflow === 'ellipsis'))
-      out.push(el.textContent.trim().slice(0, 60));
-  }
-}
-return out;
 """
 
 

@@ -22,7 +22,7 @@ def share(at, label: str) -> int:
 
 def test_gaps_figures_table_and_suggested_sites(tmp_path):
     at = run_page(GAPS, demo_copy(tmp_path))
-    assert 0 < share(at, "Hubs & infrastructure coverage") < 100
+    assert 0 < share(at, "Hubs coverage") < 100
     towns = at.dataframe[0].value
     assert len(towns) > 0
     assert list(towns.columns[:3]) == ["town", "population", "missing"]
@@ -40,11 +40,11 @@ def test_gaps_figures_table_and_suggested_sites(tmp_path):
 
 def test_a_larger_radius_covers_more(tmp_path):
     at = run_page(GAPS, demo_copy(tmp_path))
-    before = share(at, "Hubs & infrastructure coverage")
+    before = share(at, "Hubs coverage")
     rows_before = len(at.dataframe[0].value)
     at.slider(key="gaps.radius.west-ireland.hubs").set_value(60).run()
     assert not at.exception
-    assert share(at, "Hubs & infrastructure coverage") > before
+    assert share(at, "Hubs coverage") > before
     assert len(at.dataframe[0].value) < rows_before
     assert layer(at, "hubs-discs")["getRadius"] == 60_000
 
@@ -141,10 +141,10 @@ def test_sector_select_restricts_the_facilities_counted(tmp_path):
     select = at.selectbox(key="gaps.sector")
     assert select.options[0] == "All sectors" and "games" in select.options and "crafts" in select.options
     assert "all" not in select.options  # "serves all sectors" is not a sector to choose
-    before_share, before_discs = share(at, "Hubs & infrastructure coverage"), len(layer(at, "hubs-discs")["data"])
+    before_share, before_discs = share(at, "Hubs coverage"), len(layer(at, "hubs-discs")["data"])
     select.set_value("games").run()
     assert not at.exception
     # Existing hubs listing games (spel, gry): Castlerea, PorterShed, Blekinge Creative Hub, Rödeby, EC1 Łódź.
     assert len(layer(at, "hubs-discs")["data"]) == 5 < before_discs
-    assert share(at, "Hubs & infrastructure coverage") < before_share
+    assert share(at, "Hubs coverage") < before_share
     assert "Sector games: only the" in texts(at)

@@ -155,18 +155,19 @@ def test_an_extract_uploaded_on_the_data_page_is_stored_and_a_bad_one_gives_one_
 def test_gaps_shows_no_switch_without_a_network(tmp_path):
     at = run_page(GAPS, demo_copy(tmp_path))
     assert not at.get("segmented_control")
-    assert "Hubs & infrastructure coverage" in [m.label for m in at.metric]
+    assert "Hubs coverage" in [m.label for m in at.metric]
 
 
 def test_gaps_in_minutes_by_car(with_network):
     at = run_page(GAPS, with_network)
     assert [s.key for s in at.get("segmented_control")] == [ui.MEASURE]
-    assert metric(at, "Hubs & infrastructure coverage")  # km until minutes are chosen
+    assert "beyond 20 km" in metric(at, "Hubs coverage").help  # km until minutes are chosen
     minutes_mode(at)
-    hubs = metric(at, "Hubs & infrastructure within 30 min by car")
-    assert hubs.value.endswith("%") and "by car" in hubs.help
-    assert metric(at, "Full support (travel time by car)")
-    assert "Hubs & infrastructure coverage" not in [m.label for m in at.metric]
+    hubs = metric(at, "Hubs coverage")
+    assert hubs.value.endswith("%") and "within 30 min by car" in hubs.help
+    assert "by car" in metric(at, "Full support").help
+    assert ("Share of the population within reach by travel time: hubs within 30 min by car, "
+            "training within 30 min by car, networks within 30 min by car.") in texts(at)
     towns = frame_with(at, "hubs min")
     assert list(towns.columns) == ["town", "population", "missing", "hubs min", "training min", "networks min",
                                    "on network"]
@@ -212,14 +213,16 @@ def test_more_minutes_cover_more_and_walking_covers_less(with_network):
     def share(label: str) -> int:
         return int(metric(at, label).value.rstrip("%"))
 
-    before = share("Hubs & infrastructure within 30 min by car")
+    before = share("Hubs coverage")
     at.slider(key="gaps.minutes.west-ireland.hubs").set_value(90).run()
     assert not at.exception
-    by_car = share("Hubs & infrastructure within 90 min by car")
+    assert "hubs within 90 min by car" in texts(at)
+    by_car = share("Hubs coverage")
     assert by_car > before
     at.segmented_control(key=ui.TRAVEL_MODE).set_value("walk").run()
     assert not at.exception
-    assert share("Hubs & infrastructure within 90 min on foot") < by_car
+    assert "hubs within 90 min on foot" in texts(at)
+    assert share("Hubs coverage") < by_car
     assert "Speeds assumed on foot" in [e.label for e in at.expander]
 
 
