@@ -35,6 +35,8 @@ from analysis.base import (
     select_facilities,
 )
 from analysis.distance import nearest_km, within_km
+from i18n import Text
+from i18n.formats import Figure
 from loaders.layers import LAYERS
 
 WGS84 = "EPSG:4326"
@@ -125,24 +127,23 @@ def _candidate_frame(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Return candidate lon/lat, names, index labels and source, dropping unlocated ones."""
     if candidates is None:
-        frame, source = demand, "settlements"
+        frame, source = demand, Text("settlements")
     else:
         if "name" not in candidates.columns:
             raise ValueError(
                 f"candidates: expected a 'name' column and point geometries; got {list(candidates.columns)}. "
                 "Name each candidate site (e.g. the building's address)."
             )
-        frame, source = candidates, "candidates"
+        frame, source = candidates, Text("candidates")
         if frame.crs is not None and frame.crs.to_epsg() != 4326:
             frame = frame.to_crs(WGS84)
     points = lonlat(frame.geometry)
     located = np.isfinite(points).all(axis=1)
     if not located.all():
         names = frame["name"].to_numpy(dtype=object)[~located][:5]
-        notes.append(
-            f"{int((~located).sum())} {source} without a location were not considered as sites "
-            f"({', '.join(map(str, names))}{'…' if (~located).sum() > 5 else ''})."
-        )
+        notes.append(Text(
+            "{count} {source} without a location were not considered as sites ({names}).", count=int((~located).sum()),
+            source=source, names=", ".join(map(str, names)) + ("…" if (~located).sum() > 5 else "")))
     labels = frame.index.to_numpy(dtype=object)
     return points[located], frame["name"].to_numpy(dtype=object)[located], labels[located], source
 
@@ -497,9 +498,10 @@ def site(
     added = int(sum(gains))
     if len(picks) < k:
         notes.append(
-            ("No site adds anyone" if not picks else f"Only {len(picks)} of {k} sites add anyone")
-            + ": every uncovered settlement within reach of a candidate is covered by then."
-        )
+            Text("No site adds anyone: every uncovered settlement within reach of a candidate is covered by then.")
+            if not picks else
+            Text("Only {picked} of {k} sites add anyone: every uncovered settlement within reach of a candidate is "
+                 "covered by then.", picked=len(picks), k=k))
 
     optimum: int | None = None
     gap: float | None = None
@@ -509,10 +511,9 @@ def site(
     if k == 0:
         optimum, gap = 0, 0.0
     elif reducible > exact_limit:
-        notes.append(
-            f"Exact optimum not computed: {reducible:,} candidates reach uncovered settlements "
-            f"(limit {exact_limit:,}); raise exact_limit to try."
-        )
+        notes.append(Text(
+            "Exact optimum not computed: {count} candidates reach uncovered settlements "
+            "(limit {limit}); raise exact_limit to try.", count=Figure(reducible), limit=Figure(exact_limit)))
     else:
         started = time.perf_counter()
         rows, value, bound, proven = exact(matrix, weights, k, time_limit_s=time_limit_s, incumbent=picks)
@@ -523,14 +524,20 @@ def site(
         else:
             upper = bound
             short = (bound - added) / bound if bound else 0.0
-            notes.append(
-                f"The exact solver stopped at its {time_limit_s:g} s limit before proving the optimum: "
-                f"{k} sites can add at most {bound:,} people, so the greedy is at most {short:.1%} short"
-                + (f"; the best sites found add {value:,} (optimal_sites)." if value > added else ".")
-            )
+            if value > added:
+                notes.append(Text(
+                    "The exact solver stopped at its {seconds:g} s limit before proving the optimum: {k} sites can "
+                    "add at most {bound} people, so the greedy is at most {short} short; the best sites found add "
+                    "{value} (optimal_sites).", seconds=time_limit_s, k=k, bound=Figure(bound),
+                    short=Figure(short, "percent", 1), value=Figure(value)))
+            else:
+                notes.append(Text(
+                    "The exact solver stopped at its {seconds:g} s limit before proving the optimum: {k} sites can "
+                    "add at most {bound} people, so the greedy is at most {short} short.", seconds=time_limit_s, k=k,
+                    bound=Figure(bound), short=Figure(short, "percent", 1)))
         ordered, order_gains, order_counts = greedy(matrix[rows], weights, len(rows))
         optimal_sites = describe([rows[i] for i in ordered], order_gains, order_counts)
-    notes.append("Population counts settlement points only; dispersed rural population is not included.")
+    notes.append(Text("Population counts settlement points only; dispersed rural population is not included."))
     return SitingResult(
         layer=layer,
         radius_km=radius,

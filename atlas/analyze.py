@@ -16,6 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from analysis.base import lonlat, select_facilities
 from analysis.coverage import CoverageResult, compute
 from errors import UsageError
+from i18n import Text
 from geography import settlements as settlements_module
 from geography.regions import Region, Registry, load_regions
 from loaders import read_file
@@ -105,8 +106,9 @@ def _facilities(source, workspace: Workspace | None, notes: list[str], details: 
         result = read_file(source)
         details["facilities_file"] = result.summary()
         if result.rejected:
-            notes.append(f"{result.file}: {len(result.rejected)} of {result.rows_read} entries rejected "
-                         f"(first: {result.rejected[0].where}: {result.rejected[0].reason})")
+            notes.append(Text("{file}: {n} of {total} entries rejected (first: {where}: {reason})", file=result.file,
+                              n=len(result.rejected), total=result.rows_read, where=result.rejected[0].where,
+                              reason=result.rejected[0].reason))
         frame = result.features
     elif workspace is not None:
         if not workspace.exists():
@@ -123,11 +125,12 @@ def _facilities(source, workspace: Workspace | None, notes: list[str], details: 
         frame = frame.to_crs(CRS)
     unclassified = int((frame["layer"] == UNCLASSIFIED).sum()) if "layer" in frame else 0
     if unclassified:
-        notes.append(f"{unclassified} facility(ies) have no layer (unclassified) and are left out; "
-                     "assign them a layer on the Data page.")
+        notes.append(Text("{n} facility(ies) have no layer (unclassified) and are left out; "
+                          "assign them a layer on the Data page.", n=unclassified))
     unlocated = int((frame.geometry.isna() | frame.geometry.is_empty).sum())
     if unlocated:
-        notes.append(f"{unlocated} facility(ies) have no location and cover nothing; add coordinates or a town.")
+        notes.append(Text("{n} facility(ies) have no location and cover nothing; add coordinates or a town.",
+                          n=unlocated))
     return frame if not frame.empty else empty_features()
 
 
@@ -209,15 +212,16 @@ def _demand(source, boundary: Boundary | None, region: Region | None, notes: lis
         details["demand_file"] = load.summary()
         notes.extend(note for note in load.notes if "cell centres" in note)
         if load.rejected:
-            notes.append(f"{load.file}: {len(load.rejected)} of {load.rows_read} rows rejected "
-                         f"(first: {load.rejected[0].where}: {load.rejected[0].reason})")
+            notes.append(Text("{file}: {n} of {total} rows rejected (first: {where}: {reason})", file=load.file,
+                              n=len(load.rejected), total=load.rows_read, where=load.rejected[0].where,
+                              reason=load.rejected[0].reason))
         frame, name = load.demand, load.file
     if boundary is not None and not inside:
         kept = settlements_module.clip(frame, boundary.geometry, countries=countries)
         outside = len(frame) - len(kept)
         if outside:
-            notes.append(f"{outside} demand rows lie outside the boundary (or the region's countries) and are "
-                         "not counted.")
+            notes.append(Text("{n} demand rows lie outside the boundary (or the region's countries) and are "
+                              "not counted.", n=outside))
         details["demand_outside_boundary"] = outside
         frame = kept
     return frame, name, kind
@@ -330,8 +334,8 @@ def in_sector(inp: AnalysisInputs, sector: str | None) -> AnalysisInputs:
         raise UsageError(f"--sector '{sector}' is not a creative sector; use one of {', '.join(SECTOR_CHOICES)} "
                          "(or its name in Swedish, Polish or German, e.g. gry).")
     kept = facilities_in_sector(inp.facilities, canonical)
-    note = (f"Sector {canonical}: only the {len(kept)} of {len(inp.facilities)} facilities that list {canonical} "
-            "(or all sectors) count.")
+    note = Text("Sector {sector}: only the {n} of {total} facilities that list {sector} (or all sectors) count.",
+                sector=canonical, n=len(kept), total=len(inp.facilities))
     return dataclasses.replace(inp, facilities=kept, notes=[*inp.notes, note],
                                details={**inp.details, "sector": canonical})
 
@@ -482,7 +486,7 @@ def report(
         "gaps_total": total,
         "siting": site_report,
         "region_name": inp.region.name if inp.region else None,
-        "boundary_label": boundary.label if boundary else "no boundary: all demand given counts",
+        "boundary_label": boundary.label if boundary else Text("no boundary: all demand given counts"),
         "boundary_attribution": boundary.attribution if boundary else "",
         "boundary_area_km2": round(boundary.area_km2(), 1) if boundary else None,
         "include_planned": bool(include_planned),

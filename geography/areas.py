@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from geography._cache import CRS, METRIC_CRS, concat_frames, now_utc, read_cached
 from geography.boundary_files import read_area_bytes
 from geography.regions import Municipality, Region
+from i18n import Message, Text
 from loaders.errors import ImportFileError
 
 AREAS = "boundary_areas"               # workspace table: country, code, name, file, imported_at, geometry
@@ -74,8 +75,9 @@ def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], w
     lower = {c.lower(): c for c in columns}
     if wanted:
         if wanted.lower() not in lower:
-            raise ImportFileError(f"{name}: has no column '{wanted}' for the {what}; "
-                                  f"its columns are {', '.join(columns)}.")
+            raise ImportFileError(Message(
+                "{file}: has no column '{wanted}' for the {what}; its columns are {items}.", file=name, wanted=wanted,
+                what=what, items=", ".join(columns)))
         return lower[wanted.lower()]
     for candidate in candidates:
         if candidate in lower:
@@ -135,17 +137,18 @@ def import_areas(
     """
     frame, note, skipped = read_area_bytes(data, name)
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
-    names_from = _pick(columns, name_column, _NAME_COLUMNS, "area names", name) or _gadm_name(columns)
+    names_from = _pick(columns, name_column, _NAME_COLUMNS, Text("area names"), name) or _gadm_name(columns)
     if names_from is None:
-        raise ImportFileError(
-            f"{name}: no column of area names found (looked for {', '.join(_NAME_COLUMNS)} and GADM NAME_1/NAME_2); "
-            f"its columns are {', '.join(columns) or 'none'}. Name the column to use."
-        )
-    codes_from = _pick(columns, code_column, _CODE_COLUMNS, "area codes", name)
-    countries_from = _pick(columns, None, _COUNTRY_COLUMNS, "countries", name)
+        raise ImportFileError(Message(
+            "{file}: no column of area names found (looked for {names} and GADM NAME_1/NAME_2); its columns are "
+            "{columns}. Name the column to use.", file=name, names=", ".join(_NAME_COLUMNS),
+            columns=", ".join(columns) or Text("none")))
+    codes_from = _pick(columns, code_column, _CODE_COLUMNS, Text("area codes"), name)
+    countries_from = _pick(columns, None, _COUNTRY_COLUMNS, Text("countries"), name)
     fixed = _country(country) if country else ""
     if country and not fixed:
-        raise ImportFileError(f"{name}: country '{country}' is not an ISO alpha-2 code such as SE.")
+        raise ImportFileError(Message(
+            "{file}: country '{country}' is not an ISO alpha-2 code such as SE.", file=name, country=country))
     rows = gpd.GeoDataFrame({
         "country": [fixed or (_country(v) if countries_from else "") for v in
                     (frame[countries_from] if countries_from else [None] * len(frame))],
@@ -236,9 +239,9 @@ def region_areas(region: Region | None, boundary: BaseGeometry | None, workspace
     countries = set(region.countries) if region is not None else set()
     if frame is not None:
         names = _pick([str(c) for c in frame.columns if c != frame.geometry.name], None, _NAME_COLUMNS,
-                      "area names", source) or _gadm_name(list(map(str, frame.columns)))
+                      Text("area names"), source) or _gadm_name(list(map(str, frame.columns)))
         codes = _pick([str(c) for c in frame.columns if c != frame.geometry.name], None, _CODE_COLUMNS,
-                      "area codes", source)
+                      Text("area codes"), source)
         candidates = gpd.GeoDataFrame({
             "name": [_text(v) for v in frame[names]] if names else [f"area {i + 1}" for i in range(len(frame))],
             "code": [_text(v) for v in frame[codes]] if codes else [""] * len(frame),

@@ -12,10 +12,11 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geography._cache import CRS, METRIC_CRS
+from i18n import Message, Text
 from loaders.errors import ImportFileError
 
 _BOUNDARY_SUFFIXES = (".geojson", ".json", ".topojson", ".gpkg", ".kml", ".kmz", ".zip", ".shz")
-_FORMATS = "GeoJSON, TopoJSON, GeoPackage, KML or a zipped shapefile"
+_FORMATS = Text("GeoJSON, TopoJSON, GeoPackage, KML or a zipped shapefile")
 # Where EPSG:3035 (ETRS89-LAEA Europe) coordinates of Europe fall, in metres. Nuts2json
 # TopoJSON files are in EPSG:3035 but, as TopoJSON has no CRS member, do not say so.
 _LAEA_EUROPE = (1.0e6, 0.5e6, 8.0e6, 7.0e6)
@@ -43,10 +44,9 @@ def _frame_from_bytes(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, str, st
     if suffix in (".zip", ".shz"):
         return pyogrio.read_dataframe(_flat_shapefile_zip(data, name), use_arrow=False), "ESRI Shapefile", ""
     if suffix not in (".geojson", ".json", ".topojson", ".gpkg"):
-        raise ImportFileError(
-            f"{name}: '{suffix or 'no extension'}' is not a boundary format we read. "
-            "Use GeoJSON, TopoJSON, GeoPackage (.gpkg), KML/KMZ or a zipped shapefile (.zip)."
-        )
+        raise ImportFileError(Message(
+            "{file}: '{suffix}' is not a boundary format we read. Use GeoJSON, TopoJSON, GeoPackage (.gpkg), KML/KMZ "
+            "or a zipped shapefile (.zip).", file=name, suffix=suffix or Text("no extension")))
     if suffix == ".gpkg":
         # In memory the GeoPackage has no .gpkg name and GDAL warns; inside a zip it has one.
         buffer = io.BytesIO()
@@ -82,22 +82,22 @@ def _flat_shapefile_zip(data: bytes, name: str) -> bytes:
             members = [n for n in archive.namelist() if not n.startswith("__MACOSX") and not n.endswith("/")]
             shp = sorted(n for n in members if n.lower().endswith(".shp"))
             if not shp:
-                raise ImportFileError(
-                    f"{name}: the zip holds no .shp file. Zip the shapefile's .shp, .shx, .dbf and .prj together."
-                )
+                raise ImportFileError(Message(
+                    "{file}: the zip holds no .shp file. Zip the shapefile's .shp, .shx, .dbf and .prj together.",
+                    file=name))
             stem = shp[0][:-4]
             parts = [n for n in members if n.startswith(stem + ".") and "." not in n[len(stem) + 1:]]
             if not any(n.lower().endswith(".dbf") for n in parts) or not any(n.lower().endswith(".shx") for n in parts):
-                raise ImportFileError(
-                    f"{name}: {Path(shp[0]).name} comes without its .shx or .dbf file. "
-                    "Zip all the shapefile's files (.shp, .shx, .dbf, .prj) together."
-                )
+                raise ImportFileError(Message(
+                    "{file}: {shp} comes without its .shx or .dbf file. Zip all the shapefile's files (.shp, .shx, "
+                    ".dbf, .prj) together.", file=name, shp=Path(shp[0]).name))
             flat = io.BytesIO()
             with zipfile.ZipFile(flat, "w") as out:
                 for member in parts:
                     out.writestr("boundary" + member[len(stem):].lower(), archive.read(member))
     except zipfile.BadZipFile:
-        raise ImportFileError(f"{name}: not a valid zip archive. Zip the shapefile's .shp, .shx, .dbf and .prj again.") from None
+        raise ImportFileError(Message("{file}: not a valid zip archive. Zip the shapefile's .shp, .shx, .dbf and .prj "
+                                      "again.", file=name)) from None
     return flat.getvalue()
 
 
@@ -113,16 +113,16 @@ def _in_laea_europe(bounds: np.ndarray) -> bool:
 def _polygon_frame(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, str]:
     """Read a boundary or area file into a frame in EPSG:4326, plus a note on its layer and CRS ("" if none)."""
     if not data:
-        raise ImportFileError(f"{name}: the file is empty. Export the boundary again.")
+        raise ImportFileError(Message("{file}: the file is empty. Export the boundary again.", file=name))
     try:
         frame, driver, layer = _frame_from_bytes(data, name)
     except ImportFileError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, RuntimeError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImportFileError(
-            f"{name}: cannot be read as a boundary ({first}). Export it again as {_FORMATS}."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}: cannot be read as a boundary ({reason}). Export it again as {formats}.", file=name, reason=first,
+            formats=_FORMATS)) from None
     notes = [f"layer '{layer}'"] if layer else []
     if frame.crs is None:
         bounds = frame.total_bounds if len(frame) else np.array([0, 0, 0, 0])
@@ -132,10 +132,9 @@ def _polygon_frame(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, str]:
             frame = frame.set_crs(METRIC_CRS).to_crs(CRS)
             notes.append("coordinates taken as EPSG:3035 (metres, as Nuts2json TopoJSON)")
         else:
-            raise ImportFileError(
-                f"{name}: the coordinates are not longitude/latitude and the file names no CRS. "
-                "Include the .prj file in the zip (or export in EPSG:4326)."
-            )
+            raise ImportFileError(Message(
+                "{file}: the coordinates are not longitude/latitude and the file names no CRS. Include the .prj file "
+                "in the zip (or export in EPSG:4326).", file=name))
     elif not frame.crs.equals(CRS):
         frame = frame.to_crs(CRS)
     return frame, ", ".join(notes)
@@ -143,12 +142,10 @@ def _polygon_frame(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, str]:
 
 def _no_polygon(frame: gpd.GeoDataFrame, name: str) -> ImportFileError:
     kinds = sorted({g.geom_type for g in frame.geometry if g is not None and not g.is_empty})
-    found = f"only {', '.join(kinds)}" if kinds else "no geometry"
-    return ImportFileError(
-        f"{name}: holds {found}; a boundary must be a polygon. "
-        "Draw the region as a polygon (in My Maps: 'Draw a line' > 'Add line or shape' and close it) "
-        "or export the area layer."
-    )
+    found = Text("only {kinds}", kinds=", ".join(kinds)) if kinds else Text("no geometry")
+    return ImportFileError(Message(
+        "{file}: holds {found}; a boundary must be a polygon. Draw the region as a polygon (in My Maps: 'Draw a "
+        "line' > 'Add line or shape' and close it) or export the area layer.", file=name, found=found))
 
 
 def _id_column(frame: gpd.GeoDataFrame, nuts: tuple[str, ...]) -> str | None:
@@ -199,7 +196,8 @@ def read_boundary_bytes(data: bytes, name: str, *, nuts: tuple[str, ...] = ()) -
     geometry = shapely.make_valid(shapely.union_all([shapely.make_valid(p) for p in parts]))
     geometry = polygonal(geometry)
     if geometry is None or geometry.is_empty or geometry.area == 0:
-        raise ImportFileError(f"{name}: the polygons have no area. Check the file holds the region's outline.")
+        raise ImportFileError(Message(
+            "{file}: the polygons have no area. Check the file holds the region's outline.", file=name))
     return geometry, described
 
 
@@ -232,5 +230,6 @@ def read_boundary_file(path: str | Path, *, nuts: tuple[str, ...] = ()) -> tuple
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportFileError(f"{path.name}: cannot be opened ({exc.strerror}). Check the path.") from None
+        raise ImportFileError(Message(
+            "{file}: cannot be opened ({reason}). Check the path.", file=path.name, reason=exc.strerror)) from None
     return read_boundary_bytes(data, path.name, nuts=nuts)

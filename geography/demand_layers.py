@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from errors import UsageError
 from geography._cache import CRS, now_utc
 from geography.settlements import clip
+from i18n import Message
 from loaders.errors import ImportFileError
 from loaders.grids import demand_from_grid_csv, demand_from_polygons, demand_from_raster, looks_like_grid_csv
 from loaders.population import DemandLoad, demand_from_bytes, polygon_frame
@@ -136,11 +137,13 @@ def import_demand(workspace, data: bytes, file: str, *, name: str | None = None)
     """
     name = layer_name(name or file)
     if name == GEONAMES:
-        raise UsageError(f"'{GEONAMES}' is the built-in settlements layer; give the population layer another name.")
+        raise UsageError(Message("'{name}' is the built-in settlements layer; give the population layer another name.",
+                                 name=GEONAMES))
     load, kind, polygons = _read(data, file, None)
     if not load.accepted:
-        raise ImportFileError(f"{file}: no row holds a usable population ({len(load.rejected)} rejected). "
-                              "Fix the rows listed, or check the file is a population layer.")
+        raise ImportFileError(Message(
+            "{file}: no row holds a usable population ({count} rejected). Fix the rows listed, or check the file is "
+            "a population layer.", file=file, count=len(load.rejected)))
     # Polygons are kept as polygons (weighted by area for each region's boundary), points as points.
     stored = polygons if polygons is not None else gpd.GeoDataFrame(
         load.demand[["name", "population", "country", "geometry"]].copy(), geometry="geometry", crs=CRS)
@@ -178,8 +181,9 @@ def get_layer(workspace, name: str) -> DemandLayer:
         if layer.name == name:
             return layer
     known = ", ".join([GEONAMES, *(la.name for la in layers)])
-    raise UsageError(f"no population layer '{name}' in this workspace (it has: {known}). "
-                     "Import one with: python -m atlas import-demand FILE --workspace LOC")
+    raise UsageError(Message(
+        "no population layer '{name}' in this workspace (it has: {known}). Import one with: python -m atlas "
+        "import-demand FILE --workspace LOC", name=name, known=known))
 
 
 def demand_for(workspace, name: str, boundary: BaseGeometry | None, countries=None) -> tuple[gpd.GeoDataFrame, DemandLayer, int]:
@@ -191,7 +195,7 @@ def demand_for(workspace, name: str, boundary: BaseGeometry | None, countries=No
     layer = get_layer(workspace, name)
     stored = workspace.read_table(PREFIX + name)
     if stored is None or stored.empty:
-        raise UsageError(f"population layer '{name}' holds no rows; import it again.")
+        raise UsageError(Message("population layer '{name}' holds no rows; import it again.", name=name))
     if layer.kind == POLYGONS:
         load = demand_from_polygons(stored, layer.file, "population", boundary=boundary)
         return load.demand, layer, len(stored) - len(load.demand)

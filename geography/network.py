@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from errors import ImportFileError
+from i18n import Message
 
 MODES = ("drive", "walk", "bike")
 EARTH_RADIUS_M = 6_371_008.8
@@ -135,7 +136,8 @@ def assumptions(mode: str) -> dict[str, Any]:
 
 def _check_mode(mode: str) -> None:
     if mode not in MODES:
-        raise ImportFileError(f"travel mode '{mode}' is not known; use one of {', '.join(MODES)}.")
+        raise ImportFileError(Message(
+            "travel mode '{mode}' is not known; use one of {modes}.", mode=mode, modes=", ".join(MODES)))
 
 
 # -- reading the extract -------------------------------------------------------------------------
@@ -308,15 +310,18 @@ def _check_file(path: Path) -> None:
         with path.open("rb") as handle:
             head = handle.read(64)
     except OSError as exc:
-        raise ImportFileError(f"{path.name}: cannot be opened ({exc.strerror}). Check the path to the .osm.pbf "
-                              "extract.") from None
+        raise ImportFileError(Message(
+            "{file}: cannot be opened ({reason}). Check the path to the .osm.pbf extract.", file=path.name,
+            reason=exc.strerror)) from None
     if not head:
-        raise ImportFileError(f"{path.name}: the file is empty. Download the region's .osm.pbf extract again "
-                              "(Geofabrik or BBBike).")
+        raise ImportFileError(Message(
+            "{file}: the file is empty. Download the region's .osm.pbf extract again (Geofabrik or BBBike).",
+            file=path.name))
     # A PBF starts with a 4-byte big-endian header length, then a BlobHeader whose type is "OSMHeader".
     if len(head) < 16 or b"OSMHeader" not in head[4:20]:
-        raise ImportFileError(f"{path.name}: not an OpenStreetMap PBF file (expected an .osm.pbf extract as "
-                              "Geofabrik or BBBike provide). Check you gave the .osm.pbf, not a .osm or .zip.")
+        raise ImportFileError(Message(
+            "{file}: not an OpenStreetMap PBF file (expected an .osm.pbf extract as Geofabrik or BBBike provide). "
+            "Check you gave the .osm.pbf, not a .osm or .zip.", file=path.name))
 
 
 def build_networks(path: str | Path, *, min_component_nodes: int = MIN_COMPONENT_NODES) -> dict[str, RoadNetwork]:
@@ -333,12 +338,14 @@ def build_networks(path: str | Path, *, min_component_nodes: int = MIN_COMPONENT
     try:
         refs, lons, lats, way_of, rules = _read_ways(path)
     except RuntimeError as exc:  # libosmium's own errors (a damaged or truncated PBF)
-        raise ImportFileError(f"{path.name}: cannot be read as an OpenStreetMap PBF ({exc}). Download the "
-                              "extract again.") from None
+        raise ImportFileError(Message(
+            "{file}: cannot be read as an OpenStreetMap PBF ({reason}). Download the extract again.", file=path.name,
+            reason=str(exc))) from None
     networks = {mode: _build_mode(mode, refs, lons, lats, way_of, rules, min_component_nodes) for mode in MODES}
     if all(net.edges == 0 for net in networks.values()):
-        raise ImportFileError(f"{path.name}: holds no roads (no highway=* ways with located nodes). Check the "
-                              "extract covers the region and was not filtered.")
+        raise ImportFileError(Message(
+            "{file}: holds no roads (no highway=* ways with located nodes). Check the extract covers the region and "
+            "was not filtered.", file=path.name))
     seconds = time.perf_counter() - started
     for net in networks.values():
         net.source.update({"file": path.name, "build_seconds": round(seconds, 3), "cache": "built"})

@@ -44,8 +44,9 @@ def _town(name: str, countries: list[str]) -> tuple[float, float]:
     arrays = _place_arrays()
     mask = (arrays["name"] == name) & np.isin(arrays["country"], countries)
     if not mask.any():
-        raise UsageError(f"outline_from: no GeoNames place named '{name}' in {', '.join(countries)}; "
-                         "check the spelling (names as GeoNames writes them, with diacritics).")
+        raise UsageError(Message(
+            "outline_from: no GeoNames place named '{name}' in {countries}; check the spelling (names as GeoNames "
+            "writes them, with diacritics).", name=name, countries=", ".join(countries)))
     i = np.flatnonzero(mask)[np.argmax(arrays["population"][mask])]
     return float(arrays["lat"][i]), float(arrays["lon"][i])
 
@@ -114,7 +115,8 @@ def outline_from_settlements(selectors: list[dict[str, Any]] | tuple[dict[str, A
     for selector in selectors:
         index = _select(selector)
         if len(index) == 0:
-            raise UsageError(f"outline_from part {selector!r} picks no GeoNames settlement; widen it.")
+            raise UsageError(Message(
+                "outline_from part {selector} picks no GeoNames settlement; widen it.", selector=repr(selector)))
         x, y = _transformer(CRS, METRIC_CRS).transform(arrays["lon"][index], arrays["lat"][index])
         points = shapely.multipoints(np.column_stack([x, y]))
         hull = shapely.concave_hull(points, ratio=float(selector.get("concavity", 0.3)))

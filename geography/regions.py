@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
 from errors import UsageError
+from i18n import Message, Text
 from loaders.errors import ImportFileError
 from loaders.layers import LAYERS
 
@@ -33,6 +35,7 @@ _SELECTOR_FIELDS = (
     "buffer_km", "concavity",
 )
 _FILE_FIELDS = ("about", "version", "defaults", "regions")
+_PIPE = "{a} | {b}"  # joins the problems (no words of its own, so not in the catalogues)
 
 
 class RegionsFileError(ImportFileError):
@@ -139,21 +142,21 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise RegionsFileError(f"{path}: cannot be opened ({exc.strerror}). Check the path.") from None
+        raise RegionsFileError(Message(
+            "{file}: cannot be opened ({reason}). Check the path.", file=path, reason=exc.strerror)) from None
     except UnicodeDecodeError as exc:
-        raise RegionsFileError(f"{path}: not UTF-8 text ({exc.reason}). Save it as UTF-8.") from None
+        raise RegionsFileError(Message("{file}: not UTF-8 text ({reason}). Save it as UTF-8.", file=path,
+                                       reason=exc.reason)) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RegionsFileError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
-            "Fix the syntax (a missing comma or quote is the usual cause)."
-        ) from None
+        raise RegionsFileError(Message(
+            "{file}: not valid JSON (line {line}, column {column}: {reason}). Fix the syntax (a missing comma or quote "
+            "is the usual cause).", file=path, line=exc.lineno, column=exc.colno, reason=exc.msg)) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("regions", []), list):
-        raise RegionsFileError(
-            f"{path}: expected an object with a \"regions\" list, e.g. "
-            '{"regions": [{"id": "my-region", "name": "My region", "countries": ["IE"], "nuts": ["IE042"]}]}.'
-        )
+        raise RegionsFileError(Message(
+            "{file}: expected an object with a \"regions\" list, e.g. {{\"regions\": [{{\"id\": \"my-region\", "
+            "\"name\": \"My region\", \"countries\": [\"IE\"], \"nuts\": [\"IE042\"]}}]}}.", file=path))
     return doc
 
 
@@ -161,14 +164,19 @@ def _check_radius(value: Any, where: str, problems: list[str]) -> dict[str, floa
     if value is None:
         return {}
     if not isinstance(value, dict):
-        problems.append(f"{where}: radius_km must be an object like {{\"hubs\": 20, \"training\": 30}}.")
+        problems.append(Text("{where}: radius_km must be an object like {{\"hubs\": 20, \"training\": 30}}.",
+                             where=where))
         return {}
     radius: dict[str, float] = {}
     for layer, km in value.items():
         if layer not in LAYERS:
-            problems.append(f"{where}: radius_km has unknown layer '{layer}'. Use {', '.join(LAYERS)}.")
+            problems.append(Text(
+                "{where}: radius_km has unknown layer '{layer}'. Use {layers}.", where=where, layer=layer,
+                layers=", ".join(LAYERS)))
         elif isinstance(km, bool) or not isinstance(km, (int, float)) or not 0 < km <= 500:
-            problems.append(f"{where}: radius_km.{layer} is {km!r}; give kilometres as a number between 0 and 500.")
+            problems.append(Text(
+                "{where}: radius_km.{layer} is {km}; give kilometres as a number between 0 and 500.", where=where,
+                layer=layer, km=repr(km)))
         else:
             radius[layer] = float(km)
     return radius
@@ -180,12 +188,15 @@ def _codes(value: Any, pattern: re.Pattern[str], what: str, example: str, where:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        problems.append(f"{where}: {what} must be a list of codes, e.g. [\"{example}\"].")
+        problems.append(Text("{where}: {what} must be a list of codes, e.g. [\"{example}\"].", where=where, what=what,
+                             example=example))
         return ()
     out = []
     for code in value:
         if not isinstance(code, str) or not pattern.match(code.strip().upper()):
-            problems.append(f"{where}: {what} code {code!r} is not valid; expected e.g. \"{example}\".")
+            problems.append(Text(
+                "{where}: {what} code {code} is not valid; expected e.g. \"{example}\".", where=where, what=what,
+                code=repr(code), example=example))
         else:
             out.append(code.strip().upper())
     return tuple(out)
@@ -197,34 +208,44 @@ def _check_municipalities(value: Any, countries: tuple[str, ...], where: str,
         return ()
     example = '[{"name": "Kristianstad", "country": "SE", "code": "1290"}]'
     if not isinstance(value, list):
-        problems.append(f"{where}: municipalities must be a list of objects like {example}.")
+        problems.append(Text("{where}: municipalities must be a list of objects like {example}.", where=where,
+                             example=example))
         return ()
     out = []
     for i, item in enumerate(value, start=1):
         here = f"{where}, municipality {i}"
         if not isinstance(item, dict):
-            problems.append(f"{here}: expected an object like {example[1:-1]}.")
+            problems.append(Text("{here}: expected an object like {example}.", here=here, example=example[1:-1]))
             continue
         before = len(problems)
         unknown = sorted(set(item) - set(_MUNICIPALITY_FIELDS))
         if unknown:
-            problems.append(f"{here}: unknown field(s) {', '.join(unknown)}; known: {', '.join(_MUNICIPALITY_FIELDS)}.")
+            problems.append(Text(
+                "{here}: unknown field(s) {unknown}; known: {known}.", here=here, unknown=", ".join(unknown),
+                known=", ".join(_MUNICIPALITY_FIELDS)))
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
-            problems.append(f"{here}: \"name\" is missing; give the municipality's name, e.g. \"Kristianstad\".")
+            problems.append(Text("{here}: \"name\" is missing; give the municipality's name, e.g. \"Kristianstad\".",
+                                 here=here))
         country = item.get("country")
         if not isinstance(country, str) or not _COUNTRY.match(country.strip().upper()):
-            problems.append(f"{here}: country {country!r} is not an ISO alpha-2 code such as \"SE\".")
+            problems.append(Text(
+                "{here}: country {country} is not an ISO alpha-2 code such as \"SE\".", here=here,
+                country=repr(country)))
         elif countries and country.strip().upper() not in countries:
-            problems.append(f"{here}: country {country.strip().upper()} is not one of the region's countries "
-                            f"({', '.join(countries)}); add it to \"countries\" or fix the code.")
+            problems.append(Text(
+                "{here}: country {country} is not one of the region's countries ({countries}); add it to "
+                "\"countries\" or fix the code.", here=here, country=country.strip().upper(),
+                countries=", ".join(countries)))
         code = item.get("code", "")
         if code is None:
             code = ""
         if isinstance(code, int) and not isinstance(code, bool):
             code = str(code)
         if not isinstance(code, str) or (code and not _MUNICIPALITY_CODE.match(code.strip())):
-            problems.append(f"{here}: code {code!r} is not valid; give the national code as text, e.g. \"1290\".")
+            problems.append(Text(
+                "{here}: code {code} is not valid; give the national code as text, e.g. \"1290\".", here=here,
+                code=repr(code)))
         if len(problems) == before:
             out.append(Municipality(name.strip(), country.strip().upper(), code.strip()))
     return tuple(out)
@@ -235,27 +256,33 @@ def _check_population(value: Any, where: str, problems: list[str]) -> Population
         return None
     example = '{"value": 486000, "year": 2022, "source": "CSO Census of Population 2022"}'
     if not isinstance(value, dict):
-        problems.append(f"{where}: population must be an object like {example}.")
+        problems.append(Text("{where}: population must be an object like {example}.", where=where,
+                             example=example))
         return None
     before = len(problems)
     unknown = sorted(set(value) - set(_POPULATION_FIELDS))
     if unknown:
-        problems.append(f"{where}: population has unknown field(s) {', '.join(unknown)}; "
-                        f"known: {', '.join(_POPULATION_FIELDS)}.")
+        problems.append(Text(
+            "{where}: population has unknown field(s) {unknown}; known: {known}.", where=where,
+            unknown=", ".join(unknown), known=", ".join(_POPULATION_FIELDS)))
     people = value.get("value")
     if isinstance(people, bool) or not isinstance(people, int) or people <= 0:
-        problems.append(f"{where}: population.value is {people!r}; give the number of inhabitants as a "
-                        "positive whole number, e.g. 486000.")
+        problems.append(Text(
+            "{where}: population.value is {people}; give the number of inhabitants as a positive whole number, e.g. "
+            "486000.", where=where, people=repr(people)))
     year = value.get("year")
     if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100:
-        problems.append(f"{where}: population.year is {year!r}; give the reference year, 1900-2100, e.g. 2022.")
+        problems.append(Text(
+            "{where}: population.year is {year}; give the reference year, 1900-2100, e.g. 2022.", where=where,
+            year=repr(year)))
     source = value.get("source")
     if not isinstance(source, str) or not source.strip():
-        problems.append(f"{where}: population.source is missing; say who published the figure, "
-                        "e.g. \"CSO Census of Population 2022\".")
+        problems.append(Text(
+            "{where}: population.source is missing; say who published the figure, e.g. \"CSO Census of Population "
+            "2022\".", where=where))
     note = value.get("note", "")
     if not isinstance(note, str):
-        problems.append(f"{where}: population.note must be text.")
+        problems.append(Text("{where}: population.note must be text.", where=where))
     if len(problems) > before:
         return None
     return Population(people, year, source.strip(), (note or "").strip())
@@ -263,34 +290,41 @@ def _check_population(value: Any, where: str, problems: list[str]) -> Population
 
 def _check_selector(selector: Any, where: str, problems: list[str]) -> None:
     if not isinstance(selector, dict):
-        problems.append(f"{where}: each outline_from part must be an object such as "
-                        '{"countries": ["SE"], "admin1": ["02"]}.')
+        problems.append(Text(
+            "{where}: each outline_from part must be an object such as {{\"countries\": [\"SE\"], \"admin1\": "
+            "[\"02\"]}}.", where=where))
         return
     unknown = sorted(set(selector) - set(_SELECTOR_FIELDS))
     if unknown:
-        problems.append(f"{where}: unknown outline_from field(s) {', '.join(unknown)}; "
-                        f"known: {', '.join(_SELECTOR_FIELDS)}.")
+        problems.append(Text(
+            "{where}: unknown outline_from field(s) {unknown}; known: {known}.", where=where,
+            unknown=", ".join(unknown), known=", ".join(_SELECTOR_FIELDS)))
     if not selector.get("countries"):
-        problems.append(f"{where}: outline_from part needs \"countries\" (ISO codes of the settlements to use).")
+        problems.append(Text("{where}: outline_from part needs \"countries\" (ISO codes of the settlements to use).",
+                             where=where))
     for key in ("buffer_km", "concavity"):
         value = selector.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            problems.append(f"{where}: outline_from.{key} must be a non-negative number.")
+            problems.append(Text("{where}: outline_from.{key} must be a non-negative number.", where=where, key=key))
     bbox = selector.get("bbox")
     if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4):
-        problems.append(f"{where}: outline_from.bbox must be [min_lon, min_lat, max_lon, max_lat].")
+        problems.append(Text("{where}: outline_from.bbox must be [min_lon, min_lat, max_lon, max_lat].",
+                             where=where))
 
 
 def _build(entry: dict[str, Any], base: Path, where: str, problems: list[str]) -> Region | None:
     unknown = sorted(set(entry) - set(_REGION_FIELDS))
     if unknown:
-        problems.append(f"{where}: unknown field(s) {', '.join(unknown)}; known fields: {', '.join(_REGION_FIELDS)}.")
+        problems.append(Text(
+            "{where}: unknown field(s) {unknown}; known fields: {known}.", where=where, unknown=", ".join(unknown),
+            known=", ".join(_REGION_FIELDS)))
     before = len(problems)
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
-        problems.append(f"{where}: \"name\" is missing; give the region's display name.")
+        problems.append(Text("{where}: \"name\" is missing; give the region's display name.", where=where))
     if not entry.get("countries"):
-        problems.append(f"{where}: \"countries\" is missing; give ISO codes, e.g. [\"SE\"] (GB for Northern Ireland).")
+        problems.append(Text("{where}: \"countries\" is missing; give ISO codes, e.g. [\"SE\"] (GB for Northern "
+                             "Ireland).", where=where))
     countries = _codes(entry.get("countries"), _COUNTRY, "countries", "IE", where, problems)
     nuts = _codes(entry.get("nuts"), _NUTS, "nuts", "IE042", where, problems)
     partial = _codes(entry.get("nuts_partial"), _NUTS, "nuts_partial", "SE224", where, problems)
@@ -301,23 +335,25 @@ def _build(entry: dict[str, Any], base: Path, where: str, problems: list[str]) -
     outline_path = None
     if outline is not None:
         if not isinstance(outline, str):
-            problems.append(f"{where}: \"outline\" must be a file path relative to {base}.")
+            problems.append(Text("{where}: \"outline\" must be a file path relative to {base}.", where=where,
+                                 base=base))
         else:
             outline_path = (base / outline).resolve()
             if not outline_path.is_file():
-                problems.append(f"{where}: outline file {outline_path} does not exist. "
-                                f"Put the file there or fix the path (relative to {base}).")
+                problems.append(Text(
+                    "{where}: outline file {path} does not exist. Put the file there or fix the path "
+                    "(relative to {base}).", where=where, path=outline_path, base=base))
     selectors = entry.get("outline_from") or []
     if isinstance(selectors, dict):
         selectors = [selectors]
     if not isinstance(selectors, list):
-        problems.append(f"{where}: \"outline_from\" must be a list of selector objects.")
+        problems.append(Text("{where}: \"outline_from\" must be a list of selector objects.", where=where))
         selectors = []
     for i, selector in enumerate(selectors, start=1):
         _check_selector(selector, f"{where}, outline_from part {i}", problems)
     notes = entry.get("notes") or ""
     if not isinstance(notes, str):
-        problems.append(f"{where}: \"notes\" must be text.")
+        problems.append(Text("{where}: \"notes\" must be text.", where=where))
     if len(problems) > before:
         return None
     return Region(
@@ -330,20 +366,25 @@ def _build(entry: dict[str, Any], base: Path, where: str, problems: list[str]) -
 def _entries(doc: dict[str, Any], path: Path, problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
     unknown = sorted(set(doc) - set(_FILE_FIELDS))
     if unknown:
-        problems.append(f"{path}: unknown top-level field(s) {', '.join(unknown)}; known: {', '.join(_FILE_FIELDS)}.")
+        problems.append(Text(
+            "{file}: unknown top-level field(s) {unknown}; known: {known}.", file=path, unknown=", ".join(unknown),
+            known=", ".join(_FILE_FIELDS)))
     out = []
     seen: set[str] = set()
     for i, entry in enumerate(doc.get("regions", []), start=1):
         if not isinstance(entry, dict):
-            problems.append(f"{path}, region {i}: expected an object with id, name, countries, nuts.")
+            problems.append(Text("{file}, region {number}: expected an object with id, name, countries, nuts.",
+                                 file=path, number=i))
             continue
         rid = entry.get("id")
         if not isinstance(rid, str) or not _ID.match(rid):
-            problems.append(f"{path}, region {i}: id {rid!r} is not valid; use lower-case letters, digits "
-                            "and hyphens, e.g. \"west-ireland\".")
+            problems.append(Text(
+                "{file}, region {number}: id {id} is not valid; use lower-case letters, digits and hyphens, e.g. "
+                "\"west-ireland\".", file=path, number=i, id=repr(rid)))
             continue
         if rid in seen:
-            problems.append(f"{path}, region '{rid}': defined twice in the same file; keep one entry.")
+            problems.append(Text("{file}, region '{id}': defined twice in the same file; keep one entry.", file=path,
+                                 id=rid))
             continue
         seen.add(rid)
         out.append((rid, entry))
@@ -363,10 +404,10 @@ class Registry:
         try:
             return self.regions[region_id]
         except KeyError:
-            raise RegionsFileError(
-                f"unknown region '{region_id}'. Known regions: {', '.join(self.regions)}. "
-                f"Add it to {WORKSPACE_FILE} in the workspace folder to define a new one."
-            ) from None
+            raise RegionsFileError(Message(
+                "unknown region '{id}'. Known regions: {known}. Add it to {file} in the workspace "
+                "folder to define a new one.", id=region_id, known=", ".join(self.regions),
+                file=WORKSPACE_FILE)) from None
 
     def radius_km(self, region: Region | None = None, overrides: dict[str, float] | None = None) -> dict[str, float]:
         """Return the radius per layer: overrides, else the region's, else the file's defaults."""
@@ -412,7 +453,8 @@ def load_regions(workspace: str | Path | None = None, *, shipped: str | Path = S
         doc = _read_json(path)
         file_defaults = doc.get("defaults") or {}
         if not isinstance(file_defaults, dict):
-            problems.append(f"{path}: \"defaults\" must be an object like {{\"radius_km\": {{\"hubs\": 20}}}}.")
+            problems.append(Text("{file}: \"defaults\" must be an object like {{\"radius_km\": {{\"hubs\": 20}}}}.",
+                                 file=path))
         else:
             defaults.update(_check_radius(file_defaults.get("radius_km"), f"{path}, defaults", problems))
         for rid, entry in _entries(doc, path, problems):
@@ -441,7 +483,9 @@ def load_regions(workspace: str | Path | None = None, *, shipped: str | Path = S
         if region is not None:
             regions[rid] = region
     if problems:
-        raise RegionsFileError(f"{len(problems)} problem(s) in the regions file(s): " + " | ".join(problems))
+        joined = reduce(lambda a, b: Text(_PIPE, a=a, b=b), problems)
+        raise RegionsFileError(Message("{count} problem(s) in the regions file(s): {problems}", count=len(problems),
+                                       problems=joined))
     return Registry(regions, defaults, tuple(str(p) for p in files))
 
 
@@ -452,12 +496,15 @@ def parse_radius_args(values: list[str] | None) -> dict[str, float]:
         layer, sep, km = text.partition("=")
         layer = layer.strip()
         if not sep or layer not in LAYERS:
-            raise UsageError(f"--radius {text!r}: expected LAYER=KM with LAYER one of {', '.join(LAYERS)}, e.g. hubs=20.")
+            raise UsageError(Message(
+                "--radius {text}: expected LAYER=KM with LAYER one of {layers}, e.g. hubs=20.", text=repr(text),
+                layers=", ".join(LAYERS)))
         try:
             value = float(km.replace(",", "."))
         except ValueError:
-            raise UsageError(f"--radius {text!r}: '{km}' is not a number of kilometres, e.g. hubs=20.") from None
+            raise UsageError(Message("--radius {text}: '{km}' is not a number of kilometres, e.g. hubs=20.",
+                                     text=repr(text), km=km)) from None
         if not 0 < value <= 500:
-            raise UsageError(f"--radius {text!r}: the radius must be between 0 and 500 km.")
+            raise UsageError(Message("--radius {text}: the radius must be between 0 and 500 km.", text=repr(text)))
         radius[layer] = value
     return radius

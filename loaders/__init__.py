@@ -4,6 +4,7 @@ from __future__ import annotations
 from itertools import repeat
 from pathlib import Path
 
+from i18n import Message, Text
 from loaders.errors import ImportFileError, UnsupportedFileError
 from loaders.features import COLUMNS, LoadResult, Rejected
 
@@ -50,9 +51,8 @@ def read_bytes(data: bytes, name: str, *, country: str | None = None) -> LoadRes
 
         return features_from_gpkg(data, name)
     raise UnsupportedFileError(
-        f"{name}: '{suffix or 'no extension'}' files are not imported. "
-        f"Use one of {', '.join(SUPPORTED)} (export My Maps layers as KMZ/KML)."
-    )
+        Message("{file}: '{suffix}' files are not imported. Use one of {supported} (export My Maps layers as KMZ/KML).",
+                file=name, suffix=suffix or Text("no extension"), supported=", ".join(SUPPORTED)))
 
 
 def _restored(result: LoadResult) -> LoadResult:
@@ -77,5 +77,6 @@ def read_file(path: str | Path, *, country: str | None = None) -> LoadResult:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportFileError(f"{path.name}: cannot be opened ({exc.strerror}). Check the path.") from None
+        raise ImportFileError(Message("{file}: cannot be opened ({reason}). Check the path.", file=path.name,
+                                      reason=exc.strerror)) from None
     return read_bytes(data, path.name, country=country)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from i18n import Text
 from loaders._kml_elements import (
     C_ADDRESS,
     C_COORDINATES,
@@ -65,6 +66,7 @@ _CANONICAL_TEXT = frozenset(("kind", "sectors", "website", "address", "town", "c
 _YES = frozenset("ja yes tak y j x true 1 si sea planerad planned planowane geplant".split())
 _NO = frozenset("nej no nie n false 0 nein nil".split())
 
+_NAMED = "'{name}': {problem}"  # a placemark's name and its problem (no words to translate)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _BLANK = " \t\n\r"  # leading white space that `field_text` looks at
 
@@ -184,11 +186,13 @@ def read_placemark(placemark: Any, reader: Reader, index: int) -> Rejected | Non
         reader.point_y.append(xy[1])
     elif not geometries:
         address = "; ".join(canonical.get("address", []))
-        hint = f" It has the address '{address}': place it on the map" if address else " Place it on the map"
+        label = name or Text("unnamed placemark")
         return _rejected(reader, Rejected(
             "",
-            f"'{name or 'unnamed placemark'}' has no geometry (no Point, LineString or Polygon).{hint} "
-            "and export again.",
+            Text("'{name}' has no geometry (no Point, LineString or Polygon). It has the address '{address}': place "
+                 "it on the map and export again.", name=label, address=address) if address else
+            Text("'{name}' has no geometry (no Point, LineString or Polygon). Place it on the map and export again.",
+                 name=label),
             _raw(name, attributes, None),
         ))
     else:
@@ -199,7 +203,8 @@ def read_placemark(placemark: Any, reader: Reader, index: int) -> Rejected | Non
                 geometry = collect_parts([read_geometry(g, reader.local, 0) for g in geometries])
         except BadGeometry as exc:
             return _rejected(reader, Rejected(
-                "", f"'{name or 'unnamed placemark'}': {exc}", _raw(name, attributes, geometries[0])
+                "", Text(_NAMED, name=name or Text("unnamed placemark"), problem=exc.args[0]),
+                _raw(name, attributes, geometries[0])
             ))
         reader.geometries[index] = geometry
 

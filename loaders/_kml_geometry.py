@@ -7,6 +7,7 @@ from typing import Any, Callable
 import shapely
 
 from loaders._kml_elements import GEOMETRIES
+from i18n import Text
 from loaders.coords import check_point, placeholder_point
 
 _MAX_GEOMETRY_DEPTH = 32
@@ -21,7 +22,7 @@ class BadGeometry(Exception):
 def _coordinates(text: str | None, what: str) -> list[tuple[float, float]]:
     """Parse a KML ``<coordinates>`` text ("lon,lat[,alt]" tuples separated by white space)."""
     if not text or not text.strip():
-        raise BadGeometry(f"the {what} has no coordinates. Place it on the map again and export.")
+        raise BadGeometry(Text("the {what} has no coordinates. Place it on the map again and export.", what=what))
     if _LOOSE_COMMA.search(text):
         text = re.sub(r"\s*,\s*", ",", text)
     points = []
@@ -30,26 +31,29 @@ def _coordinates(text: str | None, what: str) -> list[tuple[float, float]]:
         try:
             points.append((float(parts[0]), float(parts[1])))
         except (ValueError, IndexError):
-            raise BadGeometry(
-                f"the {what} coordinates '{token[:60]}' are not 'longitude,latitude[,altitude]' numbers. "
-                "Fix them in Google Earth or a text editor."
-            ) from None
+            raise BadGeometry(Text(
+                "the {what} coordinates '{token}' are not 'longitude,latitude[,altitude]' numbers. Fix them in "
+                "Google Earth or a text editor.", what=what, token=token[:60])) from None
     if what in _POINT_LIKE and points and points[0] == (0.0, 0.0):
-        raise BadGeometry(
-            f"the {what} is at longitude 0, latitude 0: {placeholder_point(0.0, 0.0)} "
-            "Place it on the map in My Maps or Google Earth and export again."
-        )
+        raise BadGeometry(Text(
+            "the {what} is at longitude 0, latitude 0: {value} Place it on the map in My Maps or Google Earth and "
+            "export again.", what=what, value=placeholder_point(0.0, 0.0)))
     for lon, lat in points:
         if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
             problem = check_point(lat, lon)
             if problem:
-                where = "is at" if what == "Point" else "has a vertex at"
-                problem = problem.replace(": check the column order.", ".")
-                raise BadGeometry(
-                    f"the {what} {where} longitude {lon}, latitude {lat}: {problem} KML writes longitude "
-                    "first; if the file was made from a spreadsheet, its columns may have been swapped there. "
-                    "Fix the point in Google Earth or My Maps and export again."
-                )
+                if problem.endswith(": check the column order."):
+                    problem = Text("latitude {lat} / longitude {lon} is outside −90…90 / −180…180. Swapping "
+                                   "them gives latitude {lon}, longitude {lat}, which would be valid.", lat=lat, lon=lon)
+                if what == "Point":
+                    raise BadGeometry(Text(
+                        "the {what} is at longitude {lon}, latitude {lat}: {problem} KML writes longitude first; if "
+                        "the file was made from a spreadsheet, its columns may have been swapped there. Fix the point "
+                        "in Google Earth or My Maps and export again.", what=what, lon=lon, lat=lat, problem=problem))
+                raise BadGeometry(Text(
+                    "the {what} has a vertex at longitude {lon}, latitude {lat}: {problem} KML writes longitude first; "
+                    "if the file was made from a spreadsheet, its columns may have been swapped there. Fix the point "
+                    "in Google Earth or My Maps and export again.", what=what, lon=lon, lat=lat, problem=problem))
     return points
 
 
@@ -67,11 +71,12 @@ def _children(element: Any, name: str, local: Callable[[Any], str]) -> list[Any]
 def _ring(element: Any, local: Callable[[Any], str], what: str) -> list[tuple[float, float]]:
     ring = _child(element, "LinearRing", local) if local(element.tag) != "LinearRing" else element
     if ring is None:
-        raise BadGeometry(f"the {what} has no LinearRing. Redraw the shape and export again.")
+        raise BadGeometry(Text("the {what} has no LinearRing. Redraw the shape and export again.", what=what))
     coordinates = _child(ring, "coordinates", local)
     points = _coordinates(coordinates.text if coordinates is not None else None, what)
     if len(set(points)) < 3:
-        raise BadGeometry(f"the {what} has fewer than 3 distinct points. Redraw the shape and export again.")
+        raise BadGeometry(Text("the {what} has fewer than 3 distinct points. Redraw the shape and export again.",
+                               what=what))
     if points[0] != points[-1]:
         points.append(points[0])
     return points
@@ -88,7 +93,7 @@ def read_geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
         coordinates = _child(element, "coordinates", local)
         points = _coordinates(coordinates.text if coordinates is not None else None, "LineString")
         if len(points) < 2:
-            raise BadGeometry("the LineString has fewer than 2 points. Redraw the line and export again.")
+            raise BadGeometry(Text("the LineString has fewer than 2 points. Redraw the line and export again."))
         return shapely.LineString(points)
     if tag == "LinearRing":
         # A ring on its own is an outline, not an area: keep it as a closed LineString.
@@ -96,7 +101,7 @@ def read_geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
     if tag == "Polygon":
         outer = _child(element, "outerBoundaryIs", local)
         if outer is None:
-            raise BadGeometry("the Polygon has no outer boundary. Redraw the shape and export again.")
+            raise BadGeometry(Text("the Polygon has no outer boundary. Redraw the shape and export again."))
         shell = _ring(outer, local, "Polygon outer boundary")
         holes = [
             _ring(ring, local, "Polygon inner boundary")
@@ -106,10 +111,11 @@ def read_geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
         return shapely.Polygon(shell, holes)
     if tag in ("MultiGeometry", "gx:MultiTrack"):
         if depth >= _MAX_GEOMETRY_DEPTH:
-            raise BadGeometry(f"the {tag} is nested more than {_MAX_GEOMETRY_DEPTH} levels deep.")
+            raise BadGeometry(Text("the {tag} is nested more than {depth} levels deep.", tag=tag,
+                                   depth=_MAX_GEOMETRY_DEPTH))
         parts = [read_geometry(child, local, depth + 1) for child in element if local(child.tag) in GEOMETRIES]
         if not parts:
-            raise BadGeometry(f"the {tag} holds no geometry. Add a shape and export again.")
+            raise BadGeometry(Text("the {tag} holds no geometry. Add a shape and export again.", tag=tag))
         return collect_parts(parts)
     if tag == "gx:Track":
         points = []
@@ -119,11 +125,11 @@ def read_geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
                 try:
                     points.append((float(values[0]), float(values[1])))
                 except (ValueError, IndexError):
-                    raise BadGeometry(
-                        f"the gx:Track coordinate '{child.text.strip()[:60]}' is not 'longitude latitude altitude'."
-                    ) from None
+                    raise BadGeometry(Text(
+                        "the gx:Track coordinate '{value}' is not 'longitude latitude altitude'.",
+                        value=child.text.strip()[:60])) from None
         if not points:
-            raise BadGeometry("the gx:Track has no gx:coord points.")
+            raise BadGeometry(Text("the gx:Track has no gx:coord points."))
         _coordinates(" ".join(f"{x!r},{y!r}" for x, y in points), "gx:Track")  # range check
         return shapely.Point(points[0]) if len(points) == 1 else shapely.LineString(points)
     if tag == "Model":
@@ -131,10 +137,10 @@ def read_geometry(element: Any, local: Callable[[Any], str], depth: int) -> Any:
         lon = _child(location, "longitude", local) if location is not None else None
         lat = _child(location, "latitude", local) if location is not None else None
         if lon is None or lat is None:
-            raise BadGeometry("the 3D Model has no Location longitude/latitude.")
+            raise BadGeometry(Text("the 3D Model has no Location longitude/latitude."))
         x, y = _coordinates(f"{(lon.text or '').strip()},{(lat.text or '').strip()}", "Model location")[0]
         return shapely.Point(x, y)
-    raise BadGeometry(f"the geometry <{tag}> is not supported.")
+    raise BadGeometry(Text("the geometry <{tag}> is not supported.", tag=tag))
 
 
 def collect_parts(parts: list[Any]) -> Any:

@@ -13,7 +13,7 @@ from xml.parsers.expat import errors as expat_errors
 import defusedxml.ElementTree as safe_etree
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from i18n import Message
+from i18n import Message, Text
 from loaders._kml_elements import (
     CONTAINER,
     GX_NS,
@@ -156,18 +156,21 @@ def _check_encoding(head: bytes, label: str) -> None:
     if match is None:
         return
     name = "".join(c if c.isprintable() else "?" for c in match.group(1).decode("ascii", "replace").strip())
-    fix = "Open the file in a text editor and save it as UTF-8 (and write encoding=\"UTF-8\"), or export it again."
+    fix = Text("Open the file in a text editor and save it as UTF-8 (and write encoding=\"UTF-8\"), or export it "
+               "again.")
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError, TypeError):
         raise ImportFileError(
-            f"{label}: the XML declaration names the encoding '{name[:60]}', which is not a known text encoding. {fix}"
+            Message("{file}: the XML declaration names the encoding '{encoding}', which is not a known text "
+                    "encoding. {fix}", file=label, encoding=name[:60], fix=fix)
         ) from None
     if info.name in _EXPAT_ENCODINGS:
         return
     if not getattr(info, "_is_text_encoding", True):
         raise ImportFileError(
-            f"{label}: the XML declaration names '{name[:60]}', which is not a text encoding. {fix}"
+            Message("{file}: the XML declaration names '{encoding}', which is not a text encoding. {fix}", file=label,
+                    encoding=name[:60], fix=fix)
         )
     try:  # what pyexpat does for an encoding it does not know itself
         single_byte = len(bytes(range(256)).decode(info.name, "replace")) == 256
@@ -175,8 +178,9 @@ def _check_encoding(head: bytes, label: str) -> None:
         single_byte = False
     if not single_byte:
         raise ImportFileError(
-            f"{label}: the XML declaration names the encoding '{name[:60]}', which the XML reader cannot decode "
-            f"(it reads UTF-8, UTF-16 and single-byte encodings such as windows-1250). {fix}"
+            Message("{file}: the XML declaration names the encoding '{encoding}', which the XML reader cannot decode "
+                    "(it reads UTF-8, UTF-16 and single-byte encodings such as windows-1250). {fix}", file=label,
+                    encoding=name[:60], fix=fix)
         )
 
 
@@ -227,39 +231,42 @@ def parse_kml(stream: IO[bytes], label: str) -> Parsed:
         raise _xml_error(label, exc) from None
     except DTDForbidden:
         raise UnsafeFileError(
-            f"{label}: the file declares a DTD (<!DOCTYPE …>). KML never needs one, and DTDs are how "
-            "'billion laughs' entity bombs and external-entity (XXE) attacks work, so the file was refused. "
-            "Export the map again from Google My Maps or Google Earth."
+            Message("{file}: the file declares a DTD (<!DOCTYPE …>). KML never needs one, and DTDs are how 'billion "
+                    "laughs' entity bombs and external-entity (XXE) attacks work, so the file was refused. Export the "
+                    "map again from Google My Maps or Google Earth.", file=label)
         ) from None
     except EntitiesForbidden as exc:
         raise UnsafeFileError(
-            f"{label}: the file declares the XML entity '{exc.name}'. KML never needs entity declarations "
-            "(they are used for entity-expansion attacks), so the file was refused. Export the map again."
+            Message("{file}: the file declares the XML entity '{name}'. KML never needs entity declarations (they are "
+                    "used for entity-expansion attacks), so the file was refused. Export the map again.", file=label,
+                    name=exc.name)
         ) from None
     except ExternalReferenceForbidden as exc:
         raise UnsafeFileError(
-            f"{label}: the file refers to an external entity ({exc.sysid}); reading it could leak local files "
-            "(XXE), so the file was refused. Export the map again."
+            Message("{file}: the file refers to an external entity ({sysid}); reading it could leak local files "
+                    "(XXE), so the file was refused. Export the map again.", file=label, sysid=exc.sysid)
         ) from None
     except (LookupError, UnicodeError) as exc:  # an encoding _check_encoding could not see
         raise ImportFileError(
-            f"{label}: the file's text encoding cannot be read ({exc}). Open it in a text editor and save it "
-            "as UTF-8, or export it again."
+            Message("{file}: the file's text encoding cannot be read ({reason}). Open it in a text editor and save "
+                    "it as UTF-8, or export it again.", file=label, reason=exc)
         ) from None
     except RecursionError:
         raise UnsafeFileError(
-            f"{label}: elements are nested too deeply to be a genuine export; the file was refused."
+            Message("{file}: elements are nested too deeply to be a genuine export; the file was refused.",
+                    file=label)
         ) from None
     if root is None:
-        raise ImportFileError(f"{label}: the XML ended before its root element closed. Export the file again.")
+        raise ImportFileError(Message("{file}: the XML ended before its root element closed. Export the file again.",
+                                      file=label))
     if root.tag.__class__ is Container:
         root_name = root.tag.kind
     else:
         root_name = "Placemark" if root.tag.__class__ is int else local(root.tag)
     if root_name not in ("kml", "Document", "Folder", "Placemark"):
         raise UnsupportedFileError(
-            f"{label}: this is XML but not KML (its root element is <{tag_key(root.tag)}>, expected <kml>). "
-            "Export the map as KML/KMZ from Google My Maps or Google Earth."
+            Message("{file}: this is XML but not KML (its root element is <{root}>, expected <kml>). Export the map as "
+                    "KML/KMZ from Google My Maps or Google Earth.", file=label, root=tag_key(root.tag))
         )
     if root.tag.__class__ is int or root.tag.__class__ is Container:
         top: list[int | Container] = [root.tag]

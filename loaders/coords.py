@@ -39,7 +39,7 @@ def parse_number(value: object) -> float | None:
         number += float((match["min"] or "0").replace(",", ".")) / 60
         number += float((match["sec"] or "0").replace(",", ".")) / 3600
         return -number if (match["hem"] or "").upper() in ("S", "W") else number
-    raise ValueError(f"'{value}' is not a number")
+    raise ValueError(Text("'{value}' is not a number", value=value))
 
 
 def parse_pair(value: object) -> tuple[float, float] | None:
@@ -61,7 +61,7 @@ def parse_pair(value: object) -> tuple[float, float] | None:
                 continue
             if lat is not None and lon is not None:
                 return lat, lon
-    raise ValueError(f"'{value}' is not a 'latitude, longitude' pair")
+    raise ValueError(Text("'{value}' is not a 'latitude, longitude' pair", value=value))
 
 
 def _in_europe(lat: float, lon: float) -> bool:

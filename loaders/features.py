@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from i18n import Text
+from i18n.formats import Figure
 from loaders.layers import (
     ALL_LAYERS,
     EXISTING,
@@ -251,11 +253,10 @@ def build_features_from_columns(
         if max(map(len, filter(None, values)), default=0) > MAX_TEXT_CHARS:
             for i, value in enumerate(values):
                 if value is not None and len(value) > MAX_TEXT_CHARS and i not in too_long:
-                    too_long[i] = (
-                        f"field '{name}' is {len(value):,} characters long (limit {MAX_TEXT_CHARS:,}); "
+                    too_long[i] = Text(
+                        "field '{field}' is {size} characters long (limit {limit}); "
                         "the entry was not imported. Shorten it (keep long texts in a linked document) "
-                        "and import the file again."
-                    )
+                        "and import the file again.", field=name, size=Figure(len(value)), limit=Figure(MAX_TEXT_CHARS))
     for name, normalise, sectors in (("kind", kind_of, False), ("sectors", sectors_of, True)):
         text[name] = _in_vocabulary(text[name], normalise, sectors=sectors)
     layers = [_key_text(value) for value in column("layer")]
@@ -277,11 +278,10 @@ def build_features_from_columns(
     text["attributes"] = [_attributes_text(attributes) for attributes in column("attributes")]
     for i, value in enumerate(text["attributes"]):
         if len(value) > MAX_ATTRIBUTES_CHARS and i not in too_long:
-            too_long[i] = (
-                f"its other fields hold {len(value):,} characters together (limit {MAX_ATTRIBUTES_CHARS:,}); "
+            too_long[i] = Text(
+                "its other fields hold {size} characters together (limit {limit}); "
                 "the entry was not imported. Remove the largest fields (embedded images, pasted documents) "
-                "and import the file again."
-            )
+                "and import the file again.", size=Figure(len(value)), limit=Figure(MAX_ATTRIBUTES_CHARS))
     text["feature_id"] = ids = _feature_ids(
         source_file, column("own_id"), column("feature_id"), text["name"], geometry_keys, text["layer"],
         column("group"),
@@ -360,8 +360,9 @@ def _unique_rows(
         if feature_id in seen:
             rejected.append(Rejected(
                 ref,
-                f"duplicate of {seen[feature_id]} (same id, or same folder/sheet, name and coordinates); "
-                "the first one was kept. Remove the repeated entry or give it its own name.",
+                Text(
+                    "duplicate of {seen} (same id, or same folder/sheet, name and coordinates); the first one was "
+                    "kept. Remove the repeated entry or give it its own name.", seen=seen[feature_id]),
                 {c: columns[c][i] for c in COLUMNS if c != "attributes"},
             ))
             continue

@@ -7,12 +7,14 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, reduce
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from i18n import Text
+from i18n.formats import Figure
 from loaders.layers import fold
 
 # Country names people write in a "country" column, folded, to ISO 3166-1 alpha-2.
@@ -53,7 +55,9 @@ class Place:
     lon: float
 
     def describe(self) -> str:
-        return f"{self.name} ({self.country}, pop. {self.population:,}, {self.lat:.4f}, {self.lon:.4f})"
+        """The place as a reader tells it from its namesakes: name, country, population, coordinates."""
+        return Text("{name} ({country}, pop. {population}, {lat:.4f}, {lon:.4f})", name=self.name,
+                    country=self.country, population=Figure(self.population), lat=self.lat, lon=self.lon)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class Match:
     reason: str | None = None
 
 
+# Joins of translatable parts (no words of their own, so not in the catalogues).
+_LIST, _LIST_MORE = "{a}; {b}", "{a}{b}"
 CACHE_ENV = "ATLAS_CACHE_DIR"
 """Environment variable: the folder of the gazetteer cache (default ``~/.cache/creative-atlas``)."""
 
@@ -252,7 +258,7 @@ def geocode(town: str | None, address: str | None = None, *, country: str | None
         # the first part that is neither.
         tries += [p for p in parts if not re.search(r"\d", p) and not _COUNTY.match(p)]
     if not tries:
-        return Match(None, "no coordinates and no town or address to look up. Add latitude/longitude or a town.")
+        return Match(None, Text("no coordinates and no town or address to look up. Add latitude/longitude or a town."))
     ambiguous: list[Place] = []
     for name in tries:
         found = candidates(name, country)
@@ -261,16 +267,20 @@ def geocode(town: str | None, address: str | None = None, *, country: str | None
         if len(found) > 1 and not ambiguous:
             ambiguous = found
             ambiguous_name = name
-    where = f" in {country}" if country else ""
     if ambiguous:
-        listed = "; ".join(p.describe() for p in sorted(ambiguous, key=lambda p: -p.population)[:5])
-        more = f" and {len(ambiguous) - 5} more" if len(ambiguous) > 5 else ""
-        return Match(None, (
-            f"town '{ambiguous_name}' is ambiguous{where}: {len(ambiguous)} places match "
-            f"({listed}{more}). Add latitude/longitude{'' if country else ' or the country'}."
-        ))
+        listed = reduce(lambda a, b: Text(_LIST, a=a, b=b),
+                        [p.describe() for p in sorted(ambiguous, key=lambda p: -p.population)[:5]])
+        if len(ambiguous) > 5:
+            listed = Text(_LIST_MORE, a=listed, b=Text(" and {count} more", count=len(ambiguous) - 5))
+        if country:
+            return Match(None, Text("town '{town}' is ambiguous in {country}: {count} places match ({listed}). Add "
+                                    "latitude/longitude.", town=ambiguous_name, country=country,
+                                    count=len(ambiguous), listed=listed))
+        return Match(None, Text("town '{town}' is ambiguous: {count} places match ({listed}). Add latitude/longitude "
+                                "or the country.", town=ambiguous_name, count=len(ambiguous), listed=listed))
     looked = "', '".join(dict.fromkeys(tries))
-    return Match(None, (
-        f"no place named '{looked}'{where} among the GeoNames settlements of 500+ people. "
-        "Check the spelling or add latitude/longitude."
-    ))
+    if country:
+        return Match(None, Text("no place named '{town}' in {country} among the GeoNames settlements of 500+ people. "
+                                "Check the spelling or add latitude/longitude.", town=looked, country=country))
+    return Match(None, Text("no place named '{town}' among the GeoNames settlements of 500+ people. "
+                            "Check the spelling or add latitude/longitude.", town=looked))

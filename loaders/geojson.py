@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from i18n import Message, Text
 from loaders._kml_fields import put_field
 from loaders.coords import check_point, placeholder_point
 from loaders.errors import ImportFileError
@@ -111,38 +112,35 @@ def _plain_nesting_depth(data: bytes) -> int:
 
 def _parse(data: bytes, source_file: str) -> Any:
     if not data.strip():
-        raise ImportFileError(f"{source_file}: the file is empty. Export the GeoJSON again.")
+        raise ImportFileError(Message("{file}: the file is empty. Export the GeoJSON again.", file=source_file))
     if len(data) > MAX_GEOJSON_BYTES:
-        raise ImportFileError(
-            f"{source_file}: the file is {len(data) / 2**20:.0f} MB, more than the {MAX_GEOJSON_BYTES / 2**20:.0f} MB "
-            "a GeoJSON may be (limit MAX_GEOJSON_BYTES). Split it into smaller files (one layer each) or save it "
-            "as a GeoPackage."
-        )
+        raise ImportFileError(Message(
+            "{file}: the file is {size:.0f} MB, more than the {limit:.0f} MB a GeoJSON may be (limit "
+            "MAX_GEOJSON_BYTES). Split it into smaller files (one layer each) or save it as a GeoPackage.",
+            file=source_file, size=len(data) / 2**20, limit=MAX_GEOJSON_BYTES / 2**20))
     depth = nesting_depth(data)
     if depth > MAX_NESTING:
-        raise ImportFileError(
-            f"{source_file}: arrays and objects are nested {depth} levels deep, more than the {MAX_NESTING} levels "
-            "a GeoJSON feature ever needs (limit MAX_NESTING). The file is damaged or not GeoJSON: "
-            "export it again."
-        )
+        raise ImportFileError(Message(
+            "{file}: arrays and objects are nested {depth} levels deep, more than the {limit} levels a GeoJSON "
+            "feature ever needs (limit MAX_NESTING). The file is damaged or not GeoJSON: export it again.",
+            file=source_file, depth=depth, limit=MAX_NESTING))
     try:
         return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{source_file}: not UTF-8 text ({exc.reason}). Save it as UTF-8 GeoJSON.") from None
+        raise ImportFileError(Message("{file}: not UTF-8 text ({reason}). Save it as UTF-8 GeoJSON.", file=source_file,
+                                      reason=exc.reason)) from None
     except json.JSONDecodeError as exc:
-        raise ImportFileError(
-            f"{source_file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
-            "Check the file was saved completely."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}: not valid JSON (line {line}, column {column}: {reason}). Check the file was saved completely.",
+            file=source_file, line=exc.lineno, column=exc.colno, reason=exc.msg)) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise ImportFileError(
-            f"{source_file}: not valid GeoJSON ({str(exc)[:120]}). Check the file was saved completely."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}: not valid GeoJSON ({reason}). Check the file was saved completely.", file=source_file,
+            reason=str(exc)[:120])) from None
     except RecursionError:  # the scan above should have caught it; never let it escape
-        raise ImportFileError(
-            f"{source_file}: arrays and objects are nested too deeply (limit MAX_NESTING = {MAX_NESTING}). "
-            "Export the file again."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}: arrays and objects are nested too deeply (limit MAX_NESTING = {limit}). Export the file "
+            "again.", file=source_file, limit=MAX_NESTING)) from None
 
 
 # ----------------------------------------------------------------------------- member checks
@@ -152,13 +150,13 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):
-        return "a number"
+        return Text("a number")
     if isinstance(value, str):
-        return "text"
+        return Text("text")
     if isinstance(value, list):
-        return "a list"
+        return Text("a list")
     if isinstance(value, dict):
-        return "an object"
+        return Text("an object")
     return type(value).__name__
 
 
@@ -176,84 +174,101 @@ def _checked_properties(props: dict[str, Any]) -> None:
     for key in _TEXT_ONLY:
         value = props.get(key)
         if value is not None and not isinstance(value, str):
-            raise _Bad(
-                f"property '{key}' is {_kind(value)} ({_preview(value)}), expected text "
-                f"(e.g. \"{ {'layer': 'hubs', 'status': 'planned', 'location_source': 'coordinates'}[key] }\"). "
-                "Write it as text."
-            )
+            raise _Bad(Text(
+                "property '{key}' is {kind} ({preview}), expected text (e.g. \"{example}\"). Write it as text.",
+                key=key, kind=_kind(value), preview=_preview(value),
+                example={"layer": "hubs", "status": "planned", "location_source": "coordinates"}[key]))
     value = props.get("feature_id")
     if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
-        raise _Bad(f"property 'feature_id' is {_kind(value)} ({_preview(value)}), expected text. Write it as text.")
+        raise _Bad(Text(
+            "property 'feature_id' is {kind} ({preview}), expected text. Write it as text.", kind=_kind(value),
+            preview=_preview(value)))
     for key in TEXT_FIELDS:
         value = props.get(key)
         if isinstance(value, list):
             bad = next((v for v in value if isinstance(v, (list, dict))), None)
             if bad is not None:
-                raise _Bad(
-                    f"property '{key}' is a list holding {_kind(bad)} ({_preview(value)}), expected text "
-                    "or a list of texts. Write it as text."
-                )
+                raise _Bad(Text(
+                    "property '{key}' is a list holding {kind} ({preview}), expected text or a list of texts. Write "
+                    "it as text.", key=key, kind=_kind(bad), preview=_preview(value)))
         elif isinstance(value, dict):
-            raise _Bad(f"property '{key}' is an object ({_preview(value)}), expected text. Write it as text.")
+            raise _Bad(Text(
+                "property '{key}' is an object ({preview}), expected text. Write it as text.", key=key,
+                preview=_preview(value)))
 
 
 def _own_id(item: dict[str, Any]) -> Any:
     value = item.get("id")
     if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
-        raise _Bad(f"the Feature 'id' is {_kind(value)} ({_preview(value)}), expected text or a number (RFC 7946).")
+        raise _Bad(Text(
+            "the Feature 'id' is {kind} ({preview}), expected text or a number (RFC 7946).", kind=_kind(value),
+            preview=_preview(value)))
     if isinstance(value, float) and not math.isfinite(value):
-        raise _Bad(f"the Feature 'id' is {value}, expected text or a finite number (RFC 7946).")
+        raise _Bad(Text("the Feature 'id' is {value}, expected text or a finite number (RFC 7946).", value=value))
     return value
 
 
 def _position(value: Any, what: str, point: bool = False) -> tuple[float, float]:
     if not isinstance(value, list) or len(value) < 2:
-        raise _Bad(f"the {what} holds {_kind(value)} ({_preview(value)}) where a [longitude, latitude] "
-                   "position is expected. Fix the coordinates.")
+        raise _Bad(Text(
+            "the {what} holds {kind} ({preview}) where a [longitude, latitude] position is expected. Fix the "
+            "coordinates.", what=what, kind=_kind(value), preview=_preview(value)))
     try:
         lon, lat = (float(v) if (isinstance(v, (int, float)) and not isinstance(v, bool)) else None
                     for v in value[:2])
     except OverflowError:
         lon = lat = None
     if lon is None or lat is None or not (math.isfinite(lon) and math.isfinite(lat)):
-        raise _Bad(f"the {what} has the position {_preview(value)}, which is not two finite numbers "
-                   "[longitude, latitude]. Fix the coordinates.")
+        raise _Bad(Text(
+            "the {what} has the position {preview}, which is not two finite numbers [longitude, latitude]. Fix the "
+            "coordinates.", what=what, preview=_preview(value)))
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        problem = check_point(lat, lon) or f"longitude {lon}, latitude {lat} is out of range."
-        raise _Bad(f"{problem} GeoJSON stores longitude first.")
+        problem = check_point(lat, lon) or Text("longitude {lon}, latitude {lat} is out of range.", lon=lon, lat=lat)
+        raise _Bad(Text("{problem} GeoJSON stores longitude first.", problem=problem))
     if point and lon == 0 and lat == 0:
-        raise _Bad(f"the {what} is at longitude 0, latitude 0: {placeholder_point(0.0, 0.0)} "
-                   "Give it its real coordinates, or geometry null if it has no place.")
+        raise _Bad(Text(
+            "the {what} is at longitude 0, latitude 0: {problem} Give it its real coordinates, or geometry null if "
+            "it has no place.", what=what, problem=placeholder_point(0.0, 0.0)))
     return lon, lat
 
 
 def _positions(value: Any, what: str, minimum: int) -> list[tuple[float, float]]:
     if not isinstance(value, list):
-        raise _Bad(f"the {what} coordinates are {_kind(value)}, expected a list of positions. Fix the coordinates.")
+        raise _Bad(Text(
+            "the {what} coordinates are {kind}, expected a list of positions. Fix the coordinates.", what=what,
+            kind=_kind(value)))
     if len(value) < minimum:
-        raise _Bad(f"the {what} has {len(value)} position{'s' if len(value) != 1 else ''}, fewer than the "
-                   f"{minimum} it needs. Redraw it and export again.")
+        if len(value) == 1:
+            raise _Bad(Text("the {what} has 1 position, fewer than the {minimum} it needs. Redraw it and export "
+                            "again.", what=what, minimum=minimum))
+        raise _Bad(Text(
+            "the {what} has {count} positions, fewer than the {minimum} it needs. Redraw it and export again.",
+            what=what, count=len(value), minimum=minimum))
     return [_position(v, what) for v in value]
 
 
 def _rings(value: Any, what: str) -> list[list[tuple[float, float]]]:
     if not isinstance(value, list) or not value:
-        raise _Bad(f"the {what} has no rings ({_preview(value)}). Redraw it and export again.")
+        raise _Bad(Text("the {what} has no rings ({preview}). Redraw it and export again.", what=what,
+                        preview=_preview(value)))
     rings = []
     for number, ring in enumerate(value, start=1):
-        label = f"{what} {'outer ring' if number == 1 else f'hole {number - 1}'}"
+        label = (Text("{what} outer ring", what=what) if number == 1
+                 else Text("{what} hole {number}", what=what, number=number - 1))
         points = _positions(ring, label, 4)
         if len(set(points)) < 3:
-            raise _Bad(f"the {label} has fewer than 3 distinct positions. Redraw it and export again.")
+            raise _Bad(Text("the {what} has fewer than 3 distinct positions. Redraw it and export again.", what=label))
         rings.append(points)
     return rings
 
 
 def _parts(value: Any, what: str) -> list[Any]:
     if not isinstance(value, list):
-        raise _Bad(f"the {what} coordinates are {_kind(value)}, expected a list. Fix the coordinates.")
+        raise _Bad(Text(
+            "the {what} coordinates are {kind}, expected a list. Fix the coordinates.", what=what, kind=_kind(value)))
     if not value:
-        raise _Bad(f"the {what} has empty coordinates. Give it coordinates, or geometry null if it has no place.")
+        raise _Bad(Text(
+            "the {what} has empty coordinates. Give it coordinates, or geometry null if it has no place.", what=what))
     return value
 
 
@@ -282,23 +297,30 @@ def _plain_point(value: Any) -> _XY | None:
 def _geometry(value: Any, depth: int = 0) -> Any:
     """Build a shapely geometry from a GeoJSON geometry object, or raise _Bad with the reason."""
     if not isinstance(value, dict):
-        raise _Bad(f"the geometry is {_kind(value)} ({_preview(value)}), expected a GeoJSON geometry object.")
+        raise _Bad(Text(
+            "the geometry is {kind} ({preview}), expected a GeoJSON geometry object.", kind=_kind(value),
+            preview=_preview(value)))
     kind = value.get("type")
     if kind not in _GEOMETRY_TYPES:
         shown = json.dumps(kind[:60], ensure_ascii=False) if isinstance(kind, str) else _preview(kind)
-        raise _Bad(f"the geometry type {shown} is not one of {', '.join(_GEOMETRY_TYPES)}. "
-                   "Save the file as standard GeoJSON (RFC 7946).")
+        raise _Bad(Text(
+            "the geometry type {shown} is not one of {items}. Save the file as standard GeoJSON (RFC 7946).",
+            shown=shown, items=", ".join(_GEOMETRY_TYPES)))
     if kind == "GeometryCollection":
         parts = value.get("geometries")
         if depth >= _MAX_GEOMETRY_DEPTH:
-            raise _Bad(f"the GeometryCollection is nested more than {_MAX_GEOMETRY_DEPTH} levels deep.")
+            raise _Bad(Text("the GeometryCollection is nested more than {depth} levels deep.",
+                            depth=_MAX_GEOMETRY_DEPTH))
         if not isinstance(parts, list) or not parts:
-            raise _Bad("the GeometryCollection holds no geometries. Give it a shape, or geometry null.")
+            raise _Bad(Text("the GeometryCollection holds no geometries. Give it a shape, or geometry null."))
         return shapely.GeometryCollection([_geometry(part, depth + 1) for part in parts])
     coordinates = value.get("coordinates")
     if coordinates is None or coordinates == []:
-        raise _Bad(f"the {kind} has {'null' if coordinates is None else 'empty'} coordinates. "
-                   "Give it coordinates, or geometry null if it has no place.")
+        if coordinates is None:
+            raise _Bad(Text("the {kind} has null coordinates. Give it coordinates, or geometry null if it has no "
+                            "place.", kind=kind))
+        raise _Bad(Text("the {kind} has empty coordinates. Give it coordinates, or geometry null if it has no place.",
+                        kind=kind))
     if kind == "Point":
         position = _position(coordinates, "Point", point=True)
         return _XY(position) if depth == 0 else shapely.Point(position)
@@ -350,18 +372,18 @@ def features_from_geojson(data: bytes, source_file: str) -> LoadResult:
     elif isinstance(doc, dict) and doc.get("type") == "FeatureCollection" and isinstance(doc.get("features"), list):
         items = doc["features"]
     else:
-        raise ImportFileError(
-            f"{source_file}: expected a GeoJSON FeatureCollection or Feature, found "
-            f"{type(doc).__name__ if not isinstance(doc, dict) else _preview(doc.get('type'))}. "
-            "Save the layer as GeoJSON (RFC 7946)."
-        )
+        raise ImportFileError(Message(
+            "{file}: expected a GeoJSON FeatureCollection or Feature, found {found}. Save the layer as GeoJSON (RFC "
+            "7946).", file=source_file,
+            found=type(doc).__name__ if not isinstance(doc, dict) else _preview(doc.get("type"))))
     records, rejected, pending = [], [], []
     for i, item in enumerate(items, start=1):
         where = f"feature {i}"
         props = item.get("properties") if isinstance(item, dict) else None
         if not isinstance(item, dict) or not (props is None or isinstance(props, dict)):
-            what = "properties are not an object" if isinstance(item, dict) else f"is {_kind(item)}"
-            rejected.append(Rejected(where, f"not a GeoJSON Feature object ({what}); skipped.",
+            what = (Text("properties are not an object") if isinstance(item, dict)
+                    else Text("is {kind}", kind=_kind(item)))
+            rejected.append(Rejected(where, Text("not a GeoJSON Feature object ({what}); skipped.", what=what),
                                      {"value": _preview(item)}))
             continue
         props = props or {}
@@ -373,10 +395,11 @@ def features_from_geojson(data: bytes, source_file: str) -> LoadResult:
             value = item.get("geometry")
             geometry = None if value is None else (_plain_point(value) or _geometry(value))
         except _Bad as exc:
-            rejected.append(Rejected(where, str(exc), props))
+            rejected.append(Rejected(where, exc.args[0], props))
             continue
         except (ValueError, TypeError, shapely.errors.GEOSException) as exc:  # defence: GEOS refused a checked shape
-            rejected.append(Rejected(where, f"the geometry cannot be built ({exc}). Fix the coordinates.", props))
+            rejected.append(Rejected(where, Text("the geometry cannot be built ({reason}). Fix the coordinates.",
+                                                 reason=str(exc)), props))
             continue
         extra = {k: v for k, v in props.items() if k not in _COLUMN_NAMES}
         # Only the canonical properties given: `make_result` reads each key with .get (absent is None).

@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS as ProjCRS
 from pyproj.exceptions import ProjError
 
+from i18n import Message, Text
 from loaders.errors import ImportFileError
 from loaders.features import COLUMNS, CRS, LoadResult, Rejected, make_result
 from loaders.geojson import attributes_from
@@ -79,12 +80,12 @@ def _crs(con: sqlite3.Connection, table: str) -> tuple[str | None, Any]:
 def _check(geometry: Any) -> str | None:
     coords = shapely.get_coordinates(geometry)
     if len(coords) and not np.isfinite(coords).all():
-        return ("a coordinate is not a finite number (NaN or infinite). "
-                "Fix the geometry in QGIS (Vector → Geometry Tools → Check Validity) and save it again.")
+        return Text("a coordinate is not a finite number (NaN or infinite). "
+                    "Fix the geometry in QGIS (Vector → Geometry Tools → Check Validity) and save it again.")
     if len(coords) and ((np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any()):
         lon, lat = coords[(np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)][0]
-        return (f"a point at longitude {lon}, latitude {lat} is outside −180…180 / −90…90. "
-                "Check the layer's CRS in QGIS and save it as EPSG:4326.")
+        return Text("a point at longitude {lon}, latitude {lat} is outside −180…180 / −90…90. "
+                    "Check the layer's CRS in QGIS and save it as EPSG:4326.", lon=lon, lat=lat)
     return None
 
 
@@ -99,12 +100,12 @@ def features_from_gpkg(data: bytes, source_file: str) -> LoadResult:
         The file name (provenance and messages).
     """
     if not data:
-        raise ImportFileError(f"{source_file}: the file is empty (0 bytes). Export the GeoPackage again.")
+        raise ImportFileError(Message("{file}: the file is empty (0 bytes). Export the GeoPackage again.",
+                                      file=source_file))
     if not data.startswith(_MAGIC):
-        raise ImportFileError(
-            f"{source_file}: not a GeoPackage (a GeoPackage is an SQLite database). "
-            "Save the layer from QGIS as GeoPackage, or export it again."
-        )
+        raise ImportFileError(Message(
+            "{file}: not a GeoPackage (a GeoPackage is an SQLite database). Save the layer from QGIS as GeoPackage, "
+            "or export it again.", file=source_file))
     con = sqlite3.connect(":memory:")
     # Text that is not UTF-8 (a damaged page, another tool's encoding) is read with U+FFFD
     # in place of the bad bytes instead of failing the whole file.
@@ -113,10 +114,9 @@ def features_from_gpkg(data: bytes, source_file: str) -> LoadResult:
         con.deserialize(data)
         tables = _tables(con)
         if not tables:
-            raise ImportFileError(
-                f"{source_file}: the GeoPackage holds no feature tables. Save a point, line or polygon layer "
-                "into it (QGIS: Export → Save Features As → GeoPackage)."
-            )
+            raise ImportFileError(Message(
+                "{file}: the GeoPackage holds no feature tables. Save a point, line or polygon layer into it (QGIS: "
+                "Export → Save Features As → GeoPackage).", file=source_file))
         records, rejected, read = [], [], 0
         for table, table_layer in tables:
             geometry_column, crs = _crs(con, table)
@@ -136,8 +136,8 @@ def features_from_gpkg(data: bytes, source_file: str) -> LoadResult:
                         if crs is not None:
                             geometry = gpd.GeoSeries([geometry], crs=crs).to_crs(CRS).iloc[0]
                     except (shapely.errors.GEOSException, ValueError, TypeError, ProjError) as exc:
-                        rejected.append(Rejected(where, f"geometry cannot be read ({str(exc)[:200]}). Fix it in QGIS.",
-                                                 row))
+                        rejected.append(Rejected(where, Text("geometry cannot be read ({reason}). Fix it in QGIS.",
+                                                             reason=str(exc)[:200]), row))
                         continue
                     problem = _check(geometry)
                     if problem:
@@ -158,11 +158,10 @@ def features_from_gpkg(data: bytes, source_file: str) -> LoadResult:
                 records.append(record)
     except (sqlite3.Error, UnicodeDecodeError) as exc:
         # SQLite's message quotes a damaged schema, whose bytes may not even be UTF-8.
-        reason = "its table definitions are damaged" if isinstance(exc, UnicodeDecodeError) else str(exc)[:200]
-        raise ImportFileError(
-            f"{source_file}: the GeoPackage cannot be read ({reason}). The file is damaged or cut short: "
-            "export it again."
-        ) from None
+        reason = Text("its table definitions are damaged") if isinstance(exc, UnicodeDecodeError) else str(exc)[:200]
+        raise ImportFileError(Message(
+            "{file}: the GeoPackage cannot be read ({reason}). The file is damaged or cut short: export it again.",
+            file=source_file, reason=reason)) from None
     finally:
         con.close()
     return make_result(source_file, records, rejected, read)

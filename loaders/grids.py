@@ -36,6 +36,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from errors import UsageError
+from i18n import Message, Text
+from i18n.formats import Figure
 from loaders.errors import ImportFileError
 from loaders.features import Rejected
 from loaders.population import (
@@ -47,6 +49,7 @@ from loaders.population import (
     DemandLoad,
     _find,
     _join,
+    _listed,
     parse_population,
 )
 
@@ -87,12 +90,14 @@ def _check_boundary(boundary: BaseGeometry | None) -> BaseGeometry | None:
         return None
     if not isinstance(boundary, BaseGeometry) or boundary.is_empty or boundary.geom_type not in (
             "Polygon", "MultiPolygon", "GeometryCollection"):
-        raise UsageError(f"boundary: expected a non-empty shapely (Multi)Polygon in EPSG:4326, got {boundary!r:.80}. "
-                         "Pass the region's boundary geometry.")
+        raise UsageError(Message(
+            "boundary: expected a non-empty shapely (Multi)Polygon in EPSG:4326, got {got}. Pass the "
+            "region's boundary geometry.", got=f"{boundary!r:.80}"))
     west, south, east, north = boundary.bounds
     if west < -180.0001 or east > 180.0001 or south < -90.0001 or north > 90.0001:
-        raise UsageError(f"boundary: bounds {boundary.bounds} are not longitude/latitude degrees. "
-                         "Reproject the boundary to EPSG:4326 first.")
+        raise UsageError(Message(
+            "boundary: bounds {bounds} are not longitude/latitude degrees. Reproject the boundary to EPSG:4326 first.",
+            bounds=boundary.bounds))
     shapely.prepare(boundary)
     return boundary
 
@@ -138,10 +143,10 @@ def _centres_note(sizes: str) -> str:
 
 
 def _too_many(name: str, count: int, what: str) -> ImportFileError:
-    return ImportFileError(
-        f"{name}: {count:,} {what} inside the region, over the {MAX_GRID_CELLS:,} one analysis takes. "
-        "Use a coarser grid (1 km instead of 100 m) or a smaller region."
-    )
+    return ImportFileError(Message(
+        "{file}: {count} {what} inside the region, over the {limit} one analysis takes. Use a coarser "
+        "grid (1 km instead of 100 m) or a smaller region.", file=name, count=Figure(count), what=what,
+        limit=Figure(MAX_GRID_CELLS)))
 
 
 def _demand(names: Any, population: np.ndarray, country: Any, lon: np.ndarray, lat: np.ndarray) -> gpd.GeoDataFrame:
@@ -167,8 +172,9 @@ def _flat(text: str) -> str:
 def _finish(name: str, demand: gpd.GeoDataFrame, rejected: list[Rejected], rows_read: int, notes: list[str],
             *, what: str) -> DemandLoad:
     if rows_read and not len(demand):
-        listed = "; ".join(f"{r.where}: {r.reason}" for r in rejected[:3])
-        raise ImportFileError(_flat(f"{name}: none of the {rows_read:,} {what} could be used ({listed})."))
+            raise ImportFileError(Message("{file}: none of the {count} {what} could be used ({listed}).",
+                                      file=_flat(name), count=Figure(rows_read), what=what,
+                                      listed=_listed(rejected, flat=True)))
     load = DemandLoad(name, demand, rejected, rows_read, notes)
     if load.accepted + len(load.rejected) != load.rows_read:  # pragma: no cover  (an invariant, not input)
         raise AssertionError(f"{name}: {load.accepted} accepted + {len(load.rejected)} rejected != {rows_read} read")
@@ -221,7 +227,7 @@ def _utf8(data: bytes, name: str) -> bytes:
     try:
         return data.decode("cp1252").encode("utf-8")
     except UnicodeDecodeError:
-        raise ImportFileError(f"{name}: not readable text. Save it as UTF-8 CSV.") from None
+        raise ImportFileError(Message("{file}: not readable text. Save it as UTF-8 CSV.", file=name)) from None
 
 
 def _first_line(data: bytes) -> str:
@@ -256,7 +262,8 @@ def _read_table(data: bytes, delimiter: str, width: int, wanted: list[int],
         )
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
         reason = str(exc).splitlines()[0][:200]
-        raise ImportFileError(f"{name}: cannot be read as CSV ({reason}). Export the grid table again.") from None
+        raise ImportFileError(Message("{file}: cannot be read as CSV ({reason}). Export the grid table again.",
+                                      file=name, reason=reason)) from None
     return table, invalid
 
 
@@ -409,32 +416,33 @@ def demand_from_grid_csv(data: bytes, name: str, *, boundary: BaseGeometry | Non
         readable cells outside the boundary are left out and counted in the notes.
     """
     if len(data) > MAX_DEMAND_CSV_BYTES:
-        raise ImportFileError(
-            f"{name}: the file is {len(data) / 2**20:,.0f} MB, over the {MAX_DEMAND_CSV_BYTES // 2**20} MB limit "
-            "for a population grid. Clip it to the countries you analyse, or use a coarser grid."
-        )
+        raise ImportFileError(Message(
+            "{file}: the file is {size} MB, over the {limit} MB limit for a population grid. Clip it to the "
+            "countries you analyse, or use a coarser grid.", file=name, size=Figure(len(data) / 2**20),
+            limit=MAX_DEMAND_CSV_BYTES // 2**20))
     area = _check_boundary(boundary)
     data = _utf8(data, name)
     first = _first_line(data)
     if not data.strip() or not first.strip():
-        raise ImportFileError(f"{name}: the file is empty or starts with a blank line. Export the grid table again.")
+        raise ImportFileError(Message(
+            "{file}: the file is empty or starts with a blank line. Export the grid table again.", file=name))
     delimiter = max((";", "\t", ","), key=first.count) if any(d in first for d in ";\t,") else ","
     try:
         header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
     except csv.Error as exc:
-        raise ImportFileError(f"{name}, line 1: {exc}. Check the header row's quotes.") from None
+        raise ImportFileError(Message("{file}, line 1: {reason}. Check the header row's quotes.", file=name,
+                                      reason=str(exc))) from None
     id_col = _find(header, _GRID_ID)
     if id_col is None:
-        raise ImportFileError(
-            f"{name}: no GRD_ID column (found: {', '.join(header)[:300]}). A population grid names each cell "
-            f"by its id, e.g. {EXAMPLE_ID}; for a table of places use columns lat, lon and population."
-        )
+        raise ImportFileError(Message(
+            "{file}: no GRD_ID column (found: {items}). A population grid names each cell by its id, e.g. "
+            "{example}; for a table of places use columns lat, lon and population.", file=name,
+            items=", ".join(header)[:300], example=EXAMPLE_ID))
     pop_col = _find([h for h in header if h != id_col], _GRID_POPULATION)
     if pop_col is None:
-        raise ImportFileError(
-            f"{name}: no population column (found: {', '.join(header)[:300]}). "
-            "Name it TOT_P or population (inhabitants per cell)."
-        )
+        raise ImportFileError(Message(
+            "{file}: no population column (found: {items}). Name it TOT_P or population (inhabitants per cell).",
+            file=name, items=", ".join(header)[:300]))
     country_col = _find([h for h in header if h not in (id_col, pop_col)], _COUNTRY)
     position = {h: i for i, h in reversed(list(enumerate(header)))}
     wanted = [position[id_col], position[pop_col]] + ([position[country_col]] if country_col else [])
@@ -446,8 +454,9 @@ def demand_from_grid_csv(data: bytes, name: str, *, boundary: BaseGeometry | Non
     lines = _row_numbers(count, [line for line, _, _ in invalid])
     # A row with more or fewer cells than the header cannot be trusted: rejected, unless it is blank.
     malformed = [Rejected(f"row {line}" if line > 0 else "a row",
-                          f"it has {cells} cells where the header has {len(header)}. Check the separators "
-                          "and quotes on that line, or remove it.", {"line": text[:1000]})
+                          Text(
+                              "it has {cells} cells where the header has {count}. Check the separators and quotes on "
+                              "that line, or remove it.", cells=cells, count=len(header)), {"line": text[:1000]})
                  for line, cells, text in invalid if text.strip(" \t\r\n" + delimiter)]
 
     blank = (pc.equal(pc.utf8_length(ids), 0).to_numpy(zero_copy_only=False)
@@ -506,29 +515,31 @@ def demand_from_grid_csv(data: bytes, name: str, *, boundary: BaseGeometry | Non
             try:
                 value = parse_population(text_people[k])
             except ValueError as exc:
-                problems.append(f"{pop_col}: {exc}; give a number of inhabitants >= 0")
+                problems.append(Text("{column}: {reason}; give a number of inhabitants >= 0", column=pop_col,
+                                     reason=exc.args[0]))
             else:
                 people[index] = value
             if problems:
                 record = {id_col: id_text[k], pop_col: text_people[k]}
                 if country_col:
                     record[country_col] = country_text[k]
-                rejected.append(Rejected(f"row {int(lines[index])}",
-                                         _flat(f"{_join(problems)} Fix the row or remove it."), record))
+                rejected.append(Rejected(f"row {int(lines[index])}", Text(
+                    "{problems} Fix the row or remove it.", problems=_join(problems, flat=True)), record))
             else:
                 accepted[index] = True
     rejected.sort(key=lambda r: int(r.where[4:]) if r.where[4:].isdigit() else 0)
     chosen = np.flatnonzero(accepted)
     if len(chosen) > MAX_GRID_CELLS:
-        raise _too_many(name, len(chosen), "grid cells")
+        raise _too_many(name, len(chosen), Text("grid cells"))
     rows_read = int(considered.sum()) + len(malformed)
     if not rows_read:
         if count - int(blank.sum()) == 0:
-            raise ImportFileError(f"{name}: holds no rows of population. Check the file is the population grid.")
-        raise ImportFileError(
-            f"{name}: none of its {count - int(blank.sum()):,} cells has its centre inside the region's boundary. "
-            "Check the grid covers the region (GRD_ID in EPSG:3035), or pick the region it covers."
-        )
+            raise ImportFileError(Message(
+                "{file}: holds no rows of population. Check the file is the population grid.", file=name))
+        raise ImportFileError(Message(
+            "{file}: none of its {count} cells has its centre inside the region's boundary. Check the grid covers "
+            "the region (GRD_ID in EPSG:3035), or pick the region it covers.", file=name,
+            count=Figure(count - int(blank.sum()))))
     chosen_pa = pa.array(chosen)
     country = (_country_codes(table.column(f"c{position[country_col]}").combine_chunks().take(chosen_pa))
                if country_col else None)
@@ -547,19 +558,20 @@ def demand_from_grid_csv(data: bytes, name: str, *, boundary: BaseGeometry | Non
     if duplicated:
         notes.append(f"{duplicated:,} cells are listed more than once (e.g. shared by two countries); "
                      "their rows add up.")
-    return _finish(name, demand, rejected, rows_read, notes, what="rows")
+    return _finish(name, demand, rejected, rows_read, notes, what=Text("rows"))
 
 
 def _id_problem(text: str | None, epsg: int, unknown_crs: set[int]) -> str:
     if not text:
-        return f"the cell id is empty; give it as {EXAMPLE_ID}"
+        return Text("the cell id is empty; give it as {example}", example=EXAMPLE_ID)
     shown = text if len(text) <= 60 else text[:57] + "..."
     if epsg in unknown_crs:
-        return (f"cell id '{shown}' names EPSG:{epsg}, not a projected coordinate system in metres we know; "
-                "use EPSG:3035 ids")
+        return Text("cell id '{id}' names EPSG:{epsg}, not a projected coordinate system in metres we know; "
+                    "use EPSG:3035 ids", id=shown, epsg=epsg)
     if epsg:
-        return f"cell id '{shown}' lies outside the area of EPSG:{epsg}; check the N and E values"
-    return f"cell id '{shown}' is not a grid cell id like {EXAMPLE_ID} or 1kmN3000E4000"
+        return Text("cell id '{id}' lies outside the area of EPSG:{epsg}; check the N and E values", id=shown,
+                    epsg=epsg)
+    return Text("cell id '{id}' is not a grid cell id like {example} or 1kmN3000E4000", id=shown, example=EXAMPLE_ID)
 
 
 # -- GeoTIFF rasters ------------------------------------------------------------------------
@@ -569,37 +581,39 @@ def _open_raster(source: str | Path | bytes, name: str) -> Iterator[Any]:
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
     from rasterio.io import MemoryFile
 
-    fix = "Export the population raster as GeoTIFF (GHS-POP, WorldPop or a Eurostat grid)."
+    fix = Text("Export the population raster as GeoTIFF (GHS-POP, WorldPop or a Eurostat grid).")
     memory_source = isinstance(source, (bytes, bytearray, memoryview))
     with contextlib.ExitStack() as stack:
         try:
             if memory_source:
                 if not len(source):
-                    raise ImportFileError(f"{name}: the file is empty. {fix}")
+                    raise ImportFileError(Message("{file}: the file is empty. {fix}", file=name, fix=fix))
                 memory = stack.enter_context(MemoryFile(bytes(source)))
                 dataset = stack.enter_context(memory.open(driver="GTiff"))
             else:
                 path = Path(source)
                 if not path.is_file():  # a local file only: GDAL would otherwise fetch URLs
-                    raise ImportFileError(f"{name}: no such file ({path}). Check the path.")
+                    raise ImportFileError(Message("{file}: no such file ({path}). Check the path.", file=name,
+                                                  path=path))
                 dataset = stack.enter_context(rasterio.open(path, driver="GTiff"))
         except (RasterioIOError, NotGeoreferencedWarning) as exc:
             # GDAL names the file by its path or an in-memory name; the message names it already.
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             hidden = [r"/vsimem/[^' ]*"] + ([] if memory_source else [re.escape(str(source))])
             reason = re.sub(r"'?(?:" + "|".join(hidden) + r")'?", "", reason).strip()[:160]
-            raise ImportFileError(f"{name}: not a GeoTIFF we can read ({reason.rstrip('.')}). {fix}") from None
+            raise ImportFileError(Message("{file}: not a GeoTIFF we can read ({reason}). {fix}", file=name,
+                                          reason=reason.rstrip("."), fix=fix)) from None
         yield dataset
 
 
 def _raster_crs(dataset: Any, name: str) -> pyproj.CRS:
     if dataset.crs is None or dataset.transform.is_identity:
-        raise ImportFileError(
-            f"{name}: the raster has no coordinate reference system or geotransform. Export it as a GeoTIFF with its "
-            "CRS (GHS-POP: ESRI:54009, WorldPop: EPSG:4326, Eurostat: EPSG:3035)."
-        )
-    unknown = ImportFileError(f"{name}: its coordinate reference system is not one we can place on the map. "
-                              "Reproject it to EPSG:3035 or EPSG:4326.")
+        raise ImportFileError(Message(
+            "{file}: the raster has no coordinate reference system or geotransform. Export it as a GeoTIFF with its "
+            "CRS (GHS-POP: ESRI:54009, WorldPop: EPSG:4326, Eurostat: EPSG:3035).", file=name))
+    unknown = ImportFileError(Message(
+        "{file}: its coordinate reference system is not one we can place on the map. Reproject it to EPSG:3035 or "
+        "EPSG:4326.", file=name))
     try:
         crs = pyproj.CRS.from_wkt(dataset.crs.to_wkt())
         if not (crs.is_projected or crs.is_geographic):
@@ -621,11 +635,12 @@ def _window(dataset: Any, crs: pyproj.CRS, area: BaseGeometry | None, name: str)
         west, south, east, north = _transformer(CRS, crs).transform_bounds(
             *area.bounds, densify_pts=21)
     if not all(np.isfinite([west, south, east, north])):
-        raise ImportFileError(f"{name}: the region cannot be placed in the raster's coordinate system. "
-                              "Use a raster in EPSG:3035, EPSG:4326 or ESRI:54009 covering the region.")
+        raise ImportFileError(Message(
+            "{file}: the region cannot be placed in the raster's coordinate system. Use a raster in EPSG:3035, "
+            "EPSG:4326 or ESRI:54009 covering the region.", file=name))
     if abs(dataset.transform.determinant) < 1e-300 or not all(np.isfinite(dataset.transform[:6])):
-        raise ImportFileError(f"{name}: the raster's geotransform is degenerate (cells of no size). "
-                              "Export the raster again.")
+        raise ImportFileError(Message(
+            "{file}: the raster's geotransform is degenerate (cells of no size). Export the raster again.", file=name))
     inverse = ~dataset.transform
     corners = [(inverse.a * x + inverse.b * y + inverse.c, inverse.d * x + inverse.e * y + inverse.f)
                for x in (west, east) for y in (south, north)]
@@ -636,10 +651,9 @@ def _window(dataset: Any, crs: pyproj.CRS, area: BaseGeometry | None, name: str)
     row0 = max(0, math.floor(min(rows)) - 1)
     row1 = min(height, math.ceil(max(rows)) + 1)
     if col0 >= col1 or row0 >= row1:
-        raise ImportFileError(
-            f"{name}: the raster does not reach the region's boundary. Use a raster covering the region, "
-            "or pick the region it covers."
-        )
+        raise ImportFileError(Message(
+            "{file}: the raster does not reach the region's boundary. Use a raster covering the region, or pick the "
+            "region it covers.", file=name))
     return row0, row1, col0, col1
 
 
@@ -711,16 +725,16 @@ def demand_from_raster(source: str | Path | bytes, name: str, *, boundary: BaseG
     with _open_raster(source, name) as dataset:
         if dataset.count < 1 or not np.issubdtype(np.dtype(dataset.dtypes[0]), np.number) or np.issubdtype(
                 np.dtype(dataset.dtypes[0]), np.complexfloating):
-            raise ImportFileError(f"{name}: band 1 does not hold numbers of people. Export the population band.")
+            raise ImportFileError(Message(
+                "{file}: band 1 does not hold numbers of people. Export the population band.", file=name))
         crs = _raster_crs(dataset, name)
         row0, row1, col0, col1 = _window(dataset, crs, area, name)
         window_cells = (row1 - row0) * (col1 - col0)
         if window_cells > MAX_RASTER_WINDOW_CELLS:
-            raise ImportFileError(
-                f"{name}: the part to read is {row1 - row0:,} x {col1 - col0:,} cells, over the "
-                f"{MAX_RASTER_WINDOW_CELLS:,} read at once. Pick a region (a boundary), or use a coarser raster "
-                "(1 km instead of 100 m)."
-            )
+            raise ImportFileError(Message(
+                "{file}: the part to read is {rows} x {columns} cells, over the {limit} read "
+                "at once. Pick a region (a boundary), or use a coarser raster (1 km instead of 100 m).", file=name,
+                rows=Figure(row1 - row0), columns=Figure(col1 - col0), limit=Figure(MAX_RASTER_WINDOW_CELLS)))
         to_wgs84 = None if crs.equals(pyproj.CRS.from_epsg(4326)) else _transformer(crs, CRS)
         nodata = dataset.nodata
         flags = dataset.mask_flag_enums[0]
@@ -738,8 +752,9 @@ def demand_from_raster(source: str | Path | bytes, name: str, *, boundary: BaseG
                 values = dataset.read(1, window=window)
                 missing = dataset.read_masks(1, window=window) == 0 if masked else None
             except RasterioIOError as exc:
-                raise ImportFileError(f"{name}: rows {top:,}+ cannot be read ({str(exc).splitlines()[0][:160]}). "
-                                      "The file is damaged; download or export it again.") from None
+                raise ImportFileError(Message(
+                    "{file}: rows {top}+ cannot be read ({reason}). The file is damaged; download or export it "
+                    "again.", file=name, top=Figure(top), reason=str(exc).splitlines()[0][:160])) from None
             with np.errstate(invalid="ignore"):  # damaged files hold signalling NaNs: nodata all the same
                 values = values.astype(np.float64, copy=False)
                 gone = np.isnan(values)
@@ -765,28 +780,26 @@ def demand_from_raster(source: str | Path | bytes, name: str, *, boundary: BaseG
             impossible = inside & ~(people <= _MAX_POPULATION)
             for r, c, v in zip(rows[impossible].tolist(), cols[impossible].tolist(), people[impossible].tolist()):
                 if len(rejected) >= MAX_INVALID_CELLS:
-                    raise ImportFileError(
-                        f"{name}: more than {MAX_INVALID_CELLS:,} cells hold impossible values (e.g. {v:.3g} people "
+                    raise ImportFileError(Message(
+                        "{file}: more than {limit} cells hold impossible values (e.g. {value:.3g} people "
                         "in one cell); it looks like a nodata value the file does not declare. Set it (gdal_edit.py "
-                        "-a_nodata VALUE) or export the raster again."
-                    )
-                rejected.append(Rejected(f"cell row {r}, column {c}",
-                                         f"population {v:.6g} is not a possible number of people in one cell. "
-                                         "Fix the cell or declare the raster's nodata value.",
-                                         {"row": r, "column": c, "value": v}))
+                        "-a_nodata VALUE) or export the raster again.", file=name, limit=Figure(MAX_INVALID_CELLS),
+                        value=v))
+                rejected.append(Rejected(f"cell row {r}, column {c}", Text(
+                    "population {value:.6g} is not a possible number of people in one cell. Fix the cell or declare "
+                    "the raster's nodata value.", value=v), {"row": r, "column": c, "value": v}))
             good = inside & ~impossible
             kept_count += int(good.sum())
             if kept_count > MAX_GRID_CELLS:
-                raise _too_many(name, kept_count, "populated cells (at least)")
+                raise _too_many(name, kept_count, Text("populated cells (at least)"))
             kept.append((rows[good], cols[good], people[good], lon[good], lat[good]))
         rows, cols, people, lon, lat = (np.concatenate(parts) for parts in zip(*kept)) if kept else (
             np.zeros(0, dtype=np.intp),) * 2 + (np.zeros(0),) * 3
         rows_read = len(people) + len(rejected)
         if not rows_read:
-            raise ImportFileError(
-                f"{name}: no populated cell (value > 0) has its centre inside the region's boundary. Check the raster "
-                "covers the region and band 1 holds people per cell."
-            )
+            raise ImportFileError(Message(
+                "{file}: no populated cell (value > 0) has its centre inside the region's boundary. Check the raster "
+                "covers the region and band 1 holds people per cell.", file=name))
         middle_lat = float(np.median(lat)) if len(lat) else 0.0
         notes = [_centres_note(_cell_metres(dataset, crs, middle_lat))]
         notes.append(f"Read rows {row0:,}-{row1 - 1:,}, columns {col0:,}-{col1 - 1:,} of the {dataset.height:,} x "
@@ -802,7 +815,7 @@ def demand_from_raster(source: str | Path | bytes, name: str, *, boundary: BaseG
             notes.append(f"The raster has {dataset.count} bands; band 1 was read as people per cell.")
         names = _grid_ids(dataset, crs, rows, cols, name)
     return _finish(name, _demand(names, whole_people(people), None, lon, lat), rejected, rows_read, notes,
-                   what="populated cells")
+                   what=Text("populated cells"))
 
 
 # -- polygons with population (areal weighting) --------------------------------------------
@@ -853,15 +866,17 @@ def demand_from_polygons(frame: gpd.GeoDataFrame, name: str, population_column: 
     """
     area = _check_boundary(boundary)
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise UsageError(f"{name}: expected a GeoDataFrame of polygons, got {type(frame).__name__}.")
+        raise UsageError(Message(
+            "{file}: expected a GeoDataFrame of polygons, got {got}.", file=name, got=type(frame).__name__))
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
     if population_column not in frame.columns:
-        raise ImportFileError(f"{name}: no column '{population_column}' (found: {', '.join(columns)[:300]}). "
-                              "Choose the column of inhabitants per polygon.")
+        raise ImportFileError(Message(
+            "{file}: no column '{column}' (found: {items}). Choose the column of inhabitants per polygon.",
+            file=name, column=population_column, items=", ".join(columns)[:300]))
     if frame.crs is None:
         frame = frame.set_crs(CRS)
     if len(frame) > MAX_GRID_CELLS:
-        raise _too_many(name, len(frame), "polygons")
+        raise _too_many(name, len(frame), Text("polygons"))
     wgs84 = frame.geometry.to_crs(CRS) if not frame.crs.equals(CRS) else frame.geometry
     geoms = np.asarray(wgs84.values, dtype=object)
     present = ~shapely.is_missing(geoms)
@@ -903,12 +918,13 @@ def demand_from_polygons(frame: gpd.GeoDataFrame, name: str, population_column: 
     for i in range(len(geoms)):
         problems = []
         if not present[i]:
-            problems.append("no geometry; give the polygon the population lives in")
+            problems.append(Text("no geometry; give the polygon the population lives in"))
         elif not polygonal[i]:
-            problems.append(f"a {geoms[i].geom_type} is not a polygon; "
-                            "areal weighting needs polygons (read points as a population layer)")
+            problems.append(Text(
+                "a {geom_type} is not a polygon; areal weighting needs polygons (read points as a population layer)",
+                geom_type=geoms[i].geom_type))
         elif whole[i] <= 0:
-            problems.append("the polygon has no area")
+            problems.append(Text("the polygon has no area"))
         elif share[i] <= 0:
             outside += 1
             continue
@@ -916,20 +932,24 @@ def demand_from_polygons(frame: gpd.GeoDataFrame, name: str, population_column: 
         try:
             people[i] = parse_population(raw_people[i])
         except ValueError as exc:
-            problems.append(f"{population_column}: {exc}; give a number of inhabitants >= 0")
+            problems.append(Text("{column}: {reason}; give a number of inhabitants >= 0", column=population_column,
+                                 reason=exc.args[0]))
         if problems:
             raw = {k: (None if isinstance(v, float) and math.isnan(v) else v)
                    for k, v in records.iloc[i].to_dict().items()}
-            rejected.append(Rejected(f"feature {i + 1}", _flat(f"{_join(problems)} Fix the feature or remove it."),
+            rejected.append(Rejected(f"feature {i + 1}", Text(
+                "{problems} Fix the feature or remove it.", problems=_join(problems, flat=True)),
                                      raw))
         else:
             accepted[i] = True
     rows_read = int(considered.sum())
     if not rows_read:
         if len(geoms) and outside == len(geoms):
-            raise ImportFileError(f"{name}: none of its {len(geoms):,} polygons overlaps the region's boundary. "
-                                  "Check the layer covers the region, or pick the region it covers.")
-        raise ImportFileError(f"{name}: holds no polygons with population. Check it is the population layer.")
+            raise ImportFileError(Message(
+                "{file}: none of its {count} polygons overlaps the region's boundary. Check the layer covers the "
+                "region, or pick the region it covers.", file=name, count=Figure(len(geoms))))
+        raise ImportFileError(Message(
+            "{file}: holds no polygons with population. Check it is the population layer.", file=name))
     chosen = np.flatnonzero(accepted)
     points = shapely.point_on_surface(part[chosen]) if len(chosen) else np.zeros(0, dtype=object)
     lon, lat = back.transform(shapely.get_x(points), shapely.get_y(points)) if len(chosen) else (np.zeros(0),) * 2
@@ -945,4 +965,4 @@ def demand_from_polygons(frame: gpd.GeoDataFrame, name: str, population_column: 
     if outside:
         notes.append(f"{outside:,} polygons wholly outside the region's boundary were left out.")
     return _finish(name, _demand(names, whole_people(scaled), None, np.asarray(lon), np.asarray(lat)), rejected,
-                   rows_read, notes, what="polygons")
+                   rows_read, notes, what=Text("polygons"))

@@ -56,7 +56,7 @@ from typing import IO, Any, Callable, Iterator
 import numpy as np
 import shapely
 
-from i18n import Message
+from i18n import Message, Text
 from loaders import safe_zip
 from loaders._kml_elements import GX_NS, KML_NS  # noqa: F401  (public constants, still importable from here)
 from loaders._kml_fields import put_field
@@ -75,7 +75,9 @@ __all__ = ["features_from_kml", "features_from_kmz"]
 
 _MAX_PATH_FOLDERS = 20
 
-MY_MAPS_EXPORT_HELP = (
+# Joins translatable parts (no words of its own, so not in the catalogues).
+_JOIN = "{a}{b}"
+MY_MAPS_EXPORT_HELP = Text(
     "In Google My Maps open the map, use the ⋮ menu next to the map title → 'Export to KML/KMZ', "
     "choose the layer or 'Entire map', leave 'Keep data up to date with network link KML' UNticked, "
     "and import the file that downloads."
@@ -128,13 +130,14 @@ def features_from_kmz(data: bytes, source_file: str) -> LoadResult:
     than 200 MB or more than declared (zip bomb). See `features_from_kml` for the rest.
     """
     if not data:
-        raise ImportFileError(f"{source_file}: the file is empty (0 bytes). Export or download it again.")
+        raise ImportFileError(Message("{file}: the file is empty (0 bytes). Export or download it again.",
+                                      file=source_file))
     hint = (
-        "It looks like a plain KML file: rename it to .kml and import it again."
+        Text("It looks like a plain KML file: rename it to .kml and import it again.")
         if data.lstrip()[:5] in (b"<?xml", b"<kml ", b"<kml>") or data[:3] == b"\xef\xbb\xbf"
-        else "A KMZ is a zip holding doc.kml; export the map again from Google My Maps or Google Earth."
+        else Text("A KMZ is a zip holding doc.kml; export the map again from Google My Maps or Google Earth.")
     )
-    archive = safe_zip.open_zip(data, source_file, what="KMZ (a zip archive holding doc.kml)", hint=hint)
+    archive = safe_zip.open_zip(data, source_file, what=Text("KMZ (a zip archive holding doc.kml)"), hint=hint)
     info = _pick_kml(archive, source_file)
     label = f"{source_file} ({info.filename})"
     return _load(
@@ -155,12 +158,12 @@ def _pick_kml(archive: zipfile.ZipFile, source_file: str) -> zipfile.ZipInfo:
     top = [i for i in kmls if "/" not in i.filename.replace("\\", "/")]
     if top or kmls:
         return (top or kmls)[0]
-    listed = ", ".join(i.filename for i in infos[:5]) or "nothing"
-    more = f" and {len(infos) - 5} more" if len(infos) > 5 else ""
+    listed = ", ".join(i.filename for i in infos[:5]) or Text("nothing")
+    more = Text(" and {count} more", count=len(infos) - 5) if len(infos) > 5 else ""
     raise ImportFileError(Message(
         "{file}: the KMZ holds no .kml file (found {listed}). "
         "Export the map again from Google My Maps (⋮ → Export to KML/KMZ) or Google Earth.",
-        file=source_file, listed=listed + more))
+        file=source_file, listed=Text(_JOIN, a=listed, b=more)))
 
 
 @contextmanager
@@ -205,12 +208,11 @@ _READER_FIELDS = ("kind", "sectors", "helix", "address", "town", "country", "web
 def _result(parsed: Parsed, source_file: str, label: str) -> LoadResult:
     count, rejected = parsed.count, parsed.rejected
     if not count and parsed.network_links:
-        links = ", ".join(link[:120] for link in parsed.network_links[:3] if link) or "an online map"
-        raise NetworkLinkOnlyError(
-            f"{label}: the file holds no places, only a network link to an online map ({links}); "
-            "nothing is fetched from the internet. This is what My Maps exports when "
-            f"'Keep data up to date with network link KML' is ticked. {MY_MAPS_EXPORT_HELP}"
-        )
+        links = ", ".join(link[:120] for link in parsed.network_links[:3] if link) or Text("an online map")
+        raise NetworkLinkOnlyError(Message(
+            "{file}: the file holds no places, only a network link to an online map ({links}); nothing is "
+            "fetched from the internet. This is what My Maps exports when 'Keep data up to date with network "
+            "link KML' is ticked. {help}", file=label, links=links, help=MY_MAPS_EXPORT_HELP))
     reader = parsed.reader
     attributes = reader.attributes
     # Where each placemark sits, by index: source_ref, folder as written, and the layer and
@@ -304,8 +306,7 @@ def _result(parsed: Parsed, source_file: str, label: str) -> LoadResult:
         columns = {key: [values[i] for i in keep] for key, values in columns.items()}
     result = make_result_from_columns(source_file, columns, accepted, list(rejected.values()), count)
     if parsed.network_links:
-        result.notes.append(
-            f"{label} also holds {len(parsed.network_links)} network link(s) to online data; those were not "
-            "fetched: only the places stored in the file were imported."
-        )
+        result.notes.append(Text(
+            "{file} also holds {count} network link(s) to online data; those were not "
+            "fetched: only the places stored in the file were imported.", file=label, count=len(parsed.network_links)))
     return result

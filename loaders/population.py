@@ -20,6 +20,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from i18n import Message, Text, tr
+from i18n.formats import Figure
 from loaders.coords import check_point, parse_number, parse_pair
 from loaders.errors import ImportFileError
 from loaders.features import Rejected
@@ -104,27 +106,27 @@ def parse_population(value: Any) -> float:
     ValueError naming the problem.
     """
     if value is None or (isinstance(value, float) and value != value):
-        raise ValueError("population is empty")
+        raise ValueError(Text("population is empty"))
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
     else:
         text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("'", "")
         if not text:
-            raise ValueError("population is empty")
+            raise ValueError(Text("population is empty"))
         if re.fullmatch(r"\d{1,3}([.,])\d{3}(\1\d{3})*", text):
             number = float(re.sub(r"[.,]", "", text))
         else:
             try:
                 parsed = parse_number(text)
             except ValueError:
-                raise ValueError(f"population '{value}' is not a number") from None
+                raise ValueError(Text("population '{value}' is not a number", value=value)) from None
             if parsed is None:
-                raise ValueError("population is empty")
+                raise ValueError(Text("population is empty"))
             number = parsed
     if not np.isfinite(number) or number < 0:
-        raise ValueError(f"population {value!r} is negative or not finite")
+        raise ValueError(Text("population {value} is negative or not finite", value=repr(value)))
     if number > _MAX_POPULATION:
-        raise ValueError(f"population {value!r} is larger than any settlement")
+        raise ValueError(Text("population {value} is larger than any settlement", value=repr(value)))
     return number
 
 
@@ -139,17 +141,16 @@ def _decode(data: bytes, name: str) -> tuple[str, bytes]:
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:  # pragma: no cover  (cp1252 maps nearly every byte)
-        raise ImportFileError(f"{name}: not readable text. Save it as UTF-8 CSV.") from None
+        raise ImportFileError(Message("{file}: not readable text. Save it as UTF-8 CSV.", file=name)) from None
     return text, text.encode("utf-8")
 
 
 def _population_column(columns: list[str], name: str) -> str:
     column = _find(columns, _POPULATION)
     if column is None:
-        raise ImportFileError(
-            f"{name}: no population column (found: {', '.join(map(str, columns)) or 'none'}). "
-            "Name the column 'population' (inhabitants per settlement or cell)."
-        )
+        raise ImportFileError(Message(
+            "{file}: no population column (found: {columns}). Name the column 'population' (inhabitants per settlement "
+            "or cell).", file=name, columns=", ".join(map(str, columns)) or Text("none")))
     return column
 
 
@@ -177,13 +178,13 @@ def _csv_columns(text: str, delimiter: str, name: str) -> tuple[list[list[str]],
         rows = list(reader)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise ImportFileError(
-                f"{name}, line {reader.line_num}: a cell reaching this line holds more than "
-                f"{csv.field_size_limit():,} characters, the most one CSV cell may hold. Look for a quote (\") "
-                "that is never closed, or export the population table again."
-            ) from None
-        raise ImportFileError(f"{name}, line {reader.line_num}: {exc}. Check the quotes on that line, "
-                              "or export the population table again.") from None
+            raise ImportFileError(Message(
+                "{file}, line {line}: a cell reaching this line holds more than {limit} characters, the most "
+                "one CSV cell may hold. Look for a quote (\") that is never closed, or export the population table "
+                "again.", file=name, line=reader.line_num, limit=Figure(csv.field_size_limit()))) from None
+        raise ImportFileError(Message(
+            "{file}, line {line}: {reason}. Check the quotes on that line, or export the population table again.",
+            file=name, line=reader.line_num, reason=str(exc))) from None
     if not rows:
         return [], None
     width = len(rows[0])
@@ -312,13 +313,13 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
     Files over `MAX_DEMAND_CSV_BYTES` are refused.
     """
     if len(data) > MAX_DEMAND_CSV_BYTES:
-        raise ImportFileError(
-            f"{name}: the file is {len(data) / 2**20:,.0f} MB, over the {MAX_DEMAND_CSV_BYTES // 2**20} MB limit "
-            "for a population table. Clip it to the regions you analyse, or use a coarser grid."
-        )
+        raise ImportFileError(Message(
+            "{file}: the file is {size} MB, over the {limit} MB limit for a population table. Clip it to the "
+            "regions you analyse, or use a coarser grid.", file=name, size=Figure(len(data) / 2**20),
+            limit=MAX_DEMAND_CSV_BYTES // 2**20))
     text, utf8 = _decode(data, name)
     if not text.strip():
-        raise ImportFileError(f"{name}: the file is empty. Export the population table again.")
+        raise ImportFileError(Message("{file}: the file is empty. Export the population table again.", file=name))
     found = _LINE_BREAK.search(text)
     first = text[:found.start()] if found else text
     delimiter = max((";", "\t", ","), key=first.count) if any(d in first for d in ";\t,") else ","
@@ -332,10 +333,9 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
     if lat_col is None or lon_col is None:
         pair_col = _find(header, _PAIR)
         if pair_col is None:
-            raise ImportFileError(
-                f"{name}: no latitude/longitude columns (found: {', '.join(header)}). "
-                "Add columns 'lat' and 'lon' in degrees (WGS84)."
-            )
+            raise ImportFileError(Message(
+                "{file}: no latitude/longitude columns (found: {items}). Add columns 'lat' and 'lon' in degrees "
+                "(WGS84).", file=name, items=", ".join(header)))
     name_col = _find(header, _NAME)
     position = {h: i for i, h in reversed(list(enumerate(header)))}
     cells = [column.slice(1) if _is_arrow(column) else column[1:] for column in columns]
@@ -369,19 +369,21 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
             else:
                 row_lat, row_lon = parse_number(record.get(lat_col)), parse_number(record.get(lon_col))
             if row_lat is None or row_lon is None:
-                problems.append("latitude/longitude is empty; give both in degrees")
+                problems.append(Text("latitude/longitude is empty; give both in degrees"))
             else:
                 reason = check_point(row_lat, row_lon)
                 if reason:
                     problems.append(reason)
         except ValueError as exc:
-            problems.append(f"coordinate {exc}; give degrees like 53.27 or 53,27")
+            problems.append(Text("coordinate {reason}; give degrees like 53.27 or 53,27", reason=exc.args[0]))
         try:
             row_people = parse_population(record.get(population))
         except ValueError as exc:
-            problems.append(f"{population}: {exc}; give a whole number of inhabitants >= 0")
+            problems.append(Text("{column}: {reason}; give a whole number of inhabitants >= 0", column=population,
+                                 reason=exc.args[0]))
         if problems:
-            rejected.append(Rejected(where, f"{_join(problems)} Fix the row or remove it.", record))
+            rejected.append(Rejected(where, Text("{problems} Fix the row or remove it.", problems=_join(problems)),
+                                     record))
             continue
         lat[index], lon[index], people[index] = row_lat, row_lon, row_people
         accepted[index] = True
@@ -401,20 +403,52 @@ def demand_from_csv(data: bytes, name: str) -> DemandLoad:
     return _load(name, demand, rejected, rows_read)
 
 
-def _join(problems: list[str]) -> str:
-    return "; ".join(p.rstrip(". ") for p in problems) + "."
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+# Joins of translatable parts (no words of their own, so not in the catalogues).
+_SEMI, _END, _WHERE = "{a}; {b}", "{a}.", "{where}: {reason}"
+
+
+class _Part:
+    """A text shown in the reader's language, without its final full stop (`bare`) or line breaks (`flat`)."""
+
+    def __init__(self, text: str, *, bare: bool = False, flat: bool = False) -> None:
+        self.text, self.bare, self.flat = text, bare, flat
+
+    def __format__(self, spec: str) -> str:
+        shown = str(tr(self.text))
+        shown = _BREAKS.sub(" ", shown) if self.flat else shown
+        return shown.rstrip(". ") if self.bare else shown
+
+
+def _join(problems: list[str], *, flat: bool = False) -> Text:
+    """A row's problems as one sentence ("a; b."), each part still translatable (`i18n.Text`)."""
+    out: Any = _Part(problems[0], bare=True, flat=flat)
+    for problem in problems[1:]:
+        out = Text(_SEMI, a=out, b=_Part(problem, bare=True, flat=flat))
+    return Text(_END, a=out)
+
+
+def _listed(rejected: list[Rejected], *, flat: bool = False) -> Text:
+    """The first three rejected rows, "where: reason; …", still translatable."""
+    out: Any = None
+    for r in rejected[:3]:
+        item = Text(_WHERE, where=r.where, reason=_Part(r.reason, flat=flat))
+        out = item if out is None else Text(_SEMI, a=out, b=item)
+    return out if out is not None else ""
 
 
 def _result(name: str, rows, geometries, rejected, rows_read) -> DemandLoad:
     if rows_read and not rows:
-        listed = "; ".join(f"{r.where}: {r.reason}" for r in rejected[:3])
-        raise ImportFileError(f"{name}: none of the {rows_read} rows could be used ({listed}).")
+        raise ImportFileError(Message(
+            "{file}: none of the {count} rows could be used ({listed}).", file=name, count=rows_read,
+            listed=_listed(rejected)))
     return _load(name, _frame(rows, geometries), rejected, rows_read)
 
 
 def _load(name: str, demand: gpd.GeoDataFrame, rejected: list[Rejected], rows_read: int) -> DemandLoad:
     if not rows_read:
-        raise ImportFileError(f"{name}: holds no rows of population. Check the file is the population layer.")
+        raise ImportFileError(Message(
+            "{file}: holds no rows of population. Check the file is the population layer.", file=name))
     load = DemandLoad(name, demand, rejected, rows_read)
     if load.accepted + len(load.rejected) != load.rows_read:  # pragma: no cover  (an invariant, not input)
         raise AssertionError(f"{name}: {load.accepted} accepted + {len(load.rejected)} rejected != {rows_read} read")
@@ -440,30 +474,31 @@ def _read_vector(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, str | None, 
     import pyogrio  # only for these formats: a CSV of settlements is read without it
 
     if not data:
-        raise ImportFileError(f"{name}: the file is empty. Export the population layer again.")
+        raise ImportFileError(Message("{file}: the file is empty. Export the population layer again.", file=name))
     layer = None
     buffer = _readable(data, name)
     if Path(name).suffix.lower() == ".gpkg":
         try:
             layers = [str(n) for n, _ in pyogrio.list_layers(buffer)]
         except (pyogrio.errors.DataSourceError, RuntimeError) as exc:
-            raise ImportFileError(f"{name}: not a readable GeoPackage ({str(exc).splitlines()[0]}). Export it again.") from None
+            raise ImportFileError(Message(
+                "{file}: not a readable GeoPackage ({reason}). Export it again.", file=name,
+                reason=str(exc).splitlines()[0])) from None
         for candidate in layers:
             fields = list(pyogrio.read_info(buffer, layer=candidate)["fields"])
             if _find(fields, _POPULATION) is not None:
                 layer = candidate
                 break
         if layer is None:
-            raise ImportFileError(
-                f"{name}: no layer has a population column (layers: {', '.join(layers) or 'none'}). "
-                "Name the column 'population'."
-            )
+            raise ImportFileError(Message(
+                "{file}: no layer has a population column (layers: {layers}). Name the column 'population'.",
+                file=name, layers=", ".join(layers) or Text("none")))
     try:
         frame = pyogrio.read_dataframe(buffer, layer=layer, use_arrow=False)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, RuntimeError) as exc:
-        raise ImportFileError(
-            f"{name}: cannot be read ({str(exc).splitlines()[0]}). Save it as GeoJSON or GeoPackage."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}: cannot be read ({reason}). Save it as GeoJSON or GeoPackage.", file=name,
+            reason=str(exc).splitlines()[0])) from None
     population = _population_column([str(c) for c in frame.columns if c != "geometry"], name)
     if frame.crs is None:
         frame = frame.set_crs(CRS)
@@ -506,11 +541,13 @@ def demand_from_vector(data: bytes, name: str) -> DemandLoad:
         label = str(record.get(name_col) or "").strip() if name_col else ""
         problems = []
         if geometry is None or geometry.is_empty:
-            problems.append("no geometry; give the settlement's point or the cell's polygon")
+            problems.append(Text("no geometry; give the settlement's point or the cell's polygon"))
         elif geometry.geom_type == "MultiPoint" and len(geometry.geoms) == 1:
             geometry = geometry.geoms[0]
         if geometry is not None and not geometry.is_empty and geometry.geom_type != "Point":
-            problems.append(f"a {geometry.geom_type} is neither a point nor a polygon; demand needs points or cells")
+            problems.append(Text(
+                "a {geom_type} is neither a point nor a polygon; demand needs points or cells",
+                geom_type=geometry.geom_type))
         elif geometry is not None and not geometry.is_empty:
             reason = check_point(geometry.y, geometry.x)
             if reason:
@@ -518,10 +555,12 @@ def demand_from_vector(data: bytes, name: str) -> DemandLoad:
         try:
             people = parse_population(record.get(population))
         except ValueError as exc:
-            problems.append(f"{population}: {exc}; give a whole number of inhabitants >= 0")
+            problems.append(Text("{column}: {reason}; give a whole number of inhabitants >= 0", column=population,
+                                 reason=exc.args[0]))
         if problems:
             raw = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
-            rejected.append(Rejected(where, f"{_join(problems)} Fix the feature or remove it.", raw))
+            rejected.append(Rejected(where, Text("{problems} Fix the feature or remove it.", problems=_join(problems)),
+                                     raw))
             continue
         rows.append({"name": label or f"{name} {where}", "population": 0, "country": None, "geonameid": None})
         values.append(people)
@@ -538,10 +577,9 @@ def demand_from_bytes(data: bytes, name: str) -> DemandLoad:
         return demand_from_csv(data, name)
     if suffix in (".geojson", ".json", ".gpkg"):
         return demand_from_vector(data, name)
-    raise ImportFileError(
-        f"{name}: '{suffix or 'no extension'}' is not a population layer we read. "
-        "Use CSV (name, lat, lon, population), GeoJSON or GeoPackage with a population column."
-    )
+    raise ImportFileError(Message(
+        "{file}: '{suffix}' is not a population layer we read. Use CSV (name, lat, lon, population), GeoJSON or "
+        "GeoPackage with a population column.", file=name, suffix=suffix or Text("no extension")))
 
 
 def demand_from_file(path: str | Path) -> DemandLoad:
@@ -550,5 +588,6 @@ def demand_from_file(path: str | Path) -> DemandLoad:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportFileError(f"{path.name}: cannot be opened ({exc.strerror}). Check the path.") from None
+        raise ImportFileError(Message(
+            "{file}: cannot be opened ({reason}). Check the path.", file=path.name, reason=exc.strerror)) from None
     return demand_from_bytes(data, path.name)

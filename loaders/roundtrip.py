@@ -15,6 +15,7 @@ import json
 
 import geopandas as gpd
 
+from i18n import Text
 from loaders.features import COLUMNS, LoadResult, Rejected
 
 SIGNATURE = ("feature_id", "layer", "status")
@@ -65,8 +66,9 @@ def restore_exported(result: LoadResult) -> LoadResult:
         for _, row in frame[duplicated].iterrows():
             rejected.append(Rejected(
                 row["source_ref"],
-                f"same feature_id '{row['feature_id']}' as {first.get(row['feature_id'], 'an earlier placemark')}; "
-                "the first one was kept. Remove the repeated placemark.",
+                Text(
+                    "same feature_id '{id}' as {first}; the first one was kept. Remove the repeated placemark.",
+                    id=row["feature_id"], first=first.get(row["feature_id"], Text("an earlier placemark"))),
                 {"name": row["name"], "feature_id": row["feature_id"]},
             ))
         frame = frame[~duplicated]

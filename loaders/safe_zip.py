@@ -6,6 +6,7 @@ import zipfile
 import zlib
 from typing import IO
 
+from i18n import Message, Text
 from loaders.errors import ImportFileError, UnsafeFileError
 
 MAX_MEMBER_BYTES = 200 * 1024 * 1024
@@ -20,7 +21,7 @@ _MB = 1024 * 1024
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError)
 
 
-def open_zip(data: bytes, source_file: str, *, what: str = "zip archive", hint: str = "") -> zipfile.ZipFile:
+def open_zip(data: bytes, source_file: str, *, what: str = Text("zip archive"), hint: str = "") -> zipfile.ZipFile:
     """Open `data` as a zip and refuse unsafe member names and absurd entry counts.
 
     Parameters
@@ -42,26 +43,28 @@ def open_zip(data: bytes, source_file: str, *, what: str = "zip archive", hint: 
         A member name is absolute or climbs out with ``..``, or there are too many entries.
     """
     if not data:
-        raise ImportFileError(f"{source_file}: the file is empty (0 bytes). Export or download it again.")
+        raise ImportFileError(Message("{file}: the file is empty (0 bytes). Export or download it again.",
+                                      file=source_file))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
-        raise ImportFileError(
-            f"{source_file}: not a readable {what} ({exc}). {hint}".rstrip()
-        ) from None
+        if hint:
+            raise ImportFileError(Message("{file}: not a readable {what} ({reason}). {hint}", file=source_file,
+                                          what=what, reason=str(exc), hint=hint)) from None
+        raise ImportFileError(Message("{file}: not a readable {what} ({reason}).", file=source_file, what=what,
+                                      reason=str(exc))) from None
     infos = archive.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise UnsafeFileError(
-            f"{source_file}: the archive lists {len(infos)} entries (more than {MAX_MEMBERS}); "
-            "it was refused as unsafe. Export the map again."
-        )
+        raise UnsafeFileError(Message(
+            "{file}: the archive lists {count} entries (more than {limit}); it was refused as unsafe. Export "
+            "the map again.", file=source_file, count=len(infos), limit=MAX_MEMBERS))
     for info in infos:
         problem = unsafe_name(info.filename)
         if problem:
-            raise UnsafeFileError(
-                f"{source_file}: the archive entry '{info.filename[:200]}' {problem}, which a genuine export "
-                "never contains; the file was refused as unsafe. Export the map again from its source."
-            )
+            raise UnsafeFileError(Message(
+                "{file}: the archive entry '{entry}' {problem}, which a genuine export never contains; the file "
+                "was refused as unsafe. Export the map again from its source.", file=source_file,
+                entry=info.filename[:200], problem=problem))
     return archive
 
 
@@ -69,29 +72,28 @@ def unsafe_name(name: str) -> str | None:
     """Return why a member name is unsafe (absolute path, ``..``, drive letter), or None."""
     normalised = name.replace("\\", "/")
     if normalised.startswith("/"):
-        return "is an absolute path"
+        return Text("is an absolute path")
     if len(normalised) >= 2 and normalised[1] == ":" and normalised[0].isalpha():
-        return "starts with a drive letter"
+        return Text("starts with a drive letter")
     if any(part == ".." for part in normalised.split("/")):
-        return "climbs out of the archive with '..'"
+        return Text("climbs out of the archive with '..'")
     if "\x00" in name:
-        return "contains a NUL character"
+        return Text("contains a NUL character")
     return None
 
 
 def check_member_size(info: zipfile.ZipInfo, source_file: str, *, max_bytes: int = MAX_MEMBER_BYTES) -> None:
     """Refuse a member whose declared size or compression ratio looks like a zip bomb."""
     if info.file_size > max_bytes:
-        raise UnsafeFileError(
-            f"{source_file}: '{info.filename}' would unpack to {info.file_size / _MB:.0f} MB "
-            f"(limit {max_bytes / _MB:.0f} MB); it was refused as a possible zip bomb. "
-            "Split the map into smaller exports (one layer at a time)."
-        )
+        raise UnsafeFileError(Message(
+            "{file}: '{entry}' would unpack to {size:.0f} MB (limit {limit:.0f} MB); it was refused as a "
+            "possible zip bomb. Split the map into smaller exports (one layer at a time).", file=source_file,
+            entry=info.filename, size=info.file_size / _MB, limit=max_bytes / _MB))
     if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        raise UnsafeFileError(
-            f"{source_file}: '{info.filename}' is compressed {info.file_size / max(info.compress_size, 1):.0f}:1 "
-            f"(limit {MAX_RATIO}:1); it was refused as a possible zip bomb. Export the map again."
-        )
+        raise UnsafeFileError(Message(
+            "{file}: '{entry}' is compressed {ratio:.0f}:1 (limit {limit}:1); it was refused as a possible "
+            "zip bomb. Export the map again.", file=source_file, entry=info.filename,
+            ratio=info.file_size / max(info.compress_size, 1), limit=MAX_RATIO))
 
 
 class _CappedReader(io.RawIOBase):
@@ -112,17 +114,16 @@ class _CappedReader(io.RawIOBase):
         try:
             chunk = self._stream.read(max(want, 1))
         except _READ_ERRORS as exc:
-            raise ImportFileError(
-                f"{self._source_file}: '{self._info.filename}' cannot be unpacked ({exc}). "
-                "The archive is damaged or encrypted; export it again."
-            ) from None
+            raise ImportFileError(Message(
+                "{file}: '{entry}' cannot be unpacked ({reason}). The archive is damaged or encrypted; "
+                "export it again.", file=self._source_file, entry=self._info.filename, reason=str(exc))) from None
         self._read += len(chunk)
         if self._read > self._limit:
-            raise UnsafeFileError(
-                f"{self._source_file}: '{self._info.filename}' unpacks to more than "
-                f"{self._limit / _MB:.0f} MB although the archive declares {self._info.file_size / _MB:.1f} MB; "
-                "it was refused as a possible zip bomb. Export the map again."
-            )
+            raise UnsafeFileError(Message(
+                "{file}: '{entry}' unpacks to more than {limit:.0f} MB although the archive declares "
+                "{declared:.1f} MB; it was refused as a possible zip bomb. Export the map again.",
+                file=self._source_file, entry=self._info.filename, limit=self._limit / _MB,
+                declared=self._info.file_size / _MB))
         return chunk
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
@@ -147,10 +148,9 @@ def open_member(
     try:
         stream = archive.open(info)
     except _READ_ERRORS as exc:
-        raise ImportFileError(
-            f"{source_file}: '{info.filename}' cannot be opened ({exc}). "
-            "The archive is damaged or encrypted; export it again."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}: '{entry}' cannot be opened ({reason}). The archive is damaged or encrypted; export it again.",
+            file=source_file, entry=info.filename, reason=str(exc))) from None
     return _CappedReader(stream, info, source_file, min(info.file_size, max_bytes))
 
 

@@ -9,6 +9,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import chain, islice
 from typing import IO, Any, Iterable, Iterator
 
@@ -24,6 +25,7 @@ from python_calamine import (
 )
 
 from i18n import N_, Message, Text, tr
+from i18n.formats import Figure
 from loaders import columns as C
 from loaders.coords import EUROPE_BBOX, check_point, parse_number, parse_pair
 from loaders.errors import ImportFileError
@@ -44,7 +46,7 @@ _EXPECTED_HEADER = Text(
     "Latitude/Latitud/Szerokość"
 )
 # Joins of translatable parts (no words of their own, so not in the catalogues).
-_ORDER_PAIR, _WITH_ORDER, _TWO = " ({lat}/{lon})", "{problem}{order}.", "{a} {b}"
+_ORDER_PAIR, _WITH_ORDER, _TWO, _SEMI = " ({lat}/{lon})", "{problem}{order}.", "{a} {b}", "{a}; {b}"
 
 
 class _Stripped:
@@ -65,6 +67,8 @@ def _joined(problems: list[str]) -> str:
     return out
 
 
+# The column header to add for a missing coordinate ("Add a Longitude column").
+_HEADER_WORDS = {C.LAT: N_("Latitude"), C.LON: N_("Longitude")}
 _CSV_DELIMITERS = (",", ";", "\t", "|")
 MAX_CSV_BYTES = 100 * 1024 * 1024
 """Largest CSV audit sheet we read (bytes; about a million rows). One cell may hold at most
@@ -180,8 +184,8 @@ def _first_cells(rows: list[list[Any]]) -> str:
         texts = [t for t in (_text(c) for c in row) if t]
         if texts:
             shown = ", ".join(texts[:8]) + (" …" if len(texts) > 8 else "")
-            return f"first row: {shown}"
-    return "no text in the first rows"
+            return Text("first row: {cells}", cells=shown)
+    return Text("no text in the first rows")
 
 
 def _raw(cells: list[Any], plan: _Plan) -> dict[str, Any]:
@@ -227,10 +231,11 @@ class _Reader:
         iterator = iter(rows)
         head = list(islice(iterator, HEADER_SCAN_ROWS))
         if not any(not _blank(c) for row in head for c in row):
-            return "is empty"
+            return Text("is empty")
         found = _find_header(head)
         if found is None:
-            return f"has no header row in its first {HEADER_SCAN_ROWS} rows ({_first_cells(head)})"
+            return Text("has no header row in its first {n} rows ({cells})", n=HEADER_SCAN_ROWS,
+                        cells=_first_cells(head))
         header_index, mapping = found
         plan = _plan(head[header_index], mapping, letters=sheet is not None)
         prefix = f"sheet '{sheet}', " if sheet is not None else ""
@@ -383,17 +388,17 @@ class _Reader:
                 else:
                     given, empty = (C.LAT, C.LON) if lat_given else (C.LON, C.LAT)
                     if empty in plan.fields:
-                        problems.append(
-                            f"{given} '{_text(lat_raw if lat_given else lon_raw)}' is given but "
-                            f"{empty} (column '{plan.header(empty)}') is empty. "
-                            "Fill in both, or leave both empty to look the town up."
-                        )
+                        problems.append(Text(
+                            "{given} '{value}' is given but {empty} (column '{column}') is empty. Fill in both, "
+                            "or leave both empty to look the town up.", given=Text(given),
+                            value=_text(lat_raw if lat_given else lon_raw), empty=Text(empty),
+                            column=plan.header(empty)))
                     else:
-                        problems.append(
-                            f"{given} '{_text(lat_raw if lat_given else lon_raw)}' (column '{plan.header(given)}') "
-                            f"is given but the sheet has no {empty} column. Add a {empty.capitalize()} column, "
-                            "or remove the coordinates to look the town up."
-                        )
+                        problems.append(Text(
+                            "{given} '{value}' (column '{column}') is given but the sheet has no {empty} column. "
+                            "Add a {header} column, or remove the coordinates to look the town up.", given=Text(given),
+                            value=_text(lat_raw if lat_given else lon_raw), column=plan.header(given),
+                            empty=Text(empty), header=Text(_HEADER_WORDS[empty])))
             elif i_pair is not None and not _blank(cells[i_pair]):
                 pair_raw = cells[i_pair]
                 pair_text = _text(pair_raw) or ""
@@ -426,7 +431,7 @@ class _Reader:
                 if match is None:
                     match = self._geocoded[key] = geocode(key[0], key[1], country=prefer)
                 if match.place is None:
-                    self._reject(ref, match.reason or "the town was not found.", cells, plan)
+                    self._reject(ref, match.reason or Text("the town was not found."), cells, plan)
                     continue
                 record["location_source"] = "gazetteer"
                 record["country"] = record["country"] or match.place.country
@@ -550,12 +555,17 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _cells_text(cells: int) -> str:
+def _cells_text(cells: int) -> Text | Figure:
     if cells >= 999_500_000:
-        return f"{cells / 1e9:,.0f} billion"
+        return Text("{count} billion", count=Figure(cells / 1e9))
     if cells >= 10_000_000:
-        return f"{cells / 1e6:,.0f} million"
-    return f"{cells:,}"
+        return Text("{count} million", count=Figure(cells / 1e6))
+    return Figure(cells)
+
+
+def _why(exc: BaseException) -> str:
+    """What was wrong with a workbook part: our own reason (translatable) or the library's, shortened."""
+    return exc.args[0] if isinstance(exc, _BadPart) else str(exc)[:200]
 
 
 @dataclass
@@ -588,13 +598,13 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
             return
         total += len(chunk)
         if total > MAX_XLSX_PART_BYTES:
-            raise _BadPart(f"unpacks to more than {MAX_XLSX_PART_BYTES // _MB} MB")
+            raise _BadPart(Text("unpacks to more than {limit} MB", limit=MAX_XLSX_PART_BYTES // _MB))
         data = carry + chunk
         last_lt, last_gt = data.rfind(b"<"), data.rfind(b">")
         if last_lt > last_gt:
             carry = data[last_lt:]
             if len(carry) > _MAX_TAG_BYTES:
-                raise _BadPart("holds a tag longer than 1 MB")
+                raise _BadPart(Text("holds a tag longer than 1 MB"))
             data = data[:last_lt]
         else:
             carry = b""
@@ -657,7 +667,7 @@ def _scan_extent(open_stream) -> _Extent:
         for index, data in enumerate(_chunks(stream)):
             if index == 0:
                 if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4096]:
-                    raise _BadPart("is saved as UTF-16 or UTF-32 XML")
+                    raise _BadPart(Text("is saved as UTF-16 or UTF-32 XML"))
                 found = _DIMENSION.search(data)
                 if found:
                     extent.declared = found.group(1).decode("ascii", "replace").strip()
@@ -685,8 +695,9 @@ def _count_positions(open_stream) -> tuple[int, int]:
                 found = _R_ATTR.search(attributes or b"")
                 ref = _REF.fullmatch(found.group(1)) if found else None
                 if found and ref is None:
-                    raise _BadPart(f"has a cell reference '{found.group(1)[:20].decode('ascii', 'replace')}' "
-                                   "that is not of the form B7")
+                    raise _BadPart(Text(
+                        "has a cell reference '{value}' that is not of the form B7",
+                        value=found.group(1)[:20].decode("ascii", "replace")))
                 if kind == b"row":
                     row = int(ref.group(2)) if ref and not ref.group(1) else row + 1
                     column = 0
@@ -708,7 +719,7 @@ def _sheet_parts(archive: zipfile.ZipFile, source_file: str) -> dict[str, zipfil
     def xml(name: str):
         info = archive.getinfo(name)
         if info.file_size > _MAX_WORKBOOK_XML_BYTES:
-            raise _BadPart(f"'{name}' would unpack to {info.file_size // _MB} MB")
+            raise _BadPart(Text("'{part}' would unpack to {size} MB", part=name, size=info.file_size // _MB))
         with archive.open(info) as stream:
             return safe_etree.fromstring(stream.read(_MAX_WORKBOOK_XML_BYTES + 1))
 
@@ -740,36 +751,41 @@ def _check_workbook(data: bytes, source_file: str) -> dict[str, _Extent]:
     Raises ImportFileError for what is not an XLSX/XLSM, and for a part, a text table or a
     sheet over the limits (`MAX_XLSX_PART_BYTES`, `MAX_SHARED_STRINGS`, `MAX_SHEET_CELLS`).
     """
-    resave = "Open it in Excel or LibreOffice and save it as .xlsx, or export the sheet as CSV."
+    resave = Text("Open it in Excel or LibreOffice and save it as .xlsx, or export the sheet as CSV.")
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(f"{source_file}: this is an old-style Excel 97-2003 (.xls) workbook; "
-                              f"only .xlsx and .xlsm are read. {resave}")
+        raise ImportFileError(Message(
+            "{file}: this is an old-style Excel 97-2003 (.xls) workbook; only .xlsx and .xlsm are read. {resave}",
+            file=source_file, resave=resave))
     if not data.startswith(b"PK"):
-        raise ImportFileError(f"{source_file}: cannot be read as an Excel workbook (it is not an .xlsx "
-                              f"zip archive). {resave}")
-    archive = open_zip(data, source_file, what="Excel workbook (.xlsx)", hint=resave)
+        raise ImportFileError(Message(
+            "{file}: cannot be read as an Excel workbook (it is not an .xlsx zip archive). {resave}", file=source_file,
+            resave=resave))
+    archive = open_zip(data, source_file, what=Text("Excel workbook (.xlsx)"), hint=resave)
     names = archive.NameToInfo
     if "xl/workbook.xml" not in names:
         if "content.xml" in names or _ODS_MIMETYPE in data[:200]:
-            kind = "an OpenDocument spreadsheet (.ods)"
+            kind = Text("an OpenDocument spreadsheet (.ods)")
         elif "xl/workbook.bin" in names:
-            kind = "a binary Excel workbook (.xlsb)"
+            kind = Text("a binary Excel workbook (.xlsb)")
         else:
-            kind = "a zip archive without xl/workbook.xml"
-        raise ImportFileError(f"{source_file}: cannot be read as an Excel workbook: it is {kind}. {resave}")
+            kind = Text("a zip archive without xl/workbook.xml")
+        raise ImportFileError(Message(
+            "{file}: cannot be read as an Excel workbook: it is {kind}. {resave}", file=source_file, kind=kind,
+            resave=resave))
     for info in archive.infolist():
         if info.file_size > MAX_XLSX_PART_BYTES:
-            raise ImportFileError(
-                f"{source_file}: the workbook part '{info.filename[:100]}' would unpack to "
-                f"{info.file_size / _MB:,.0f} MB, over the {MAX_XLSX_PART_BYTES // _MB} MB limit for one part. "
-                "Split the workbook into smaller files (a few sheets each) or export each sheet as CSV."
-            )
+            raise ImportFileError(Message(
+                "{file}: the workbook part '{part}' would unpack to {size} MB, over the {limit} MB limit "
+                "for one part. Split the workbook into smaller files (a few sheets each) or export each sheet as CSV.",
+                file=source_file, part=info.filename[:100], size=Figure(info.file_size / _MB),
+                limit=MAX_XLSX_PART_BYTES // _MB))
     try:
         parts = _sheet_parts(archive, source_file)
     except (_BadPart, safe_etree.ParseError, DefusedXmlException, zipfile.BadZipFile, zlib.error, EOFError,
             NotImplementedError, RuntimeError, KeyError) as exc:
-        raise ImportFileError(f"{source_file}: cannot be read as an Excel workbook (its list of sheets is "
-                              f"damaged: {str(exc)[:200]}). {resave}") from None
+        raise ImportFileError(Message(
+            "{file}: cannot be read as an Excel workbook (its list of sheets is damaged: {reason}). {resave}",
+            file=source_file, reason=_why(exc), resave=resave)) from None
     for info in archive.infolist():
         if info.filename.lower().endswith("sharedstrings.xml"):
             _check_shared_strings(archive, info, source_file)
@@ -778,21 +794,25 @@ def _check_workbook(data: bytes, source_file: str) -> dict[str, _Extent]:
         try:
             extent = _scan_extent(lambda info=info: archive.open(info))
         except (_BadPart, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise ImportFileError(f"{source_file}, sheet '{sheet}': cannot be read (its XML "
-                                  f"{str(exc)[:200]}). {resave}") from None
+            raise ImportFileError(Message(
+                "{file}, sheet '{sheet}': cannot be read (its XML {reason}). {resave}", file=source_file, sheet=sheet,
+                reason=_why(exc), resave=resave)) from None
         if extent.cells > MAX_SHEET_CELLS or extent.cell_tags > MAX_SHEET_CELLS:
             if extent.cells > MAX_SHEET_CELLS:
-                what = f"the used range {extent.range} holds {_cells_text(extent.cells)} cells"
+                what = Text("the used range {range} holds {cells} cells", range=extent.range,
+                            cells=_cells_text(extent.cells))
                 if extent.declared and extent.declared.upper() not in (extent.range, extent.range[3:]):
-                    what += f" (although the sheet declares {extent.declared[:40]})"
-                fix = (f"Delete the stray cells towards {extent.range[3:]} (Ctrl+End in Excel jumps to the last "
-                       "one) or copy the table to a new sheet.")
+                    what = Text("the used range {range} holds {cells} cells (although the sheet declares "
+                                "{declared})", range=extent.range, cells=_cells_text(extent.cells),
+                                declared=extent.declared[:40])
+                fix = Text("Delete the stray cells towards {cell} (Ctrl+End in Excel jumps to the last "
+                           "one) or copy the table to a new sheet.", cell=extent.range[3:])
             else:
-                what = f"the sheet holds more than {_cells_text(extent.cell_tags)} cells"
-                fix = "Split the table into several sheets or files, or export it as CSV."
-            raise ImportFileError(
-                f"{source_file}, sheet '{sheet}': {what}, over the {MAX_SHEET_CELLS:,} limit for one sheet. {fix}"
-            )
+                what = Text("the sheet holds more than {cells} cells", cells=_cells_text(extent.cell_tags))
+                fix = Text("Split the table into several sheets or files, or export it as CSV.")
+            raise ImportFileError(Message(
+                "{file}, sheet '{sheet}': {what}, over the {limit} limit for one sheet. {fix}",
+                file=source_file, sheet=sheet, what=what, limit=Figure(MAX_SHEET_CELLS), fix=fix))
         extents[sheet] = extent
     return extents
 
@@ -806,17 +826,18 @@ def _check_shared_strings(archive: zipfile.ZipFile, info: zipfile.ZipInfo, sourc
                 if found:
                     count = int(found.group(1))
                     if count > MAX_SHARED_STRINGS:
-                        raise ImportFileError(
-                            f"{source_file}: the workbook declares {_cells_text(count)} distinct texts "
-                            f"(uniqueCount in {info.filename}), over the {MAX_SHARED_STRINGS:,} limit. "
-                            "Open it in Excel or LibreOffice and save it again as .xlsx, or export the sheets as CSV."
-                        )
+                        raise ImportFileError(Message(
+                            "{file}: the workbook declares {count} distinct texts (uniqueCount in {part}), over "
+                            "the {limit} limit. Open it in Excel or LibreOffice and save it again as "
+                            ".xlsx, or export the sheets as CSV.", file=source_file, count=_cells_text(count),
+                            part=info.filename, limit=Figure(MAX_SHARED_STRINGS)))
                     return
                 if _SST.search(data):
                     return  # the table's start tag has no count
     except (_BadPart, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise ImportFileError(f"{source_file}: cannot be read as an Excel workbook ('{info.filename}' "
-                              f"{str(exc)[:200]}). Open it in Excel or LibreOffice and save it again as .xlsx.") from None
+        raise ImportFileError(Message(
+            "{file}: cannot be read as an Excel workbook ('{part}' {reason}). Open it in Excel or LibreOffice "
+            "and save it again as .xlsx.", file=source_file, part=info.filename, reason=_why(exc))) from None
 
 
 # -- XLSX ------------------------------------------------------------------------------------
@@ -852,18 +873,16 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
         has a header row.
     """
     if not data:
-        raise ImportFileError(
-            f"{source_file}: the file is empty (0 bytes). Save the workbook again from Excel or "
-            "LibreOffice as .xlsx and re-import it."
-        )
+        raise ImportFileError(Message(
+            "{file}: the file is empty (0 bytes). Save the workbook again from Excel or LibreOffice as .xlsx and "
+            "re-import it.", file=source_file))
     extents = _check_workbook(data, source_file)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except CalamineError as exc:
-        raise ImportFileError(
-            f"{source_file}: cannot be read as an Excel workbook ({exc}). Open it in Excel or "
-            "LibreOffice and save it as .xlsx, or export the sheet as CSV."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}: cannot be read as an Excel workbook ({reason}). Open it in Excel or LibreOffice and save it as "
+            ".xlsx, or export the sheet as CSV.", file=source_file, reason=str(exc))) from None
     reader = _Reader(source_file, country)
     skipped: list[str] = []
     tables_read = 0
@@ -872,33 +891,34 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
             if meta.visible != SheetVisibleEnum.Visible:
-                skipped.append(f"sheet '{meta.name}' is hidden (unhide it to import it)")
+                skipped.append(Text("sheet '{sheet}' is hidden (unhide it to import it)", sheet=meta.name))
                 continue
             if meta.name not in extents:
                 # Never let the reader build a grid we have not measured.
-                raise ImportFileError(
-                    f"{source_file}, sheet '{meta.name}': its XML part is not where the workbook's list of "
-                    "sheets says. Open the workbook in Excel or LibreOffice, save it again as .xlsx and re-import it."
-                )
+                raise ImportFileError(Message(
+                    "{file}, sheet '{sheet}': its XML part is not where the workbook's list of sheets says. Open the "
+                    "workbook in Excel or LibreOffice, save it again as .xlsx and re-import it.", file=source_file,
+                    sheet=meta.name))
             try:
                 rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
             except (CalamineError, ValueError, OverflowError) as exc:
-                raise ImportFileError(
-                    f"{source_file}, sheet '{meta.name}': cannot be read ({str(exc)[:200]}). Open the workbook "
-                    "in Excel or LibreOffice, save it again as .xlsx and re-import it."
-                ) from None
+                raise ImportFileError(Message(
+                    "{file}, sheet '{sheet}': cannot be read ({reason}). Open the workbook in Excel or LibreOffice, "
+                    "save it again as .xlsx and re-import it.", file=source_file, sheet=meta.name,
+                    reason=str(exc)[:200])) from None
             why = reader.read_table(rows, sheet=meta.name)
             del rows
             if why is None:
                 tables_read += 1
             else:
-                skipped.append(f"sheet '{meta.name}' {why}")
+                skipped.append(Text("sheet '{sheet}' {why}", sheet=meta.name, why=why))
     if not tables_read:
-        detail = "; ".join(skipped) if skipped else Text("the workbook has no worksheets")
+        detail = (reduce(lambda a, b: Text(_SEMI, a=a, b=b), skipped) if skipped
+                  else Text("the workbook has no worksheets"))
         raise ImportFileError(Message(
             "{file}: no header row found in any sheet; {expected}. In this file, {detail}. Add a header row to "
             "the sheet, or rename its columns.", file=source_file, expected=_EXPECTED_HEADER, detail=detail))
-    reader.notes.extend(f"{s}: skipped." for s in skipped)
+    reader.notes.extend(Text("{sheet}: skipped.", sheet=s) for s in skipped)
     return reader.finish()
 
 
@@ -906,10 +926,9 @@ def features_from_xlsx(data: bytes, source_file: str, *, country: str | None = N
 
 def _decode(data: bytes, source_file: str) -> tuple[str, str]:
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(
-            f"{source_file}: this is an Excel workbook, not CSV text. Give the file the "
-            "extension .xlsx (or .xls) and import it again."
-        )
+        raise ImportFileError(Message(
+            "{file}: this is an Excel workbook, not CSV text. Give the file the extension .xlsx (or .xls) and import "
+            "it again.", file=source_file))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "UTF-16"
@@ -922,18 +941,17 @@ def _decode(data: bytes, source_file: str) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f"{source_file}: byte {exc.start} is neither UTF-8 nor Windows-1252 text. "
-            "Save the file from Excel as 'CSV UTF-8 (comma delimited)' and import it again."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}: byte {start} is neither UTF-8 nor Windows-1252 text. Save the file from Excel as 'CSV UTF-8 "
+            "(comma delimited)' and import it again.", file=source_file, start=exc.start)) from None
 
 
 def _field_too_long(source_file: str, line: int) -> ImportFileError:
-    return ImportFileError(
-        f"{source_file}, line {line}: a cell reaching this line holds more than {csv.field_size_limit():,} characters, the most "
-        "one CSV cell may hold. Shorten that cell (or move long text to a linked document), or look for a "
-        "quote (\") that is never closed, which turns the rest of the file into one cell."
-    )
+    return ImportFileError(Message(
+        "{file}, line {line}: a cell reaching this line holds more than {limit} characters, the most one CSV cell "
+        "may hold. Shorten that cell (or move long text to a linked document), or look for a quote (\") that is "
+        "never closed, which turns the rest of the file into one cell.", file=source_file, line=line,
+        limit=Figure(csv.field_size_limit())))
 
 
 def _is_field_limit(exc: csv.Error) -> bool:
@@ -987,11 +1005,10 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
             "{file}: the file is empty (0 bytes). Export the sheet again as CSV with a "
             "header row such as Name, Town, Latitude, Longitude.", file=source_file))
     if len(data) > MAX_CSV_BYTES:
-        raise ImportFileError(
-            f"{source_file}: the file is {len(data) / _MB:,.0f} MB, over the {MAX_CSV_BYTES // _MB} MB limit "
-            "for one audit sheet. Split it into several files (e.g. one per layer), or remove columns "
-            "that are not needed."
-        )
+        raise ImportFileError(Message(
+            "{file}: the file is {size} MB, over the {limit} MB limit for one audit sheet. Split it into "
+            "several files (e.g. one per layer), or remove columns that are not needed.", file=source_file,
+            size=Figure(len(data) / _MB), limit=MAX_CSV_BYTES // _MB))
     text, encoding = _decode(data, source_file)
     if not text.strip():
         raise ImportFileError(Message(
@@ -1007,10 +1024,9 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
         # Excel's "sep=;" line names the delimiter and is not shown as a row.
         delimiters, text = (first_line[4],), rest
         if not _usable_delimiter(delimiters[0]):
-            raise ImportFileError(
-                f"{source_file}, line 1: 'sep={first_line[4]}' names a separator that cannot separate "
-                "cells. Delete that line or write sep=, or sep=; and import the file again."
-            )
+            raise ImportFileError(Message(
+                "{file}, line 1: 'sep={value}' names a separator that cannot separate cells. Delete that line "
+                "or write sep=, or sep=; and import the file again.", file=source_file, value=first_line[4]))
     sniffed = _sniff(text, source_file, delimiters)
     if sniffed is None:
         head_reader = csv.reader(io.StringIO(text, newline=""))
@@ -1027,17 +1043,16 @@ def features_from_csv(data: bytes, source_file: str, *, country: str | None = No
     delimiter, _ = sniffed
     reader = _Reader(source_file, country)
     if encoding != "UTF-8":
-        reader.notes.append(f"read as {encoding} text (not UTF-8).")
+        reader.notes.append(Text("read as {encoding} text (not UTF-8).", encoding=encoding))
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         reader.read_table(rows, sheet=None)
     except csv.Error as exc:
         if _is_field_limit(exc):
             raise _field_too_long(source_file, rows.line_num) from None
-        raise ImportFileError(
-            f"{source_file}, row {rows.line_num}: {exc}. Check the quotes on that line, "
-            "or export the sheet again as CSV."
-        ) from None
+        raise ImportFileError(Message(
+            "{file}, row {row}: {reason}. Check the quotes on that line, or export the sheet again as CSV.",
+            file=source_file, row=rows.line_num, reason=str(exc))) from None
     return reader.finish()
 
 

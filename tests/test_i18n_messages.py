@@ -2,23 +2,36 @@
 the Gaps page runs in sv and pl with no English left."""
 from __future__ import annotations
 
+import ast
+import importlib
+import io
 import json
 import pickle
 import re
+import zipfile
+from pathlib import Path
 
 import pytest
 from apptest_helpers import demo_copy, run_page, texts
+from openpyxl import Workbook
 
 import i18n
 from atlas.denominator import Denominator
-from errors import ImportFileError
+from errors import AtlasError, ImportFileError
 from geography.boundaries import boundary_for
+from geography.network import build_networks
 from geography.regions import load_regions
 from geography.settlements import SETTLEMENT_CAVEAT
 from i18n import Text, tr
+from i18n.formats import Figure
 from i18n.update import extract
-from loaders import read_bytes
+from loaders import read_bytes, safe_zip
+from loaders.errors import UnsafeFileError
+from loaders.gazetteer import geocode
+from loaders.grids import demand_from_grid_csv, demand_from_raster
+from loaders.population import demand_from_bytes
 
+ROOT = Path(__file__).resolve().parents[1]
 NBSP = "\u00a0"
 # English words of these messages that must not be left in a translation.
 ENGLISH = ("is outside", "Check the column order", "not valid XML", "no header row found", "the file is empty",
@@ -123,6 +136,177 @@ def test_the_new_messages_are_extracted():
                      "approximate boundary: {parts}; not an official boundary of the whole region",
                      "Towns beyond reach of {layer} ({count})"):
         assert expected in ids
+
+
+# -- every loader family: the same file, place and value, in the reader's words ----------------------
+def shown_in(message, lang: str) -> str:
+    """`message` (an error, or a `Text` such as a rejected row's reason) as a reader of `lang` sees it."""
+    with i18n.use(lang):
+        return str(message) if isinstance(message, BaseException) else tr(message)
+
+
+def check_translated(message, *, same: tuple[str, ...], english: tuple[str, ...]) -> None:
+    """In sv and pl the message differs from English, names everything in `same` and none of `english`."""
+    original = str(message)
+    assert all(part in original for part in same) and all(words in original for words in english)
+    for lang in ("sv", "pl"):
+        shown = shown_in(message, lang)
+        assert shown != original
+        assert [part for part in same if part not in shown] == [], (lang, shown)
+        assert [words for words in english if words in shown] == [], (lang, shown)
+
+
+def raised(call, *args, **kwargs) -> AtlasError:
+    with pytest.raises(AtlasError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+def test_a_damaged_workbook_says_what_it_is_and_how_to_save_it():
+    error = raised(read_bytes, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "nav.xlsx")
+    check_translated(error, same=("nav.xlsx: ", "(.xls)", ".xlsx", ".xlsm", "Excel", "LibreOffice"),
+                     english=("old-style", "only .xlsx and .xlsm are read", "Open it in Excel"))
+
+
+def test_a_workbook_over_the_cell_limit_names_the_sheet_the_range_and_the_limit():
+    book = Workbook()
+    book.active.title = "Nav"
+    book.active.append(["Name", "Town"])
+    book.active.append(["Old mill", "Karlshamn"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:  # one value in the grid's last cell
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is>'
+                                                           b"<t>x</t></is></c></row></sheetData>")
+            archive.writestr(info, content)
+    error = raised(read_bytes, out.getvalue(), "blekinge.xlsx")
+    assert str(error).startswith("blekinge.xlsx, sheet 'Nav': the used range A1:XFD1048576 holds 17 billion cells")
+    check_translated(error, same=("blekinge.xlsx", "'Nav'", "A1:XFD1048576", "17 ", "Ctrl+End"),
+                     english=("used range", "billion", "over the", "limit for one sheet", "Delete the stray cells"))
+    assert f"2{NBSP}000{NBSP}000" in shown_in(error, "sv")  # the limit written as Swedes write it
+
+
+def test_geojson_bad_geometry_and_damaged_file():
+    result = read_bytes(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Hub"}, "geometry": {"type": "Point", "coordinates": [15.59, 95.3]}},
+        {"type": "Feature", "properties": {"name": "Ok"}, "geometry": {"type": "Point", "coordinates": [15.59, 56.16]}},
+    ]}).encode(), "hubs.geojson")
+    assert len(result.features) + len(result.rejected) == result.rows_read == 2
+    [row] = result.rejected
+    assert row.where == "feature 1"
+    check_translated(row.reason, same=("95.3", "15.59", "−90…90"),
+                     english=("is outside", "Swapping them", "GeoJSON stores longitude first"))
+    error = raised(read_bytes, b'{"type": "FeatureCollection", "features": [', "hubs.geojson")
+    check_translated(error, same=("hubs.geojson: ", "JSON", " 1, ", " 44"),
+                     english=("not valid JSON", "line 1", "Check the file was saved completely"))
+
+
+def test_grid_csv_and_geotiff_errors_name_the_file_and_what_it_holds():
+    error = raised(demand_from_grid_csv, b"foo;bar\n1;2\n", "geostat.csv")
+    check_translated(error, same=("geostat.csv: ", "GRD_ID", "foo, bar", "CRS3035RES1000mN3000000E4000000"),
+                     english=("no GRD_ID column", "names each cell", "for a table of places"))
+    error = raised(demand_from_raster, b"this is not a GeoTIFF", "ghs_pop.tif")
+    check_translated(error, same=("ghs_pop.tif: ", "GeoTIFF", "GHS-POP", "WorldPop", "Eurostat"),
+                     english=("not a GeoTIFF we can read", "Export the population raster"))
+
+
+def test_a_population_file_names_its_columns_and_each_rejected_row():
+    error = raised(demand_from_bytes, b"name,lat,lon\nA,53.27,-8.1\n", "pop.csv")
+    check_translated(error, same=("pop.csv: ", "name, lat, lon", "'population'"),
+                     english=("no population column", "Name the column"))
+    load = demand_from_bytes(b"name,lat,lon,population\nA,53.27,-8.1,lots\nB,53.3,-8.2,120\n", "pop.csv")
+    assert load.accepted + len(load.rejected) == load.rows_read == 2
+    [row] = load.rejected
+    assert row.where == "row 2"
+    check_translated(row.reason, same=("population: ", "'lots'", ">= 0"),
+                     english=("is not a number", "give a whole number", "Fix the row"))
+
+
+def test_a_zip_bomb_is_refused_with_the_entry_and_the_limit():
+    info = zipfile.ZipInfo("doc.kml")
+    info.file_size, info.compress_size = 300 * 1024 * 1024, 1024 * 1024
+    with pytest.raises(UnsafeFileError) as caught:
+        safe_zip.check_member_size(info, "mayo.kmz")
+    check_translated(caught.value, same=("mayo.kmz: ", "'doc.kml'", "300 MB", "200 MB"),
+                     english=("would unpack to", "zip bomb", "Split the map"))
+
+
+def test_an_ambiguous_town_lists_the_places_in_every_language():
+    reason = geocode("Roscommon").reason
+    assert reason.startswith("town 'Roscommon' is ambiguous: 2 places match (")
+    check_translated(reason, same=("'Roscommon'", " 2 ", "(IE, ", "53.6333, -8.1833", "44.4984, -84.5920"),
+                     english=("is ambiguous", "places match", "pop.", "or the country"))
+    assert f"6{NBSP}555" in shown_in(reason, "sv")  # the population written as Swedes write it
+
+
+def test_a_network_file_that_is_empty_says_where_to_get_one(tmp_path):
+    (tmp_path / "blekinge.osm.pbf").write_bytes(b"")
+    error = raised(build_networks, tmp_path / "blekinge.osm.pbf")
+    check_translated(error, same=("blekinge.osm.pbf: ", ".osm.pbf", "Geofabrik", "BBBike"),
+                     english=("the file is empty", "Download the region's"))
+
+
+def test_siting_notes_read_in_the_language_with_its_figures():
+    note = Text("Exact optimum not computed: {count} candidates reach uncovered settlements (limit {limit}); "
+                "raise exact_limit to try.", count=Figure(12345), limit=Figure(5000))
+    assert note == ("Exact optimum not computed: 12,345 candidates reach uncovered settlements (limit 5,000); "
+                    "raise exact_limit to try.")
+    assert f"12{NBSP}345" in shown_in(note, "sv") and "exact_limit" in shown_in(note, "pl")
+    check_translated(note, same=("exact_limit",), english=("Exact optimum", "candidates reach"))
+
+
+# -- no loader error is left as a plain f-string ---------------------------------------------------
+SCANNED = ("loaders", "geography")
+# Files whose errors are not ours to wrap yet: `path: reason` each.
+ALLOWED = {
+    "geography/network_files.py": "stored street networks (travel-time UI work in progress): wrap when it settles",
+}
+
+
+def plain_errors(root: Path) -> list[str]:
+    """Every `SomeAtlasError(<text>)` in the scanned packages whose message is a plain string, not a Message."""
+    found = []
+    for path in sorted(p for folder in SCANNED for p in (root / folder).glob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel in ALLOWED:
+            continue
+        module = importlib.import_module(rel.removesuffix(".py").replace("/", "."))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+                continue
+            error = getattr(module, node.func.id, None)
+            if not (isinstance(error, type) and issubclass(error, AtlasError)):
+                continue
+            text = node.args[0]
+            plain = (isinstance(text, (ast.JoinedStr, ast.BinOp))
+                     or (isinstance(text, ast.Constant) and isinstance(text.value, str))
+                     or (isinstance(text, ast.Call) and (getattr(text.func, "id", "") == "str"
+                                                         or isinstance(text.func, ast.Attribute))))
+            if plain:
+                found.append(f"{rel}:{node.lineno}: {node.func.id}({ast.unparse(text)[:60]}…)")
+    return found
+
+
+def test_no_loader_error_is_a_plain_string():
+    assert plain_errors(ROOT) == []
+
+
+def test_the_scan_finds_a_plain_f_string(tmp_path):
+    (tmp_path / "loaders").mkdir()
+    (tmp_path / "geography").mkdir()
+    for name in ("loaders/kml.py", "geography/areas.py"):
+        (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    with (tmp_path / "loaders" / "kml.py").open("a", encoding="utf-8") as handle:
+        handle.write('\n\ndef _late(name):\n    raise ImportFileError(f"{name}: broken.")\n')
+    with (tmp_path / "geography" / "areas.py").open("a", encoding="utf-8") as handle:
+        handle.write('\n\ndef _later(name):\n    raise ImportFileError("broken: " + name)\n')
+    found = plain_errors(tmp_path)
+    assert len(found) == 2
+    assert found[0].startswith("geography/areas.py:") and found[1].startswith("loaders/kml.py:")
 
 
 # -- the Gaps page in Swedish and Polish ------------------------------------------------------------
