@@ -25,6 +25,7 @@ import pandas as pd
 from errors import ImportFileError, UsageError
 from geography._cache import now_utc
 from geography.network import MODES, RoadNetwork, load_network
+from i18n import Message
 
 INDEX = "street_networks"
 PREFIX = "network/"
@@ -118,8 +119,8 @@ def import_network(workspace, data: bytes, file: str, *, folder: str | Path) -> 
     """
     name = Path(file).name
     if not data:
-        raise ImportFileError(f"{name}: the file is empty. Download the region's .osm.pbf extract again "
-                              "(Geofabrik or BBBike).")
+        raise ImportFileError(Message(
+            "{file}: the file is empty. Download the region's .osm.pbf extract again (Geofabrik or BBBike).", file=name))
     digest = hashlib.sha256(data).hexdigest()
     entry = StoredNetwork(name, digest, len(data), imported_at=now_utc())
     path = _write_extract(Path(folder), entry.extract_name, data)
@@ -127,7 +128,10 @@ def import_network(workspace, data: bytes, file: str, *, folder: str | Path) -> 
         networks = {mode: load_network(path, mode, cache_dir=folder) for mode in MODES}
     except ImportFileError as exc:
         path.unlink(missing_ok=True)
-        raise ImportFileError(str(exc).replace(entry.extract_name, name, 1)) from None
+        message = exc.args[0]  # about the copy written for routing: name the user's file instead
+        if isinstance(message, Message) and message.params.get("file") == entry.extract_name:
+            message = Message(message.template, **{**message.params, "file": name})
+        raise ImportFileError(message) from None
     entry.counts = {mode: {"nodes": net.nodes, "edges": net.edges} for mode, net in networks.items()}
     lon = np.concatenate([net.lon for net in networks.values()])
     lat = np.concatenate([net.lat for net in networks.values()])
@@ -160,8 +164,8 @@ def get_network(workspace, sha256: str) -> StoredNetwork:
     for entry in stored_networks(workspace):
         if entry.sha256 == sha256:
             return entry
-    raise UsageError("the street network is no longer in this workspace (removed meanwhile). Reload the page, or "
-                     "import the .osm.pbf extract again on the Data page.")
+    raise UsageError(Message("the street network is no longer in this workspace (removed meanwhile). Reload the "
+                             "page, or import the .osm.pbf extract again on the Data page."))
 
 
 def extract_path(workspace, entry: StoredNetwork, folder: str | Path) -> Path:
@@ -171,8 +175,8 @@ def extract_path(workspace, entry: StoredNetwork, folder: str | Path) -> Path:
         return path
     stored = workspace.read_table(entry.table)
     if stored is None or stored.empty:
-        raise UsageError(f"street network {entry.file}: its stored extract is missing; import it again on the Data "
-                         "page.")
+        raise UsageError(Message("street network {file}: its stored extract is missing; import it again on the Data "
+                                 "page.", file=entry.file))
     data = b"".join(base64.b64decode(chunk) for chunk in stored["b64"].tolist())
     return _write_extract(Path(folder), entry.extract_name, data)
 
