@@ -20,10 +20,10 @@ from atlas.dashboard import (
     suggested_site_feature,
     uncovered_table,
 )
-from loaders.layers import LAYERS
-from maps.style import layer_label, layer_short_label, sector_label
 from i18n import formats, ngettext, tr
 from i18n import gettext as _
+from loaders.layers import LAYERS
+from maps.style import layer_label, layer_short_label, sector_label
 from maps.text import markdown_text as md
 
 
@@ -31,7 +31,12 @@ def travel_gaps(network: dict, mode: str, minutes: tuple[tuple[str, float], ...]
                 sector: str, k: int) -> None:
     """The page in minutes of travel by `mode` on the region's street network (the km page's figures, tables, map)."""
     from analysis.travel import uncovered as uncovered_minutes
-    from atlas.travel_views import minutes_table, mode_phrase, off_network_table, reach_text
+    from atlas.travel_views import (
+        minutes_table,
+        mode_phrase,
+        off_network_table,
+        reach_text,
+    )
     from geography.network import assumptions
 
     key, sha, limit = ctx.key(), network["sha256"], dict(minutes)
@@ -201,8 +206,8 @@ if not ui.empty_state(ctx, "the gap analysis"):
                                                      5, 120, step=5, key=ui.minutes_key(ctx, layer))))
                             for col, layer in zip(cols, LAYERS))
         radius = () if measure == "minutes" else tuple(
-            (layer, float(col.slider(_("{layer} radius (km)").format(layer=layer_label(layer)), 1, 100, int(round(defaults[layer])),
-                                     key=f"gaps.radius.{ctx.region.id}.{layer}")))
+            (layer, float(col.slider(_("{layer} radius (km)").format(layer=layer_label(layer)), 1, 100,
+                                     round(defaults[layer]), key=f"gaps.radius.{ctx.region.id}.{layer}")))
             for col, layer in zip(cols, LAYERS)
         )
         choices, sites_col, drawings = st.columns(3)

@@ -33,12 +33,18 @@ def empty_workspace(tmp_path: Path) -> Path:
     return folder
 
 
-def run_page(page: str, workspace: Path, **state) -> AppTest:
-    """Run Home (app.py) with `workspace` in the sidebar, switch to `page` and return the finished AppTest."""
+def run_page(page: str, workspace: Path, *, query: dict[str, str] | None = None, **state) -> AppTest:
+    """Run Home (app.py) with `workspace` in the sidebar, switch to `page` and return the finished AppTest.
+
+    `query` is the URL's query string on opening (a shared link: ``{"lang": "sv"}``); `state`
+    sets session-state keys first.
+    """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
     at.session_state[ui.WORKSPACE] = str(workspace)
     for key, value in state.items():
         at.session_state[key] = value
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
     at.run()
     if page != "app.py":
         at.switch_page(page)

@@ -5,7 +5,7 @@ import datetime
 import threading
 
 import pytest
-from apptest_helpers import TIMEOUT_S, demo_copy, texts
+from apptest_helpers import demo_copy, run_page, texts
 from streamlit.testing.v1 import AppTest
 
 import i18n
@@ -15,7 +15,6 @@ from errors import AtlasError, UsageError
 from i18n import formats
 from i18n.update import extract
 from maps.style import layer_label
-from tests.apptest_helpers import ROOT
 
 NBSP = "\u00a0"
 
@@ -92,10 +91,9 @@ def test_each_thread_keeps_its_own_language():
 
 
 def test_use_restores_the_language_even_after_an_error():
-    with pytest.raises(ValueError):
-        with i18n.use("pl"):
-            assert i18n.current() == "pl"
-            raise ValueError
+    with pytest.raises(ValueError), i18n.use("pl"):
+        assert i18n.current() == "pl"
+        raise ValueError
     assert i18n.current() == "en"
 
 
@@ -141,15 +139,7 @@ NAV = {"sv": ["Start", "Karta", "Luckor", "Jämför", "Data", "Exportera", "Pres
 
 def run_in(lang: str, page: str, workspace) -> AppTest:
     """Open Home with ``?lang=`` in the URL (a shared link), then go to `page` as a reader would."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    at.session_state[ui.WORKSPACE] = str(workspace)
-    at.query_params["lang"] = lang
-    at.run()
-    if page != "app.py":
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(page, workspace, query={"lang": lang})
 
 
 def shown(at: AppTest) -> str:

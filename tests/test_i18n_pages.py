@@ -5,7 +5,7 @@ import json
 import re
 
 import pytest
-from apptest_helpers import TIMEOUT_S, demo_copy, texts
+from apptest_helpers import demo_copy, run_page, texts
 from streamlit.testing.v1 import AppTest
 
 import i18n
@@ -16,7 +16,6 @@ from i18n.update import extract
 from loaders.vocabulary import KINDS, SECTORS
 from maps.legend import ATTRIBUTIONS
 from maps.style import KIND_LABELS, SECTOR_LABELS, kind_label, sector_label
-from tests.apptest_helpers import ROOT
 
 NBSP = "\u00a0"
 # The files this pass wrapped: their English strings must not be seen on a Swedish or Polish page.
@@ -61,16 +60,7 @@ def speaking():
 
 def open_page(lang: str, page: str, workspace, **state) -> AppTest:
     """Open Home with ``?lang=`` (a shared link), then go to `page` as a reader would."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    at.session_state[ui.WORKSPACE] = str(workspace)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(page, workspace, query={"lang": lang}, **state)
 
 
 def visible(at: AppTest) -> str:
@@ -190,10 +180,7 @@ def test_present_speaks_the_language(tmp_path, lang, english, speaking):
 
 
 def test_a_bad_step_in_the_address_is_told_in_the_language(tmp_path):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    at.session_state[ui.WORKSPACE] = str(demo_copy(tmp_path))
-    at.query_params["lang"] = "pl"
-    at.run()
+    at = run_page("app.py", demo_copy(tmp_path), query={"lang": "pl"})
     at.switch_page(PAGES["present"])
     at.query_params["step"] = "9"
     at.run()

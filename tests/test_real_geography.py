@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import geopandas as gpd
 import numpy as np
 import pyproj
 import pytest
