@@ -8,9 +8,10 @@ hub coverage discs; Present shows its last step (suggested sites).
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from maps.story import STEPS  # noqa: E402
-from tests.browser import browser, free_port, set_viewport, wait_for_server  # noqa: E402
+from tests.browser import browser, set_viewport, streamlit_server  # noqa: E402
 
 OUT = ROOT / "docs"
 PAGES = {"home": "", "map": "map", "gaps": "gaps", "compare": "compare", "present": f"present?step={len(STEPS)}"}
@@ -53,19 +54,26 @@ def show_discs(driver: webdriver.Chrome) -> None:
     time.sleep(0.8)
 
 
-def main(pages: tuple[str, ...] = tuple(PAGES)) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--client.toolbarMode", "minimal"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    driver = None
-    try:
-        wait_for_server(url)
+@contextmanager
+def demo_app() -> Iterator[tuple[webdriver.Chrome, str]]:
+    """A headless Chromium and the app on the demo workspace (usage statistics off, no Deploy button)."""
+    with streamlit_server("--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal") as url:
         driver = browser()
+        try:
+            yield driver, url
+        finally:
+            driver.quit()
+
+
+def save(driver: webdriver.Chrome, name: str) -> None:
+    target = OUT / f"{name}.png"
+    driver.save_screenshot(str(target))
+    print(target.relative_to(ROOT))
+
+
+def main(pages: tuple[str, ...] = tuple(PAGES)) -> None:
+    """Save each of `pages` at every size in `SIZES` as ``docs/<page>_<w>x<h>.png``."""
+    with demo_app() as (driver, url):
         for width, height in SIZES:
             set_viewport(driver, width, height)
             for name in pages:
@@ -73,14 +81,7 @@ def main(pages: tuple[str, ...] = tuple(PAGES)) -> None:
                 settle(driver, canvas=name != "compare")
                 if name == "map":
                     show_discs(driver)
-                target = OUT / f"{name}_{width}x{height}.png"
-                driver.save_screenshot(str(target))
-                print(target.relative_to(ROOT))
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        server.wait(timeout=20)
+                save(driver, f"{name}_{width}x{height}")
 
 
 LANGUAGE_SHOTS = ("sv", "pl")  # Present in Swedish and Polish at 1280x720: docs/present_<lang>.png
@@ -88,30 +89,12 @@ LANGUAGE_SHOTS = ("sv", "pl")  # Present in Swedish and Polish at 1280x720: docs
 
 def language_screens(langs: tuple[str, ...] = LANGUAGE_SHOTS) -> None:
     """Save Present's last step in each of `langs` at a projector's 1280x720 as ``docs/present_<lang>.png``."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--client.toolbarMode", "minimal"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    driver = None
-    try:
-        wait_for_server(url)
-        driver = browser()
+    with demo_app() as (driver, url):
         set_viewport(driver, 1280, 720)
         for lang in langs:
             driver.get(url + f"present?step={len(STEPS)}&lang={lang}")
             settle(driver)
-            target = OUT / f"present_{lang}.png"
-            driver.save_screenshot(str(target))
-            print(target.relative_to(ROOT))
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        server.wait(timeout=20)
+            save(driver, f"present_{lang}")
 
 
 if __name__ == "__main__":
