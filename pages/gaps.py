@@ -122,15 +122,23 @@ def travel_gaps(network: dict, mode: str, minutes: tuple[tuple[str, float], ...]
                 st.caption(md(siting_sentence(siting)) + " " + md(tr(siting.method)) + ". "
                            + " ".join(md(tr(n)) for n in siting.notes))
                 site_picker(sites, focus)
-            elif k:
-                st.caption(_("No new site adds anyone: everyone a candidate site could reach is already {reach} of "
-                             "{layer}.").format(reach=reach_text(limit[focus], mode), layer=layer_label(focus).lower()))
             else:
-                st.caption(_("Set 'New sites to suggest' above 0 to search for sites."))
-        if st.session_state.get(ui.SAVED_SITE):
-            st.success(st.session_state.pop(ui.SAVED_SITE))
+                no_sites(k, _("No new site adds anyone: everyone a candidate site could reach is already {reach} of "
+                              "{layer}.").format(reach=reach_text(limit[focus], mode), layer=layer_label(focus).lower()))
+        saved_site()
     except ui.USER_ERRORS as exc:
         st.error(md(exc))
+
+
+def no_sites(k: int, nobody_helped: str) -> None:
+    """Say why no site is suggested: none was asked for, or (`nobody_helped`) none would reach anyone new."""
+    st.caption(nobody_helped if k else _("Set 'New sites to suggest' above 0 to search for sites."))
+
+
+def saved_site() -> None:
+    """The message of a site just saved (shown once, after the rerun the save caused)."""
+    if st.session_state.get(ui.SAVED_SITE):
+        st.success(st.session_state.pop(ui.SAVED_SITE))
 
 
 def metric_label(layer: str) -> str:
@@ -292,13 +300,10 @@ if not ui.empty_state(ctx, "the gap analysis"):
                     st.caption(_("'planned nearby': a planned facility of this layer already lies within reach of "
                                  "the site; turn on 'Count planned sites' to see the gaps the plans leave."))
                 site_picker(sites, focus)
-            elif k:
-                st.caption(_("No new site adds anyone: everyone a candidate site could reach is already within "
-                             "{km} of {layer}.").format(km=formats.km(dict(radius)[focus]),
-                                                        layer=layer_label(focus).lower()))
             else:
-                st.caption(_("Set 'New sites to suggest' above 0 to search for sites."))
-        if st.session_state.get(ui.SAVED_SITE):
-            st.success(st.session_state.pop(ui.SAVED_SITE))
+                no_sites(k, _("No new site adds anyone: everyone a candidate site could reach is already within "
+                              "{km} of {layer}.").format(km=formats.km(dict(radius)[focus]),
+                                                         layer=layer_label(focus).lower()))
+        saved_site()
     except ui.USER_ERRORS as exc:
         st.error(md(exc))
