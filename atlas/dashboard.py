@@ -83,10 +83,13 @@ def coverage_sentence(radius_km: dict[str, float]) -> str:
              "reach of all three at once.").format(radii=parts)
 
 
-def uncovered_table(uncovered: pd.DataFrame, *, layer: str | None = None) -> pd.DataFrame:
-    """Flatten `analysis.gaps.uncovered` into a display table: town, population, missing, km per layer.
+def uncovered_table(uncovered: pd.DataFrame, *, layer: str | None = None, unit: str = "km") -> pd.DataFrame:
+    """Flatten an uncovered-towns frame into a display table: town, population, missing, distance per layer.
 
-    With `layer`, keep only the towns beyond reach of that layer.
+    `uncovered` is `analysis.gaps.uncovered` (``unit="km"``: great-circle km per layer) or
+    `analysis.travel.uncovered` (``unit="min"``: minutes of travel per layer, NaN where no
+    facility can be reached by road, plus ``on network``). With `layer`, keep only the towns
+    beyond reach of that layer.
     """
     rows = uncovered
     if layer is not None:
@@ -96,10 +99,11 @@ def uncovered_table(uncovered: pd.DataFrame, *, layer: str | None = None) -> pd.
         "population": rows["population"].to_numpy(dtype=np.int64),
         "missing": [", ".join(m) for m in rows["missing"]],
     })
+    nearest = rows["nearest_km" if unit == "km" else "nearest_minutes"]
     for name in LAYERS:
-        table[f"{name} km"] = [
-            _round_km(d.get(name)) if isinstance(d, dict) else np.nan for d in rows["nearest_km"]
-        ]
+        table[f"{name} {unit}"] = [_round_km(d.get(name)) if isinstance(d, dict) else np.nan for d in nearest]
+    if "on_network" in rows:
+        table["on network"] = rows["on_network"].to_numpy(dtype=bool)
     return table.reset_index(drop=True)
 
 

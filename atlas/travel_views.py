@@ -1,7 +1,6 @@
 """What the dashboard shows of travel-time results, without Streamlit: phrases, tables, catchment polygons."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import geopandas as gpd
@@ -30,35 +29,6 @@ def mode_phrase(mode: str) -> str:
 def reach_text(minutes: float, mode: str) -> str:
     """ "within 30 min by car" in the current language."""
     return _("within {minutes} {mode}").format(minutes=formats.minutes(minutes), mode=mode_phrase(mode))
-
-
-def minutes_table(uncovered: pd.DataFrame, *, layer: str | None = None) -> pd.DataFrame:
-    """Flatten `analysis.travel.uncovered` into a display table: town, population, missing, minutes per layer.
-
-    Minutes are NaN where no facility of the layer can be reached by road (an island, or a
-    town off the network: ``on network`` says which). With `layer`, only the towns beyond
-    reach of that layer.
-    """
-    rows = uncovered
-    if layer is not None:
-        rows = rows[rows["missing"].map(lambda m: layer in m)]
-    table = pd.DataFrame({
-        "town": rows["name"].to_numpy(dtype=object),
-        "population": rows["population"].to_numpy(dtype=np.int64),
-        "missing": [", ".join(m) for m in rows["missing"]],
-    })
-    for name in LAYERS:
-        table[f"{name} min"] = [_round(d.get(name)) if isinstance(d, dict) and name in d else math.nan
-                                for d in rows["nearest_minutes"]]
-    table["on network"] = rows["on_network"].to_numpy(dtype=bool)
-    return table.reset_index(drop=True)
-
-
-def _round(value: Any) -> float:
-    if value is None:
-        return math.nan
-    value = float(value)
-    return round(value, 1) if math.isfinite(value) else math.nan
 
 
 def off_network_table(off_network: pd.DataFrame) -> pd.DataFrame:

@@ -31,12 +31,7 @@ def travel_gaps(network: dict, mode: str, minutes: tuple[tuple[str, float], ...]
                 sector: str, k: int) -> None:
     """The page in minutes of travel by `mode` on the region's street network (the km page's figures, tables, map)."""
     from analysis.travel import uncovered as uncovered_minutes
-    from atlas.travel_views import (
-        minutes_table,
-        mode_phrase,
-        off_network_table,
-        reach_text,
-    )
+    from atlas.travel_views import mode_phrase, off_network_table, reach_text
     from geography.network import assumptions
 
     key, sha, limit = ctx.key(), network["sha256"], dict(minutes)
@@ -108,7 +103,7 @@ def travel_gaps(network: dict, mode: str, minutes: tuple[tuple[str, float], ...]
 
         left, right = st.columns([3, 2])
         with left:
-            table = minutes_table(towns, layer=focus)
+            table = uncovered_table(towns, layer=focus, unit="min")
             st.subheader(_("Towns not {reach} of {layer} ({count})").format(
                 reach=reach_text(limit[focus], mode), layer=layer_label(focus).lower(),
                 count=formats.number(len(table))))
