@@ -29,9 +29,11 @@ exact (`_contract`). Nearest-facility times for every node come from one multi-s
 Dijkstra on that graph (``scipy.sparse.csgraph.dijkstra`` with ``min_only=True``; a
 facility on a chain joins it as an extra row), then every chain node's time from the
 ends of its chain and any facility along it, vectorised. Coverage matrices for siting
-come from bounded searches (``limit=``) in chunks of candidates, keeping only the demand
-pairs (a sparse result, never a dense node x node matrix). scipy's Dijkstra holds the
-GIL, so threads would not help.
+come from one bounded search per candidate on that graph, compiled with numba and run in
+parallel over candidates (`analysis._bounded`: a 4-ary-heap Dijkstra that stops at the
+limit and records only the demand pairs it reaches; a sparse result, never a dense node x
+node matrix). Without numba they fall back to scipy's Dijkstra (``limit=``) in chunks of
+candidates, which holds the GIL, so threads would not help.
 
 **Isochrones.** The nodes from which a facility is reached within T minutes, drawn as
 their concave hull (shapely, ``ratio`` 0.3) in an equidistant projection centred on the
@@ -54,6 +56,8 @@ from scipy.sparse import csgraph
 from analysis.base import demand_population, lonlat, select_facilities, to_wgs84
 from analysis.distance import km_from_chord, to_xyz
 from analysis.siting import GREEDY, SitingResult, _candidate_frame, exact, greedy
+from i18n import Text
+from i18n.formats import Figure
 from loaders.layers import LAYERS
 
 MEASURE = "minutes"
@@ -237,6 +241,15 @@ def _contract(forward: sparse.csr_matrix) -> _Chains:
                    total[visit_walk] - visit_cum, first, second, np.flatnonzero(first >= 0))
 
 
+def _compiled():
+    """`analysis._bounded` (numba, imported on first use: ~0.2 s), or None where numba is not installed."""
+    try:
+        from analysis import _bounded
+    except ImportError:  # pragma: no cover - numba is a requirement; scipy's Dijkstra is the fallback
+        return None
+    return _bounded
+
+
 class Router:
     """A network prepared for queries: forward and reversed CSR matrices and a k-d tree of its nodes.
 
@@ -388,13 +401,33 @@ class Router:
         when the journey from demand node j to candidate node i takes at most `minutes`.
         ``-1`` entries (off network) have no entries.
         """
+        return self._coverage(candidates, demand, minutes, with_seconds=False)[0]
+
+    def coverage_seconds(self, candidates: np.ndarray, demand: np.ndarray, minutes: float) -> sparse.csr_matrix:
+        """Seconds of each journey from demand node j to candidate node i that takes at most `minutes`.
+
+        A float ``csr_matrix`` (len(candidates), len(demand)) holding exactly the pairs of
+        `coverage_matrix` (a journey of 0 s, a candidate on a demand node, is stored).
+        """
+        return self._coverage(candidates, demand, minutes)[0]
+
+    def _coverage(self, candidates: np.ndarray, demand: np.ndarray, minutes: float, *, with_seconds: bool = True,
+                  engine: str | None = None) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """`coverage_seconds` (`coverage_matrix` without seconds), and the contracted rows each candidate settled.
+
+        `engine` ``"numba"`` (the default when numba imports) runs compiled searches in
+        parallel (`analysis._bounded`); ``"scipy"`` runs ``csgraph.dijkstra(limit=)`` in
+        chunks (the fallback without numba, and the benchmark's "before").
+        """
+        compiled = _compiled() if engine in (None, "numba") else None
+        engine = engine or ("numba" if compiled is not None else "scipy")
         candidates = np.asarray(candidates, dtype=np.int64)
         demand = np.asarray(demand, dtype=np.int64)
         shape = (len(candidates), len(demand))
         valid = np.flatnonzero(candidates >= 0)
         cols = np.flatnonzero(demand >= 0)
         if valid.size == 0 or cols.size == 0:
-            return sparse.csr_matrix(shape, dtype=bool)
+            return sparse.csr_matrix(shape, dtype=float if with_seconds else bool), np.zeros(0, dtype=np.int64)
         unique, inverse = np.unique(candidates[valid], return_inverse=True)
         limit = float(minutes) * 60.0 + TOLERANCE_S
         ch = self._chains
@@ -417,10 +450,49 @@ class Router:
         hang_extra = np.concatenate([np.zeros(kept_col.size), ch.visit_rem[visits]])[order]
         hang_count = np.bincount(hang_row, minlength=graph.shape[0])
         hang_start = np.cumsum(hang_count) - hang_count
+        if engine == "numba":
+            # A demand node on the same walk as a candidate, no later along it: straight along the walk.
+            by_visit = np.argsort(visits, kind="stable")
+            visit_start = np.concatenate([[0], np.cumsum(np.bincount(visits, minlength=ch.visit_node.size))])
+            own = np.column_stack([ch.first[unique], ch.second[unique]])
+            hang_ptr = np.concatenate([[0], np.cumsum(hang_count)])
+            indptr, found, seconds, settled = compiled.run(
+                graph.indptr, graph.indices, graph.data, starts, hang_ptr, cols[hang_col], hang_extra, own,
+                ch.visit_walk, ch.visit_cum, visit_start, cols[visit_col[by_visit]], limit, len(demand),
+                with_seconds=with_seconds)
+        else:
+            indptr, found, seconds, settled = self._coverage_scipy(graph, starts, unique, hang_start, hang_count,
+                                                                   hang_col, hang_extra, visits, visit_col, limit,
+                                                                   targets.size, with_seconds)
+            found = cols[found]
+        if not with_seconds:
+            seconds = np.ones(found.size, dtype=bool)
+        index = np.int32 if max(found.size, len(demand)) < 2**31 else np.int64
+        found, indptr = found.astype(index, copy=False), indptr.astype(index, copy=False)
+        take = np.full(len(candidates), unique.size, dtype=np.int64)
+        take[valid] = inverse
+        if np.array_equal(take, np.arange(unique.size)):
+            matrix = sparse.csr_matrix((seconds, found, indptr), shape=shape)
+        else:  # one more, empty, row for candidates off the network; a duplicate repeats its row
+            by_unique = sparse.csr_matrix((seconds, found, np.append(indptr, indptr[-1])),
+                                          shape=(unique.size + 1, len(demand)))
+            matrix = by_unique[take]
+        matrix.has_sorted_indices = True
+        return matrix, settled
+
+    def _coverage_scipy(self, graph, starts, unique, hang_start, hang_count, hang_col, hang_extra, visits,
+                        visit_col, limit, columns, with_seconds):
+        """The bounded searches of `_coverage` with scipy's Dijkstra: CSR rows per distinct candidate.
+
+        Columns are positions among the `columns` valid demand entries; the fastest time of
+        each pair (None without `with_seconds`).
+        """
+        ch = self._chains
         step = max(1, _CHUNK_CELLS // max(graph.shape[0], 1))
-        rows_found, cols_found = [], []
+        rows_found, cols_found, secs_found, settled = [], [], [], []
         for begin in range(0, unique.size, step):
             seconds = csgraph.dijkstra(graph, directed=True, indices=starts[begin:begin + step], limit=limit)
+            settled.append(np.isfinite(seconds).sum(axis=1))
             r, k = np.nonzero((seconds <= limit) & (hang_count > 0))
             count = hang_count[k]
             at = np.repeat(hang_start[k] - np.cumsum(count) + count, count) + np.arange(count.sum())
@@ -428,6 +500,7 @@ class Router:
             near = reach <= limit
             rows_found.append(r[near] + begin)
             cols_found.append(hang_col[at[near]])
+            secs_found.append(reach[near])
         # A demand node on the same walk as a candidate, before it: straight along the walk.
         cand_visits = np.concatenate([ch.first[unique], ch.second[unique]])
         cand_row = np.concatenate([np.arange(unique.size), np.arange(unique.size)])
@@ -444,13 +517,19 @@ class Router:
             near = (gap >= 0) & (gap <= limit)
             rows_found.append(cand_row[c[near]])
             cols_found.append(visit_col[d[near]])
-        r, c = np.concatenate(rows_found), cols[np.concatenate(cols_found)]
-        by_unique = sparse.csr_matrix((np.ones(len(r), dtype=np.int32), (r, c)), shape=(unique.size, len(demand)))
-        expand = sparse.csr_matrix((np.ones(valid.size, dtype=np.int32), (valid, inverse)),
-                                   shape=(len(candidates), unique.size))
-        matrix = sparse.csr_matrix((expand @ by_unique) > 0)
-        matrix.sort_indices()
-        return matrix
+            secs_found.append(gap[near])
+        r, c = np.concatenate(rows_found), np.concatenate(cols_found)
+        if not with_seconds:
+            pairs = sparse.csr_matrix((np.ones(r.size, dtype=np.int32), (r, c)), shape=(unique.size, columns))
+            pairs.sum_duplicates()
+            return pairs.indptr, pairs.indices, None, np.concatenate(settled)
+        pair = r * columns + c
+        order = np.argsort(pair, kind="stable")
+        pair, s = pair[order], np.concatenate(secs_found)[order]
+        lead = np.flatnonzero(np.diff(pair, prepend=-1) != 0)  # the first entry of each pair
+        s = np.minimum.reduceat(s, lead) if lead.size else s
+        r, c = np.divmod(pair[lead], columns)
+        return np.concatenate([[0], np.cumsum(np.bincount(r, minlength=unique.size))]), c, s, np.concatenate(settled)
 
     def reaching(self, node: int, minutes: float) -> np.ndarray:
         """Rows of the nodes from which `node` is reached within `minutes`."""
@@ -742,8 +821,9 @@ def site(router: Router, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     cand_points, cand_names, cand_labels, source = _candidate_frame(demand, candidates, notes)
     cand_snap = router.snap(cand_points)
     if (~cand_snap.on_network).any():
-        notes.append(f"{int((~cand_snap.on_network).sum())} {source} lie more than {router.snap_limit_m:g} m from "
-                     f"the {router.mode} network and were not considered as sites.")
+        notes.append(Text("{count} {source} lie more than {metres:g} m from the {mode} network and were not "
+                          "considered as sites.", count=int((~cand_snap.on_network).sum()), source=source,
+                          metres=router.snap_limit_m, mode=router.mode))
     matrix = router.coverage_matrix(cand_snap.node, snap.node[open_rows], limit)
     seconds["matrix"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -760,15 +840,18 @@ def site(router: Router, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     sites = describe(picks, gains, counts)
     added = int(sum(gains))
     if len(picks) < k:
-        notes.append(("No site adds anyone" if not picks else f"Only {len(picks)} of {k} sites add anyone")
-                     + f": every uncovered point within {limit:g} minutes of a candidate is covered by then.")
+        notes.append(
+            Text("No site adds anyone: every uncovered point within {minutes:g} minutes of a candidate is covered by "
+                 "then.", minutes=limit) if not picks else
+            Text("Only {picked} of {k} sites add anyone: every uncovered point within {minutes:g} minutes of a "
+                 "candidate is covered by then.", picked=len(picks), k=k, minutes=limit))
     optimum = gap = upper = optimal_sites = None
     reducible = int((matrix.getnnz(axis=1) > 0).sum())
     if k == 0:
         optimum, gap = 0, 0.0
     elif reducible > exact_limit:
-        notes.append(f"Exact optimum not computed: {reducible:,} candidates reach uncovered points "
-                     f"(limit {exact_limit:,}).")
+        notes.append(Text("Exact optimum not computed: {count} candidates reach uncovered points (limit {limit}).",
+                          count=Figure(reducible), limit=Figure(exact_limit)))
     else:
         started = time.perf_counter()
         rows, value, bound, proven = exact(matrix, weights, k, time_limit_s=time_limit_s, incumbent=picks)
@@ -778,8 +861,8 @@ def site(router: Router, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
             gap = (optimum - added) / optimum if optimum else 0.0
         else:
             upper = bound
-            notes.append(f"The exact solver stopped at its {time_limit_s:g} s limit: {k} sites can add at most "
-                         f"{bound:,} people.")
+            notes.append(Text("The exact solver stopped at its {seconds:g} s limit: {k} sites can add at most "
+                              "{bound} people.", seconds=time_limit_s, k=k, bound=Figure(bound)))
         ordered, order_gains, order_counts = greedy(matrix[rows], weights, len(rows))
         optimal_sites = describe([rows[i] for i in ordered], order_gains, order_counts)
     return TravelSitingResult(

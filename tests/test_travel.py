@@ -288,3 +288,34 @@ def test_an_outline_where_geos_cannot_build_a_concave_hull():
         shapely.concave_hull(points, ratio=0.3)
     shape = travel.outline(points, 0.3)
     assert shape.geom_type == "Polygon" and shape.covers(points)
+
+
+@pytest.mark.parametrize("mode, minutes, points", [("walk", 10, 3000), ("drive", 5, 1200)])
+def test_compiled_coverage_seconds_match_scipy_on_the_whole_graph(mode, minutes, points):
+    """The numba searches against scipy's bounded Dijkstra on the uncontracted graph: same pairs, same seconds."""
+    router = travel.Router(helsinki()[mode])
+    rng = np.random.default_rng(55)
+    candidates = np.concatenate([rng.choice(router._chains.chain_nodes, 300, replace=False),
+                                 rng.choice(router._chains.kept, 200, replace=False), [-1, -1]])
+    candidates[7] = candidates[8]  # a duplicate
+    candidates[:200] = rng.permutation(candidates[:200])
+    demand = np.concatenate([rng.choice(router.nodes, points, replace=False), candidates[:60], [-1]])
+    limit = minutes * 60 + travel.TOLERANCE_S
+    got = router.coverage_seconds(candidates, demand, minutes)
+    assert got.shape == (len(candidates), len(demand)) and got.has_canonical_format
+    on = candidates >= 0
+    expected = csgraph.dijkstra(router.reverse, directed=True, indices=candidates[on], limit=limit)[:, demand[:-1]]
+    expected[expected > limit] = np.inf
+    dense = np.full((on.sum(), len(demand) - 1), np.inf)
+    coo = got[np.flatnonzero(on)][:, :-1].tocoo()
+    dense[coo.row, coo.col] = coo.data
+    assert np.array_equal(np.isfinite(dense), np.isfinite(expected))
+    reached = np.isfinite(expected)
+    assert np.abs(dense[reached] - expected[reached]).max() < 1e-6
+    assert got[~on].nnz == 0 and got[:, -1].nnz == 0
+    assert reached.sum() > 20_000 and (expected == 0).sum() >= 60  # many pairs, journeys of 0 s too
+    matrix = router.coverage_matrix(candidates, demand, minutes)
+    assert np.array_equal(matrix.indptr, got.indptr) and np.array_equal(matrix.indices, got.indices)
+    fallback, _ = router._coverage(candidates, demand, minutes, engine="scipy")  # without numba
+    assert np.array_equal(fallback.indptr, got.indptr) and np.array_equal(fallback.indices, got.indices)
+    assert np.abs(fallback.data - got.data).max() < 1e-6
