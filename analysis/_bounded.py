@@ -57,6 +57,17 @@ def _pop(key, node, where, size):
     return top_key, top_node
 
 
+@numba.njit(cache=True, inline="always")
+def _keep(c, t, best, found, n_found):
+    """Record demand column `c` reached in `t` s (its fastest time kept); return the count of columns found."""
+    if best[c] == np.inf:
+        found[n_found] = c
+        n_found += 1
+    if t < best[c]:
+        best[c] = t
+    return n_found
+
+
 @numba.njit(cache=True, parallel=True)
 def bounded_searches(indptr, indices, weights, starts, hang_ptr, hang_col, hang_extra,
                      own_visits, visit_walk, visit_cum, visit_start, visit_col, limit, columns, blocks,
@@ -113,12 +124,7 @@ def bounded_searches(indptr, indices, weights, starts, hang_ptr, hang_col, hang_
                 for h in range(hang_ptr[v], hang_ptr[v + 1]):
                     t = d + hang_extra[h]
                     if t <= limit:
-                        c = hang_col[h]
-                        if best[c] == np.inf:
-                            found[n_found] = c
-                            n_found += 1
-                        if t < best[c]:
-                            best[c] = t
+                        n_found = _keep(hang_col[h], t, best, found, n_found)
                 for e in range(indptr[v], indptr[v + 1]):
                     w = indices[e]
                     nd = d + weights[e]
@@ -144,23 +150,13 @@ def bounded_searches(indptr, indices, weights, starts, hang_ptr, hang_col, hang_
                     if gap > limit:
                         break
                     for h in range(visit_start[j], visit_start[j + 1]):
-                        c = visit_col[h]
-                        if best[c] == np.inf:
-                            found[n_found] = c
-                            n_found += 1
-                        if gap < best[c]:
-                            best[c] = gap
+                        n_found = _keep(visit_col[h], gap, best, found, n_found)
                     j -= 1
                 j = v + 1
                 while j < visit_walk.size and visit_walk[j] == walk and cum - visit_cum[j] >= 0:
                     gap = cum - visit_cum[j]
                     for h in range(visit_start[j], visit_start[j + 1]):
-                        c = visit_col[h]
-                        if best[c] == np.inf:
-                            found[n_found] = c
-                            n_found += 1
-                        if gap < best[c]:
-                            best[c] = gap
+                        n_found = _keep(visit_col[h], gap, best, found, n_found)
                     j += 1
             if n_found * 16 > columns:  # many: read them off in column order
                 m = 0
