@@ -31,10 +31,9 @@ PAGES = {"home": "", "map": "map", "gaps": "gaps", "compare": "compare", "presen
 SIZES = ((1280, 720), (1920, 1080))  # a common projector, full HD (viewport, no window frame)
 
 
-def settle(driver: webdriver.Chrome, timeout_s: float = 90, *, canvas: bool = True) -> None:
-    """Wait for a map canvas (when the page has one) and for the app to stop running."""
-    if canvas:
-        WebDriverWait(driver, timeout_s).until(EC.presence_of_element_located((By.CSS_SELECTOR, "canvas")))
+def settle(driver: webdriver.Chrome, timeout_s: float = 90) -> None:
+    """Wait for a canvas (a map, a chart) and for the app to stop running."""
+    WebDriverWait(driver, timeout_s).until(EC.presence_of_element_located((By.CSS_SELECTOR, "canvas")))
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
@@ -78,7 +77,7 @@ def main(pages: tuple[str, ...] = tuple(PAGES)) -> None:
             set_viewport(driver, width, height)
             for name in pages:
                 driver.get(url + PAGES[name])
-                settle(driver, canvas=name != "compare")
+                settle(driver)  # every page draws a canvas: deck.gl maps, Compare's charts
                 if name == "map":
                     show_discs(driver)
                 save(driver, f"{name}_{width}x{height}")

@@ -1,6 +1,8 @@
 """Compare: every region side by side — facilities, reach and the largest town left out."""
 from __future__ import annotations
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 import ui
@@ -12,6 +14,25 @@ from maps.style import LAYER_RGB, hex_colour
 from maps.text import markdown_text as md
 
 COLOURS = [hex_colour(LAYER_RGB[layer]) for layer in LAYERS]  # the map's layer colours
+
+def bars(frame: pd.DataFrame, title: str, colours: list[str]) -> alt.Chart:
+    """Grouped horizontal bars: one group per region (`frame`'s index), one bar per column, in the map's colours.
+
+    Region names are shown whole (Vega's default cuts labels at 200 px: "Armagh City, Ban…"),
+    and `title` names the horizontal axis, where the values are.
+    """
+    series = list(frame.columns)
+    data = frame.rename_axis("region").reset_index().melt("region", var_name="series", value_name="value")
+    return alt.Chart(data, height=380).mark_bar().encode(
+        y=alt.Y("region:N", title=None, sort=None, axis=alt.Axis(labelLimit=400)),
+        yOffset=alt.YOffset("series:N", sort=series),
+        x=alt.X("value:Q", title=title),
+        color=alt.Color("series:N", sort=series, scale=alt.Scale(domain=series, range=colours),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=[alt.Tooltip("region:N", title=_("region")), alt.Tooltip("series:N", title=_("layer")),
+                 alt.Tooltip("value:Q", title=title)],
+    )
+
 
 ctx = ui.start("Compare")
 st.title(_("Compare regions"))
@@ -36,14 +57,10 @@ if not ui.empty_state(ctx, N_("the comparison")):
         left, right = st.columns(2)
         with left:
             st.subheader(_("Population within reach (%)"))
-            st.bar_chart(views["coverage"], stack=False, horizontal=True, height=380, color=COLOURS + ["#555555"],
-                         # Streamlit swaps the axes of a horizontal chart, labels included: y_label titles
-                         # the horizontal (value) axis here.
-                         x_label="", y_label=_("% of the population in settlements"))
+            st.altair_chart(bars(views["coverage"], _("% of the population in settlements"), COLOURS + ["#555555"]))
         with right:
             st.subheader(_("Facilities per 100,000 people"))
-            st.bar_chart(views["per_100k"], stack=False, horizontal=True, height=380, color=COLOURS,
-                         x_label="", y_label=_("facilities per 100,000 inhabitants"))
+            st.altair_chart(bars(views["per_100k"], _("facilities per 100,000 inhabitants"), COLOURS))
         with st.expander(_("Boundaries used")):
             for region_id, info in details.items():
                 st.markdown(f"- **{md(region_id)}**: {md(info['boundary'])} — {md(info['boundary_label'])}")

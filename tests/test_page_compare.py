@@ -57,4 +57,5 @@ def test_chart_axis_titles_sit_on_the_value_axis(tmp_path):
         assert encoding["y"]["type"] in ("nominal", "ordinal"), "regions on the vertical axis"
         titles.append(encoding["x"].get("title"))
         assert not encoding["y"].get("title")
+        assert encoding["y"]["axis"]["labelLimit"] >= 300  # "Armagh City, Banbridge & Craigavon" whole
     assert titles == ["% of the population in settlements", "facilities per 100,000 inhabitants"]
