@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 from apptest_helpers import deck, demo_copy, run_page
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -36,6 +37,12 @@ for (const h of document.querySelectorAll('[data-testid="stMain"] h3')) {
   if (h.textContent.trim() === 'Selected: ' + name) { const r = h.getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; }
 }
 return null;
+"""
+
+
+SELECTED_JS = """
+const h = [...document.querySelectorAll('[data-testid="stMain"] h3')].find(e => e.textContent.startsWith('Selected: '));
+return h ? h.textContent : null;
 """
 
 
@@ -101,11 +108,23 @@ def test_the_map_comes_first_fits_the_region_and_each_clicked_facility_shows_its
             assert len(group) >= 9
             for record in group:
                 x, y = project(*record["p"], view, width_px=canvas["width"], height_px=canvas["height"])
-                _click(driver, canvas, (x, y))
-                WebDriverWait(driver, 30).until(lambda d, name=record["name"]: d.execute_script(HEADING_JS, name),
-                                                f"no record of {record['name']} after clicking at {(x, y)}")
+                shown_before = driver.execute_script(SELECTED_JS)
+                for attempt in range(2):
+                    _click(driver, canvas, (x, y))
+                    try:
+                        WebDriverWait(driver, 20).until(
+                            lambda d, name=record["name"]: d.execute_script(HEADING_JS, name))
+                        break
+                    except TimeoutException:
+                        # Another facility's record would be a wrong pick: fail. The same record as before
+                        # means the click was lost while deck.gl redrew (seen twice in about 70 clicks in
+                        # headless Chromium on 2 busy cores): click once more.
+                        shown = driver.execute_script(SELECTED_JS)
+                        assert shown == shown_before and attempt == 0, (
+                            f"clicking {record['name']} at {(x, y)} showed {shown!r}")
                 heading = driver.execute_script(HEADING_JS, record["name"])
                 assert 0 <= heading["top"] and heading["bottom"] <= canvas["innerHeight"], heading
+                _idle(driver)  # the rerun the click caused has ended and deck.gl has drawn again
             assert not driver.find_elements(By.CSS_SELECTOR, ERRORS)
         finally:
             driver.quit()
