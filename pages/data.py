@@ -31,6 +31,17 @@ def run_import(file_name: str, do, round_key: str) -> None:
         st.rerun()
 
 
+def stored_items(table, empty: str, removable: bool, *, column: str, label: str, key: str, button: str,
+                 button_key: str, remove, table_key: str | None = None) -> None:
+    """List what the workspace stores (or say `empty`), and, when `removable`, offer to remove an item."""
+    if len(table):
+        st.dataframe(ops.shown(table), hide_index=True, width="stretch", key=table_key)
+    else:
+        st.caption(empty)
+    if removable and len(table):
+        remove_control(label, table[column].tolist(), key, button, button_key, remove)
+
+
 def remove_control(label: str, options: list[str], key: str, button: str, button_key: str, remove) -> None:
     """A picker and a button that removes the picked item with `remove(workspace, item)` (a one-line message)."""
     cols = st.columns([4, 1], vertical_alignment="bottom")
@@ -306,13 +317,10 @@ if may_import or len(populations) or len(area_table) or len(networks):
             # After the rerun the sidebar's Population picker offers the new layer.
             run_import(upload.name, lambda: ops.import_population(ctx.workspace, upload.name, upload.getvalue(),
                                                                   name=name), ui.DEMAND_ROUND)
-    if len(populations):
-        st.dataframe(ops.shown(populations), hide_index=True, width="stretch")
-    else:
-        st.caption(_("No population layer stored: the figures count the built-in GeoNames settlements of 500+."))
-    if may_import and len(populations):
-        remove_control(_("Remove a population layer"), populations["name"].tolist(), ui.DEMAND_REMOVE, _("Remove layer"),
-                       "data.demand_remove_button", ops.remove_population)
+    stored_items(populations, _("No population layer stored: the figures count the built-in GeoNames settlements of "
+                                "500+."), may_import, column="name", label=_("Remove a population layer"),
+                 key=ui.DEMAND_REMOVE, button=_("Remove layer"), button_key="data.demand_remove_button",
+                 remove=ops.remove_population)
 
     st.markdown(_("**Areas (municipalities, counties)**"))
     st.caption(_("A file of area polygons, e.g. a country's municipalities. These areas give regions made of "
@@ -332,13 +340,9 @@ if may_import or len(populations) or len(area_table) or len(networks):
             # After the rerun boundaries and the by-area figures use the new areas.
             run_import(upload.name, lambda: [ops.import_area_file(ctx.workspace, upload.name, upload.getvalue(),
                                                                   country=country)], ui.AREAS_ROUND)
-    if len(area_table):
-        st.dataframe(ops.shown(area_table), hide_index=True, width="stretch")
-    else:
-        st.caption(_("No areas imported: regions use their NUTS boundaries, and figures by area use NUTS 3."))
-    if may_import and len(area_table):
-        remove_control(_("Remove an area file"), area_table["file"].tolist(), ui.AREAS_REMOVE, _("Remove areas"),
-                       "data.areas_remove_button", ops.remove_area_file)
+    stored_items(area_table, _("No areas imported: regions use their NUTS boundaries, and figures by area use NUTS 3."),
+                 may_import, column="file", label=_("Remove an area file"), key=ui.AREAS_REMOVE,
+                 button=_("Remove areas"), button_key="data.areas_remove_button", remove=ops.remove_area_file)
 
     st.markdown(_("**Street network**"))
     st.caption(_("An OpenStreetMap extract of the region (.osm.pbf from Geofabrik or BBBike). With one, Gaps, Map and "
@@ -351,13 +355,9 @@ if may_import or len(populations) or len(area_table) or len(networks):
             run_import(upload.name, lambda: [ops.import_street_network(ctx.workspace, upload.name, upload.getvalue(),
                                                                        folder=ui.network_folder(ctx.path))],
                        ui.NETWORK_ROUND)
-    if len(networks):
-        st.dataframe(ops.shown(networks), hide_index=True, width="stretch", key="data.networks")
-    else:
-        st.caption(_("No street network stored: every figure is a straight-line distance in km."))
-    if may_import and len(networks):
-        remove_control(_("Remove a street network"), networks["file"].tolist(), ui.NETWORK_REMOVE,
-                       _("Remove network"), "data.network_remove_button", ops.remove_street_network)
+    stored_items(networks, _("No street network stored: every figure is a straight-line distance in km."), may_import,
+                 column="file", label=_("Remove a street network"), key=ui.NETWORK_REMOVE, button=_("Remove network"),
+                 button_key="data.network_remove_button", remove=ops.remove_street_network, table_key="data.networks")
 
 # -- every change, and undo ----------------------------------------------------------------------------------
 st.subheader(_("Changes"))
